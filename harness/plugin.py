@@ -1,0 +1,1 @@
+"""qgate's pytest plugin (placeholder until the skeleton lands)."""
