@@ -1,0 +1,428 @@
+"""Pytest fixtures and hooks of the e2e suite, on top of pytest-playwright.
+
+Chain: `e2e_settings` → `browser_type_launch_args` / `browser_context_args` (pytest-playwright
+overrides) → `page` → `storefront` (the environment's adapter). Each journey also gets a fresh
+`shopper` and a `step` timer. On failure the trace (secrets masked), a screenshot and the
+console errors are kept and registered as evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.e2e.adapter import Shopper, Storefront, Unsupported, load_adapter
+from harness.e2e.browser import LAUNCH_ARGS, discover_browser
+from harness.e2e.journey import Journey
+from harness.e2e.scrubbing import (
+    scrub_text_file,
+    scrub_trace,
+    secret_needles,
+    storage_state_secrets,
+)
+from harness.e2e.settings import E2ESettings
+
+_SETTINGS = pytest.StashKey[E2ESettings]()
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+# The fixture that marks a test as a journey (browser + adapter).
+JOURNEY_FIXTURE = "storefront"
+
+
+class StepFailed(AssertionError):
+    """A journey step failed; the message names the journey and the step."""
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def e2e_settings_for(config: pytest.Config) -> E2ESettings:
+    """The `[e2e]` settings of the selected environment (defaults without `--env`)."""
+    if _SETTINGS in config.stash:
+        return config.stash[_SETTINGS]
+    settings = E2ESettings()
+    env_name = config.getoption("--env", default=None)
+    if env_name:
+        from harness.config import load_environment
+
+        settings = load_environment(env_name).suite_settings("e2e")
+    config.stash[_SETTINGS] = settings
+    return settings
+
+
+@pytest.fixture(scope="session")
+def e2e_settings(request: pytest.FixtureRequest) -> E2ESettings:
+    """The e2e suite's settings from the environment file."""
+    try:
+        env = request.getfixturevalue("harness_config")
+    except pytest.FixtureLookupError:
+        return e2e_settings_for(request.config)
+    settings: E2ESettings = env.suite_settings("e2e")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def _e2e_auth(request: pytest.FixtureRequest) -> Any:
+    """The environment's AuthSettings, or None when run without qgate's plugin."""
+    try:
+        return request.getfixturevalue("harness_config").auth
+    except pytest.FixtureLookupError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def _e2e_secret_needles(request: pytest.FixtureRequest, _e2e_auth: Any) -> list[bytes]:
+    """Byte patterns to mask in traces and logs."""
+    values: list[str] = []
+    try:
+        values += request.getfixturevalue("harness_config").secret_values()
+    except pytest.FixtureLookupError:
+        pass  # no environment loaded: no configured secrets to mask
+    user = password = ""
+    if _e2e_auth is not None:
+        user, password = _e2e_auth.basic_user, _e2e_auth.basic_password
+        values += list(_e2e_auth.headers.values())
+        values += storage_state_secrets(_e2e_auth.storage_state)
+    return secret_needles(values, user, password)
+
+
+# --- collection: viewports and retries ------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every journey once per configured viewport (desktop, mobile)."""
+    if JOURNEY_FIXTURE not in metafunc.fixturenames:
+        return
+    viewports = e2e_settings_for(metafunc.config).viewports
+    metafunc.fixturenames.append("e2e_viewport")
+    metafunc.parametrize("e2e_viewport", viewports, ids=viewports, scope="function")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give journeys the configured reruns; a pass on a rerun is then reported as flaky."""
+    retries = e2e_settings_for(config).retries
+    if retries <= 0:
+        return
+    for item in items:
+        fixturenames = getattr(item, "fixturenames", ())
+        if JOURNEY_FIXTURE in fixturenames and item.get_closest_marker("flaky") is None:
+            item.add_marker(pytest.mark.flaky(reruns=retries))
+
+
+# --- Unsupported → skipped with the reason --------------------------------------------
+
+
+def _skip_unsupported() -> Iterator[None]:
+    try:
+        yield
+    except Unsupported as exc:
+        raise pytest.skip.Exception(f"unsupported by the storefront adapter: {exc}") from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A fixture hitting an unsupported step skips the journey."""
+    return (yield from _skip_unsupported())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A journey hitting an unsupported step is skipped with the adapter's reason."""
+    return (yield from _skip_unsupported())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's report, so fixtures know in teardown whether the test failed."""
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    if report.when == "teardown":
+        _scrub_playwright_artifacts(item, report)
+    return report
+
+
+def _scrub_playwright_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
+    # Traces pytest-playwright kept itself (`--tracing on`) get the same masking as ours.
+    needles = item.stash.get(_NEEDLES, None)
+    if not needles:
+        return
+    for name, value in report.user_properties:
+        path = str(value)
+        if name == "playwright_trace" and os.path.isfile(path):
+            scrub_trace(path, needles)
+
+
+_NEEDLES = pytest.StashKey[list[bytes]]()
+
+
+def _failed(item: pytest.Item) -> bool:
+    reports = item.stash.get(_REPORTS, {})
+    return any(r.failed for r in reports.values())
+
+
+# --- browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    pytestconfig: pytest.Config, e2e_settings: E2ESettings
+) -> dict[str, Any]:
+    """Launch the discovered Chromium headless, with flags that work in containers and CI."""
+    args: dict[str, Any] = {
+        "headless": e2e_settings.headless and not pytestconfig.getoption("--headed"),
+        "args": list(LAUNCH_ARGS),
+    }
+    executable = discover_browser(e2e_settings.browser_path)
+    if executable:
+        args["executable_path"] = executable
+    slowmo = pytestconfig.getoption("--slowmo")
+    if slowmo:
+        args["slow_mo"] = slowmo
+    return args
+
+
+@pytest.fixture
+def e2e_viewport(request: pytest.FixtureRequest) -> str:
+    """The viewport this journey runs in ("desktop" or "mobile")."""
+    return str(getattr(request, "param", "desktop"))
+
+
+@pytest.fixture
+def browser_context_args(
+    playwright: Any,
+    base_url: str | None,
+    e2e_settings: E2ESettings,
+    e2e_viewport: str,
+    _e2e_auth: Any,
+) -> dict[str, Any]:
+    """Context for one journey: viewport or device profile, base URL and staging auth."""
+    args: dict[str, Any] = {}
+    if e2e_viewport == "mobile":
+        device = dict(playwright.devices[e2e_settings.mobile_device])
+        device.pop("default_browser_type", None)
+        args.update(device)
+    elif e2e_viewport == "desktop":
+        args["viewport"] = {
+            "width": e2e_settings.desktop_width,
+            "height": e2e_settings.desktop_height,
+        }
+    else:
+        raise pytest.UsageError(
+            f"e2e.viewports: unknown viewport {e2e_viewport!r} (use 'desktop' or 'mobile')"
+        )
+    if base_url:
+        args["base_url"] = base_url
+    auth = _e2e_auth
+    if auth is not None:
+        if auth.basic_user or auth.basic_password:
+            credentials: dict[str, str] = {
+                "username": auth.basic_user,
+                "password": auth.basic_password,
+            }
+            if base_url:
+                # Only ever answer the target's own challenge.
+                from urllib.parse import urlsplit
+
+                parts = urlsplit(base_url)
+                credentials["origin"] = f"{parts.scheme}://{parts.netloc}"
+            args["http_credentials"] = credentials
+        if auth.headers:
+            args["extra_http_headers"] = dict(auth.headers)
+        if auth.storage_state:
+            args["storage_state"] = auth.storage_state
+    return args
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+class _UserPropertyEvidence:
+    """Stand-in for qgate's `evidence` fixture when the suite runs without qgate's plugin."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
+
+    def metric(self, name: str, value: float, unit: str = "") -> None:
+        """Record one metric sample."""
+        self._node.user_properties.append(("qgate_metric", (name, float(value), unit)))
+
+    def artifact(self, path: str | os.PathLike[str], kind: str, label: str = "") -> None:
+        """Record one artifact file."""
+        self._node.user_properties.append(("qgate_artifact", (str(path), kind, label)))
+
+
+@pytest.fixture
+def e2e_evidence(request: pytest.FixtureRequest) -> Any:
+    """qgate's `evidence` recorder (metrics and artifacts of this test)."""
+    try:
+        return request.getfixturevalue("evidence")
+    except pytest.FixtureLookupError:
+        return _UserPropertyEvidence(request.node)
+
+
+@dataclass
+class _ConsoleLog:
+    """Console errors, warnings and uncaught page errors seen during one journey."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def on_console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            location = message.location or {}
+            where = f" ({location.get('url', '')}:{location.get('lineNumber', '')})"
+            self.lines.append(f"console.{message.type}: {message.text}{where}")
+
+    def on_page_error(self, error: Any) -> None:
+        self.lines.append(f"pageerror: {error}")
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Console errors and uncaught exceptions of this journey's page, as they happen."""
+    log = _ConsoleLog()
+    page.on("console", log.on_console)
+    page.on("pageerror", log.on_page_error)
+    return log.lines
+
+
+@pytest.fixture
+def _e2e_recorder(
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    context: Any,
+    page: Any,
+    output_path: str,
+    console_errors: list[str],
+    e2e_evidence: Any,
+    _e2e_secret_needles: list[bytes],
+    shopper: Shopper,
+) -> Iterator[None]:
+    """Trace every journey; on failure keep the trace, a screenshot and the console log."""
+    needles = _e2e_secret_needles + secret_needles([shopper.password])
+    request.node.stash[_NEEDLES] = needles
+    # pytest-playwright traces by itself with --tracing; its traces are scrubbed in makereport.
+    own_trace = pytestconfig.getoption("--tracing") == "off"
+    if own_trace:
+        # sources=False: the trace need not carry the suite's source files.
+        context.tracing.start(screenshots=True, snapshots=True, sources=False)
+    yield
+    failed = _failed(request.node)
+    if not failed:
+        if own_trace:
+            context.tracing.stop()
+        return
+    folder = Path(output_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(Exception):  # a crashed page has no screenshot; keep the rest
+        page.screenshot(path=str(folder / "screenshot.png"), timeout=5000)
+    if (folder / "screenshot.png").exists():
+        e2e_evidence.artifact(folder / "screenshot.png", "screenshot", "page at failure")
+    if own_trace:
+        fd, raw = tempfile.mkstemp(suffix=".zip", dir=folder)
+        os.close(fd)
+        context.tracing.stop(path=raw)
+        scrub_trace(raw, needles)
+        shutil.move(raw, folder / "trace.zip")
+        e2e_evidence.artifact(folder / "trace.zip", "trace", "playwright show-trace")
+    console_file = folder / "console.log"
+    console_file.write_text("\n".join(console_errors) + "\n", encoding="utf-8")
+    scrub_text_file(console_file, needles)
+    e2e_evidence.artifact(console_file, "log", f"{len(console_errors)} console errors")
+
+
+# --- journeys ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shopper(e2e_settings: E2ESettings) -> Shopper:
+    """A fresh synthetic shopper (example.com email, valid +91 mobile) for one test."""
+    token = uuid.uuid4().hex[:12]
+    digits = "".join(secrets.choice("0123456789") for _ in range(9))
+    return Shopper(
+        name=f"E2E Shopper {token[:6]}",
+        email=f"e2e+{token}@example.com",
+        phone=f"{e2e_settings.shopper.phone_prefix}{secrets.choice('6789')}{digits}",
+        password=f"Pw-{secrets.token_urlsafe(12)}",
+    )
+
+
+@pytest.fixture
+def storefront(
+    request: pytest.FixtureRequest,
+    page: Any,
+    base_url: str | None,
+    e2e_settings: E2ESettings,
+    shopper: Shopper,
+    _e2e_recorder: None,
+) -> Iterator[Storefront]:
+    """The environment's storefront adapter, driving this journey's page."""
+    if not base_url:
+        raise pytest.UsageError("no base URL: pass --env NAME or --base-url URL")
+    page.set_default_timeout(e2e_settings.action_timeout_ms)
+    adapter_class = load_adapter(e2e_settings.adapter, str(request.config.rootpath))
+    adapter = adapter_class(page, base_url, e2e_settings)
+    yield adapter
+    adapter.clean_up(shopper)
+
+
+def _journey_name(node: pytest.Item) -> str:
+    doc = getattr(getattr(node, "function", None), "__doc__", None)
+    if doc and doc.strip():
+        return doc.strip().splitlines()[0].rstrip(".")
+    return node.name
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+@pytest.fixture
+def step(
+    request: pytest.FixtureRequest, e2e_evidence: Any
+) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """`with step("add to cart"):` times a journey step and names it if it fails.
+
+    The duration is recorded as the metric `e2e.<step>.duration_ms` (the gate keeps the max).
+    """
+    journey = _journey_name(request.node)
+
+    @contextlib.contextmanager
+    def run(name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        except (Unsupported, StepFailed):
+            raise
+        except Exception as exc:
+            request.node.user_properties.append(("e2e_failed_step", name))
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StepFailed(
+                f"journey '{journey}', step '{name}': {first_line}"
+            ) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        e2e_evidence.metric(f"e2e.{_slug(name)}.duration_ms", round(elapsed_ms, 1), "ms")
+
+    return run
+
+
+@pytest.fixture
+def journey(
+    storefront: Storefront,
+    shopper: Shopper,
+    e2e_settings: E2ESettings,
+    step: Callable[[str], contextlib.AbstractContextManager[None]],
+    e2e_viewport: str,
+) -> Journey:
+    """Shared journey steps bound to this test's storefront, shopper and viewport."""
+    return Journey(storefront, shopper, e2e_settings, step, e2e_viewport)

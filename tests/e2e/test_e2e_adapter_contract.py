@@ -1,0 +1,148 @@
+"""The storefront adapter contract: protocol, records, loading by import path."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from harness.e2e.adapter import (
+    BaseStorefront,
+    Cart,
+    CartLine,
+    Storefront,
+    StorefrontError,
+    Unsupported,
+    load_adapter,
+    parse_money,
+)
+from harness.e2e.journey import assert_totals_add_up
+from harness.e2e.settings import DEMO_ADAPTER, E2ESettings
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = [
+    name for name, member in inspect.getmembers(Storefront)
+    if inspect.isfunction(member) and not name.startswith("_")
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("₹27.00", "27.00"),
+        ("₹1,234.50", "1234.50"),
+        ("₹1,23,456.50", "123456.50"),
+        ("-₹50.00", "-50.00"),
+        ("− ₹50", "-50"),
+        ("FREE", "0"),
+        ("Rs. 5", "5"),
+    ],
+)
+def test_parse_money(text: str, amount: str) -> None:
+    assert parse_money(text) == Decimal(amount)
+
+
+def test_parse_money_refuses_text_without_amount() -> None:
+    with pytest.raises(StorefrontError):
+        parse_money("call us")
+
+
+def test_protocol_lists_every_journey_step() -> None:
+    expected = {
+        "set_location", "search", "browse_category", "open_product", "add_to_cart", "cart",
+        "change_quantity", "remove_from_cart", "apply_coupon", "checkout", "pay", "order",
+        "order_history", "cancel_order", "sign_up", "log_in", "log_out", "clean_up",
+    }
+    assert expected <= set(STEPS)
+
+
+def test_demo_adapter_implements_every_step_with_the_protocol_signature() -> None:
+    adapter = load_adapter(DEMO_ADAPTER, str(ROOT))
+    for name in STEPS:
+        assert name in vars(adapter), f"demo adapter does not implement {name}"
+        ours = inspect.signature(getattr(adapter, name))
+        protocol = inspect.signature(getattr(Storefront, name))
+        assert list(ours.parameters) == list(protocol.parameters), name
+
+
+def test_base_storefront_raises_unsupported_for_every_step() -> None:
+    store = BaseStorefront(page=None, base_url="http://x", settings=E2ESettings())  # type: ignore[arg-type]
+    for name in STEPS:
+        if name == "clean_up":
+            continue
+        method = getattr(store, name)
+        args = [None] * (len(inspect.signature(method).parameters))
+        kwargs = {"address": ""} if name == "pay" else {}
+        if name == "pay":
+            args = [None]
+        with pytest.raises(Unsupported, match="does not support"):
+            method(*args, **kwargs)
+
+
+def test_load_adapter_from_file_path(tmp_path: Path) -> None:
+    (tmp_path / "acme.py").write_text(
+        "from harness.e2e.adapter import BaseStorefront\n"
+        "class Acme(BaseStorefront):\n    name = 'acme'\n"
+    )
+    adapter = load_adapter("acme.py:Acme", str(tmp_path))
+    assert adapter.__name__ == "Acme"
+
+
+def test_load_adapter_from_module_under_rootdir(tmp_path: Path) -> None:
+    package = tmp_path / "shopadapters"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "bolt.py").write_text(
+        "from harness.e2e.adapter import BaseStorefront\nclass Bolt(BaseStorefront):\n    pass\n"
+    )
+    try:
+        assert load_adapter("shopadapters.bolt:Bolt", str(tmp_path)).__name__ == "Bolt"
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("shopadapters.bolt", None)
+        sys.modules.pop("shopadapters", None)
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("no_colon_here", "must look like"),
+        ("missing_module_xyz:Cls", "not found"),
+        ("harness.e2e.adapter:NoSuchClass", "has no 'NoSuchClass'"),
+        ("nope.py:Cls", "no file"),
+    ],
+)
+def test_load_adapter_errors_name_the_spec(spec: str, problem: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=problem):
+        load_adapter(spec, str(tmp_path))
+
+
+def _cart(payable: str, fees: dict[str, str]) -> Cart:
+    return Cart(
+        lines=(CartLine("MLK-001", "Milk", 2, Decimal("54")),),
+        item_total=Decimal("54"),
+        discount=Decimal("0"),
+        fees={k: Decimal(v) for k, v in fees.items()},
+        payable=Decimal(payable),
+    )
+
+
+def test_totals_identity_holds() -> None:
+    assert_totals_add_up(_cart("83", {"delivery": "25", "platform": "4"}))
+
+
+def test_totals_identity_names_the_amounts_when_a_fee_is_left_out() -> None:
+    with pytest.raises(AssertionError, match=r"payable 58 ≠ .*delivery 25.* = 83"):
+        assert_totals_add_up(_cart("58", {"delivery": "25", "platform": "4"}))
+
+
+def test_importing_harness_e2e_does_not_import_playwright() -> None:
+    import subprocess
+
+    code = "import harness.e2e, harness.e2e.settings, harness.e2e.browser, sys; " \
+        "print('playwright' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
