@@ -1,1 +1,313 @@
-"""qgate's pytest plugin (placeholder until the skeleton lands)."""
+"""qgate's pytest plugin: turns a pytest session over `suites/<name>` into SuiteResults.
+
+Inert unless `--env NAME` is given, so the harness's own tests are unaffected. With it:
+- loads and validates the environment (a config error is one line: pytest.UsageError);
+- defaults pytest-base-url's `--base-url` to the environment's base_url;
+- provides the fixtures `harness_config`, `evidence` and `qgate_run_dir`;
+- records every test's final outcome (a pass after a rerun is *flaky*), the evidence
+  tests attached through `evidence`, and collection errors;
+- at session end writes `<run-dir>/suites/<suite>.json`. Run standalone (no
+  `--qgate-run-dir`), it also judges and writes the full run record and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.results import (
+    Artifact,
+    SuiteResult,
+    TestCase,
+    status_from_tests,
+    outcome_counts,
+    write_suite_result,
+)
+
+RUN_DIR_VAR = "QGATE_RUN_DIR"  # hands the controller's run dir to xdist workers
+_MESSAGE_LIMIT = 6000
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register qgate's options (pytest-base-url supplies --base-url)."""
+    group = parser.getgroup("qgate", "qgate release gate")
+    group.addoption("--env", dest="qgate_env", default=None, metavar="NAME",
+                    help="qgate environment (environments/NAME.toml); enables the plugin")
+    group.addoption("--qgate-run-dir", dest="qgate_run_dir", default=None, metavar="DIR",
+                    help="write suite results into this run directory (set by `qgate run`)")
+    group.addoption("--qgate-suite", dest="qgate_suite", default=None, metavar="NAME",
+                    help="record every test under this suite name")
+    group.addoption("--expect-version", dest="qgate_expect_version", default=None,
+                    metavar="V", help="the version that should be deployed (smoke checks it)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers; when --env is given, load the environment and start recording."""
+    config.addinivalue_line("markers", "journey(name): a critical shopper journey (e2e)")
+    config.addinivalue_line("markers", "check(name): a declared smoke check")
+    config.addinivalue_line("markers", "production_safe: makes no writes; allowed in production")
+    name = config.getoption("qgate_env", default=None)
+    if not name:
+        return
+    from harness.config import load_environment
+    from harness.errors import HarnessError
+
+    try:
+        env = load_environment(name)
+        if config.getoption("base_url", default=None):
+            env = env.with_base_url(config.option.base_url)
+    except HarnessError as exc:
+        raise pytest.UsageError(exc.one_line()) from None
+    config.option.base_url = env.base_url
+    worker = hasattr(config, "workerinput")
+    given = config.getoption("qgate_run_dir") or os.environ.get(RUN_DIR_VAR)
+    standalone = not given
+    if given:
+        run_dir = Path(given)
+    elif worker:
+        raise pytest.UsageError(f"xdist worker started without {RUN_DIR_VAR}")
+    else:
+        from harness.config import project_root
+        from harness.runrecord import new_run_dir
+        run_dir = new_run_dir(project_root() / "reports", env.name)
+    os.environ[RUN_DIR_VAR] = str(run_dir.resolve())
+    if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
+        config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
+                                                             or "tests"))
+    recorder = Recorder(config, env, run_dir.resolve(), standalone)
+    config.stash[_RECORDER] = recorder
+    config.pluginmanager.register(recorder, "qgate-recorder")
+    if config.pluginmanager.has_plugin("playwright"):
+        import harness.e2e.fixtures as e2e_fixtures
+        config.pluginmanager.register(e2e_fixtures, "qgate-e2e-fixtures")
+
+
+@dataclass
+class _TestState:
+    """What the recorder knows about one test so far."""
+
+    suite: str
+    name: str
+    outcome: str = "passed"
+    duration_s: float = 0.0
+    attempts: int = 1
+    message: str = ""
+    step: str = ""
+    started: bool = False
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+class Recorder:
+    """Collects outcomes and evidence during the session; writes SuiteResults at the end."""
+
+    def __init__(self, config: pytest.Config, env: Any, run_dir: Path, standalone: bool) -> None:
+        self.config = config
+        self.env = env
+        self.run_dir = run_dir
+        self.standalone = standalone
+        self.fixed_suite: str | None = config.getoption("qgate_suite")
+        self.tests: dict[str, _TestState] = {}
+        self.metrics: dict[str, dict[str, float]] = {}
+        self.collect_errors: dict[str, list[str]] = {}
+        self.started = time.time()
+        self.started_at = ""
+        self.written: list[SuiteResult] = []
+
+    def suite_of(self, nodeid: str) -> str:
+        """The suite a test belongs to: --qgate-suite, else `suites/<name>/...`."""
+        if self.fixed_suite:
+            return self.fixed_suite
+        parts = nodeid.replace("\\", "/").split("::")[0].split("/")
+        if "suites" in parts[:-1]:
+            return parts[parts.index("suites") + 1]
+        return "tests"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Note the start time."""
+        from harness.runrecord import now_iso
+        self.started_at = now_iso()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Remember collection errors: the suite could not run those tests."""
+        if report.failed:
+            text = str(report.longrepr)[-_MESSAGE_LIMIT:]
+            self.collect_errors.setdefault(self.suite_of(report.nodeid), []).append(
+                f"collection error in {report.nodeid}: {text}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Fold setup/call/teardown (and reruns) reports into one final outcome per test."""
+        state = self.tests.get(report.nodeid)
+        if state is None:
+            name = report.nodeid.split("::", 1)[-1]
+            state = self.tests[report.nodeid] = _TestState(self.suite_of(report.nodeid), name)
+        self._evidence(state, report)
+        state.duration_s += report.duration
+        if report.outcome == "rerun":  # pytest-rerunfailures: a failed attempt, retried
+            state.attempts += 1
+            state.message = f"attempt {state.attempts - 1} failed: " + _text(report)
+            state.outcome = "passed"
+            return
+        if report.when == "setup":
+            if report.skipped:
+                state.outcome, state.message = "skipped", _skip_reason(report)
+            elif report.failed:
+                state.outcome, state.message = "error", _text(report)
+        elif report.when == "call":
+            if report.failed:
+                state.outcome, state.message = "failed", _text(report)
+            elif report.skipped:
+                state.outcome, state.message = "skipped", _skip_reason(report)
+            elif state.attempts > 1:
+                state.outcome = "flaky"
+        elif report.when == "teardown" and report.failed and state.outcome in ("passed", "flaky"):
+            state.outcome, state.message = "error", "teardown failed: " + _text(report)
+
+    def _evidence(self, state: _TestState, report: pytest.TestReport) -> None:
+        seen = {(a.path, a.kind) for a in state.artifacts}
+        for key, value in report.user_properties:
+            if key == "qgate.metric":
+                suite_metrics = self.metrics.setdefault(state.suite, {})
+                name, number = value["name"], float(value["value"])
+                suite_metrics[name] = max(number, suite_metrics.get(name, number))
+            elif key == "qgate.artifact":
+                path = Path(value["path"])
+                rel = os.path.relpath(path, self.run_dir) if path.is_absolute() else str(path)
+                if (rel, value["kind"]) not in seen:
+                    state.artifacts.append(Artifact(rel, value["kind"], value.get("label", ""),
+                                                    report.nodeid))
+                    seen.add((rel, value["kind"]))
+            elif key == "qgate.step":
+                state.step = str(value)
+
+    def results(self, exitstatus: int) -> list[SuiteResult]:
+        """One SuiteResult per suite seen (or the fixed suite, even with no tests)."""
+        suites = {s.suite for s in self.tests.values()} | set(self.collect_errors)
+        if self.fixed_suite:
+            suites.add(self.fixed_suite)
+        duration = time.time() - self.started
+        out = []
+        for suite in sorted(suites):
+            tests = tuple(
+                TestCase(id=nodeid, name=s.name, outcome=s.outcome,  # type: ignore[arg-type]
+                         duration_s=round(s.duration_s, 3),
+                         message=_redact(s.message, self.env), attempts=s.attempts, step=s.step)
+                for nodeid, s in self.tests.items() if s.suite == suite)
+            artifacts = tuple(a for s in self.tests.values() if s.suite == suite
+                              for a in s.artifacts)
+            error = "\n".join(self.collect_errors.get(suite, []))
+            if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+                error = error or f"pytest stopped early (exit status {int(exitstatus)})"
+            status = "error" if error else status_from_tests(tests)
+            metrics = outcome_counts(suite, tests) | self.metrics.get(suite, {})
+            engine = "pytest + pytest-playwright" if suite == "e2e" else "pytest"
+            out.append(SuiteResult(suite=suite, status=status,  # type: ignore[arg-type]
+                                   duration_s=round(duration, 3), engine=engine,
+                                   started_at=self.started_at, metrics=metrics,
+                                   artifacts=artifacts, tests=tests, error=_redact(error,
+                                                                                   self.env)))
+        return out
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the suite results (controller only); standalone runs also judge."""
+        if hasattr(self.config, "workerinput"):
+            return
+        secrets = self.env.secret_values()
+        self.written = self.results(exitstatus)
+        for result in self.written:
+            write_suite_result(self.run_dir, result, secrets)
+        if self.standalone:
+            from harness.runner import finish_run
+            self.record = finish_run(self.env, self.run_dir, [r.suite for r in self.written],
+                                     started_at=self.started_at)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Show where the evidence went (and the verdict, when standalone)."""
+        if hasattr(self.config, "workerinput"):
+            return
+        terminalreporter.write_sep("-", "qgate")
+        for result in self.written:
+            terminalreporter.write_line(
+                f"{result.suite}: {result.status} -> {self.run_dir / 'suites' / result.suite}.json")
+        record = getattr(self, "record", None)
+        if record is not None:
+            from harness.report.console import render_console
+            terminalreporter.write_line(render_console(record, self.run_dir / "report.html"))
+
+
+_RECORDER = pytest.StashKey[Recorder]()
+
+
+def _text(report: pytest.TestReport) -> str:
+    return report.longreprtext[-_MESSAGE_LIMIT:]
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _redact(text: str, env: Any) -> str:
+    from harness.redaction import redact
+    return redact(text, env.secret_values())
+
+
+class Evidence:
+    """What a test hands to the gate: metrics and artifact files (xdist-safe)."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
+
+    def metric(self, name: str, value: float, unit: str = "") -> None:
+        """Record a metric sample; the suite's value is the max over all samples."""
+        self._node.user_properties.append(
+            ("qgate.metric", {"name": name, "value": float(value), "unit": unit}))
+
+    def artifact(self, path: str | Path, kind: str, label: str = "") -> None:
+        """Attach a file as evidence to this test."""
+        self._node.user_properties.append(
+            ("qgate.artifact", {"path": str(Path(path).resolve()), "kind": kind,
+                                "label": label}))
+
+    def step(self, name: str) -> None:
+        """Name the step in progress, so a failure report says where it broke."""
+        self._node.user_properties.append(("qgate.step", name))
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config) -> Any:
+    """The loaded `harness.config.Environment` (requires --env)."""
+    recorder = pytestconfig.stash.get(_RECORDER, None)
+    if recorder is None:
+        raise pytest.UsageError("qgate suites need --env NAME (e.g. --env demo)")
+    return recorder.env
+
+
+@pytest.fixture(scope="session")
+def qgate_run_dir(pytestconfig: pytest.Config) -> Path:
+    """The run directory this session writes its evidence into."""
+    recorder = pytestconfig.stash.get(_RECORDER, None)
+    if recorder is None:
+        raise pytest.UsageError("qgate suites need --env NAME (e.g. --env demo)")
+    return recorder.run_dir
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """Attach metrics, artifacts and the current step to the running test."""
+    return Evidence(request.node)
+
+
+@pytest.fixture(scope="session")
+def expected_version(pytestconfig: pytest.Config) -> str | None:
+    """--expect-version, when given."""
+    value: str | None = pytestconfig.getoption("qgate_expect_version")
+    return value

@@ -1,0 +1,50 @@
+# qgate — every target first sets up whatever is missing, so each works on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.qgate-installed
+BROWSER_STAMP := $(VENV)/.qgate-browser
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(STAMP) $(BROWSER_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev,load,data]'
+	touch $@
+
+# Playwright's own Chromium where downloads work; else Debian's chromium (+ ffmpeg for video).
+$(BROWSER_STAMP): | $(STAMP)
+	@if timeout 300 $(PY) -m playwright install chromium >/dev/null 2>&1; then \
+	  echo "browser: Playwright's Chromium installed"; \
+	elif command -v chromium >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1; then \
+	  echo "browser: using system $$(command -v chromium)"; \
+	else \
+	  echo "browser: playwright install failed; installing Debian chromium + ffmpeg"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null; \
+	fi
+	@$(PY) -c "from harness.e2e.browser import discover_browser as d; print('browser:', d('') or 'playwright chromium')"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/qgate demo
+
+test: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: setup
+	@mkdir -p benchmarks/results
+	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit $$?; done
+
+lint: setup
+	$(VENV)/bin/ruff check harness demostore suites tests benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf reports .pytest_cache

@@ -1,0 +1,182 @@
+"""The `qgate` command line. Heavy modules are imported inside the command that needs them,
+so `qgate --help` and `qgate smoke` start fast (no playwright, locust, sqlalchemy, zapv2).
+
+Exit codes (the contract): 0 GO, 1 NO-GO, 2 usage/config error, 3 INCONCLUSIVE,
+4 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from harness import __version__
+from harness.errors import ExitCode, HarnessError
+
+DEMO_VERSION = "1.0.0"
+
+EPILOG = """exit codes: 0 GO, 1 NO-GO, 2 usage/config error, 3 INCONCLUSIVE, 4 internal error
+docs: README.md (quickstart, QA, CI and on-call guides)"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="qgate", description="qgate: one go/no-go release gate for Q-commerce platforms.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"qgate {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the gate's suites against an environment")
+    run.add_argument("--env", required=True, metavar="NAME", help="environments/NAME.toml")
+    _gate_options(run)
+    run.add_argument("--base-url", metavar="URL", help="override the environment's base_url")
+    run.add_argument("--allow-production", action="store_true",
+                     help="run intrusive suites against production (recorded in the report)")
+
+    demo = commands.add_parser("demo", help="start the demo store, run the gate on it, stop it")
+    demo.add_argument("--fault", action="append", default=[], metavar="NAME",
+                      help="switch on a demo-store defect (repeatable; see `qgate store faults`)")
+    demo.add_argument("--db", metavar="URL", help="demo store database URL (default SQLite)")
+    _gate_options(demo)
+
+    smoke = commands.add_parser("smoke", help="post-deploy smoke checks, in seconds")
+    smoke.add_argument("--env", required=True, metavar="NAME", help="environments/NAME.toml")
+    smoke.add_argument("--base-url", metavar="URL", help="override the environment's base_url")
+    smoke.add_argument("--expect-version", metavar="V", help="the version that must be live")
+    smoke.add_argument("--timeout", type=float, metavar="S",
+                       help="total time budget in seconds, retries included")
+    smoke.add_argument("--compare", metavar="URL2",
+                       help="blue/green: also check URL2 (the old colour) and compare")
+    smoke.add_argument("--json", action="store_true", help="print the result as JSON")
+    smoke.add_argument("--prom-file", metavar="PATH",
+                       help="write Prometheus textfile metrics (node_exporter)")
+    smoke.add_argument("--browser", action="store_true",
+                       help="also run the one-browser check (home → search → product)")
+
+    report = commands.add_parser("report", help="render the reports again from run.json")
+    report.add_argument("run_dir", nargs="?", default="reports/latest", metavar="RUN_DIR",
+                        help="a run directory (default reports/latest)")
+
+    commands.add_parser("doctor", help="check tools, browser, scanner, daemons and databases")
+
+    store = commands.add_parser("store", help="the bundled demo store (serve, faults)",
+                                add_help=False)
+    store.add_argument("store_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _gate_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--suites", metavar="a,b", help="run only these suites (comma-separated)")
+    sub.add_argument("--expect-version", metavar="V", help="the version that must be deployed")
+    sub.add_argument("--fail-on-flaky", action="store_true", default=None,
+                     help="a test that passes only on retry fails the gate")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `qgate` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        return int(_dispatch(args))
+    except HarnessError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"qgate: error: {exc.one_line()}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("qgate: interrupted", file=sys.stderr)
+        return ExitCode.INCONCLUSIVE
+    except Exception:  # a bug in qgate: show everything and ask for a report
+        traceback.print_exc()
+        print(f"qgate {__version__}: internal error — this is a bug in qgate; please report it "
+              "with the traceback above.", file=sys.stderr)
+        return ExitCode.INTERNAL
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args)
+    if args.command == "demo":
+        return _demo(args)
+    if args.command == "smoke":
+        from harness.smoke.command import smoke_command
+        return smoke_command(args)
+    if args.command == "report":
+        return _report(args)
+    if args.command == "doctor":
+        from harness.doctor import doctor
+        return doctor()
+    if args.command == "store":
+        from demostore.cli import main as store_main
+        return store_main(args.store_args)
+    raise AssertionError(args.command)
+
+
+def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str | None = None,
+         expect_version: str | None = None) -> int:
+    from harness.config import load_environment, project_root
+    from harness.policy import load_policy
+    from harness.report.console import render_console
+    from harness.runner import parse_suites, plan_run, run_gate
+
+    env = load_environment(env_name or args.env)
+    if base_url or getattr(args, "base_url", None):
+        env = env.with_base_url(base_url or args.base_url)
+    policy = load_policy(project_root() / "gate.toml")
+    plan = plan_run(env, policy.required_for(env.name), parse_suites(args.suites),
+                    allow_production=getattr(args, "allow_production", False),
+                    expect_version=args.expect_version or expect_version or "",
+                    fail_on_flaky=args.fail_on_flaky)
+    record = run_gate(plan)
+    run_dir = project_root() / "reports" / record.run_id
+    print(render_console(record, run_dir / "report.html"))
+    return int(record.verdict.exit_code)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from demostore.faults import FAULTS
+    from harness.errors import UsageError
+    from harness.schema import suggest
+
+    for fault in args.fault:
+        if fault not in FAULTS:
+            raise UsageError(f"--fault: unknown fault '{fault}'",
+                             hint=suggest(fault, FAULTS) or "see `qgate store faults`")
+    from demostore.process import start_store
+
+    faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
+    print(f"starting the demo store{faults}…", flush=True)
+    with start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION) as store:
+        print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
+        return _run(args, base_url=store.base_url, env_name="demo", expect_version=DEMO_VERSION)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.errors import UsageError
+    from harness.report import render_reports
+    from harness.report.console import render_console
+    from harness.runrecord import load_run
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise UsageError(f"{run_dir}: no run.json here", hint="pass a reports/<run-id> folder")
+    try:
+        record = load_run(run_dir)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"{run_dir / 'run.json'}: not a qgate run record ({exc})") from None
+    paths = render_reports(run_dir, record)
+    print(render_console(record, paths["html"]))
+    return int(record.verdict.exit_code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Environment files: `environments/<name>.toml`, validated at load.
+
+An environment file declares the target (base_url, api_url), whether it is production,
+which suites may run, auth for a protected staging, and one table per suite whose schema
+is a frozen dataclass owned by that suite (see `SUITE_SETTINGS`). `${VAR}` placeholders are
+resolved from the process environment, then `.env.<name>`, then `.env`; a missing variable
+is a config error naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.schema import build, check_url, suggest
+
+#: Suites qgate knows, with the dataclass that validates each one's table.
+SUITE_SETTINGS: dict[str, str] = {
+    "smoke": "harness.smoke.settings:SmokeSettings",
+    "e2e": "harness.e2e.settings:E2ESettings",
+}
+#: Suites that write data or attack the target: refused on production without an override.
+INTRUSIVE_SUITES = frozenset({"e2e", "load", "stress", "security", "data"})
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credential|cookie)", re.I)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How to get through a protected staging: basic auth, extra headers or a storage state."""
+
+    basic_user: str = ""
+    basic_password: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    storage_state: str = ""
+
+
+@dataclass(frozen=True)
+class _EnvironmentFile:
+    """The top-level keys of an environment file (suite tables are checked separately)."""
+
+    base_url: str
+    api_url: str = ""
+    production: bool = False
+    suites: list[str] = field(default_factory=lambda: ["smoke"])
+    description: str = ""
+    version_path: str = "/version"
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A loaded, validated environment: the target and every suite's settings."""
+
+    name: str
+    file: str
+    base_url: str
+    api_url: str
+    production: bool
+    suites: tuple[str, ...]
+    description: str
+    version_path: str
+    auth: AuthSettings
+    settings: Mapping[str, Any]
+    secrets: tuple[str, ...] = ()
+
+    def suite_settings(self, suite: str) -> Any:
+        """The validated settings dataclass of `suite`."""
+        return self.settings[suite]
+
+    def secret_values(self) -> list[str]:
+        """Every resolved secret, longest first, for redaction."""
+        return sorted(set(self.secrets), key=len, reverse=True)
+
+    def with_base_url(self, base_url: str) -> Environment:
+        """A copy pointed at another URL (api_url follows when it was derived)."""
+        url = check_url(base_url, "--base-url", "base_url")
+        api = self.api_url
+        if api == self.base_url + "/api":
+            api = url + "/api"
+        return dataclasses.replace(self, base_url=url, api_url=api)
+
+
+def project_root() -> Path:
+    """The folder holding environments/, suites/ and gate.toml.
+
+    $QGATE_ROOT wins; else the current folder when it has environments/; else the source
+    checkout this package was installed from (editable installs).
+    """
+    if os.environ.get("QGATE_ROOT"):
+        return Path(os.environ["QGATE_ROOT"])
+    cwd = Path.cwd()
+    if (cwd / "environments").is_dir():
+        return cwd
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "environments").is_dir() else cwd
+
+
+def environments_dir(root: Path | None = None) -> Path:
+    """Where environment files live: `<project root>/environments`."""
+    return (root or project_root()) / "environments"
+
+
+def available_environments(root: Path | None = None) -> list[str]:
+    """Names of the environment files present."""
+    return sorted(p.stem for p in environments_dir(root).glob("*.toml"))
+
+
+def load_environment(name: str, root: Path | None = None) -> Environment:
+    """Load and validate `environments/<name>.toml`."""
+    directory = environments_dir(root)
+    path = directory / f"{name}.toml"
+    shown = _shown(path)
+    if not path.is_file():
+        known = available_environments(root)
+        hint = suggest(name, known) or (f"known: {', '.join(known)}" if known else
+                                        f"no environment files in {_shown(directory)}")
+        raise ConfigError(shown, "", f"environment '{name}' not found", hint=hint)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(shown, "", f"malformed TOML ({exc})") from None
+    variables = _dotenv(directory.parent, name)
+    secrets: list[str] = []
+    resolved = _resolve(raw, variables, shown, "", secrets)
+    suite_tables = {k: resolved.pop(k) for k in list(resolved) if k in SUITE_SETTINGS}
+    top_keys = [f.name for f in dataclasses.fields(_EnvironmentFile)] + list(SUITE_SETTINGS)
+    for key in resolved:
+        if key not in top_keys:
+            raise ConfigError(shown, key, "unknown key", hint=suggest(key, top_keys))
+    top = build(_EnvironmentFile, resolved, shown)
+    for i, suite in enumerate(top.suites):
+        if suite not in SUITE_SETTINGS:
+            raise ConfigError(shown, f"suites[{i}]", f"unknown suite '{suite}'",
+                              hint=suggest(suite, SUITE_SETTINGS) or
+                              f"known: {', '.join(SUITE_SETTINGS)}")
+    settings = {suite: build(settings_class(suite), suite_tables.get(suite, {}), shown, suite)
+                for suite in SUITE_SETTINGS}
+    secrets += [v for v in (top.auth.basic_password, *top.auth.headers.values()) if v]
+    base_url = top.base_url
+    return Environment(
+        name=name, file=shown, base_url=base_url, api_url=top.api_url or base_url + "/api",
+        production=top.production, suites=tuple(top.suites), description=top.description,
+        version_path=top.version_path, auth=top.auth, settings=settings,
+        secrets=tuple(secrets),
+    )
+
+
+def settings_class(suite: str) -> type[Any]:
+    """Import the settings dataclass registered for `suite` (light modules only)."""
+    module, _, attr = SUITE_SETTINGS[suite].partition(":")
+    cls: type[Any] = getattr(importlib.import_module(module), attr)
+    return cls
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _dotenv(root: Path, name: str) -> dict[str, str]:
+    """Variables from `.env` then `.env.<name>` (later wins); the process env wins over both."""
+    from dotenv import dotenv_values
+
+    merged: dict[str, str] = {}
+    for file in (root / ".env", root / f".env.{name}"):
+        if file.is_file():
+            merged.update({k: v for k, v in dotenv_values(file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def _resolve(value: Any, variables: Mapping[str, str], file: str, key: str,
+             secrets: list[str]) -> Any:
+    """Substitute `${VAR}` everywhere; values under secret-looking keys are remembered."""
+    if isinstance(value, dict):
+        return {k: _resolve(v, variables, file, f"{key}.{k}" if key else k, secrets)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, variables, file, f"{key}[{i}]", secrets) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        var = match.group(1)
+        if var not in variables:
+            raise ConfigError(file, key, f"variable ${{{var}}} is not set",
+                              hint=f"export {var}=... or put it in .env")
+        return variables[var]
+
+    result = _VAR.sub(substitute, value)
+    if _SECRET_KEY.search(key) or key.startswith("auth."):
+        secrets.append(result)
+    return result

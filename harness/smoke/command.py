@@ -1,0 +1,205 @@
+"""`qgate smoke`: the on-call command. Checks in parallel, one table, one verdict line.
+
+Also writes a normal run record (run.json, report.html, junit.xml, summary.md), so a smoke
+run is judged and reported exactly like a full gate run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from harness.config import Environment, load_environment, project_root
+from harness.results import SuiteResult, TestCase, write_suite_result
+from harness.runrecord import RunRecord, new_run_dir, now_iso
+from harness.smoke.engine import (
+    CheckResult,
+    SmokeTarget,
+    deployed_version,
+    run_checks,
+    suite_result,
+)
+from harness.smoke.settings import Check, SmokeSettings
+
+#: the new colour is "worse" when a check's latency exceeds the old one's by this much
+COMPARE_SLOWER_FACTOR = 2.0
+COMPARE_SLOWER_SLACK_MS = 100.0
+
+
+def smoke_command(args: argparse.Namespace) -> int:
+    """Run `qgate smoke` and return its exit code."""
+    env = load_environment(args.env)
+    if args.base_url:
+        env = env.with_base_url(args.base_url)
+    settings: SmokeSettings = env.suite_settings("smoke")
+    expect = args.expect_version or settings.expect_version
+    timeout = args.timeout if args.timeout is not None else settings.timeout_s
+    if timeout <= 0:
+        from harness.errors import UsageError
+        raise UsageError(f"--timeout must be positive, got {timeout:g}")
+    checks, refused = select_checks(env, settings)
+    started, started_at = time.perf_counter(), now_iso()
+    results, old = asyncio.run(_run_both(env, settings, checks, expect, timeout, args.compare))
+    result = suite_result(results, duration_s=time.perf_counter() - started,
+                          started_at=started_at)
+    extra = [TestCase(id=f"smoke::{c.name}", name=c.name, outcome="skipped",
+                      message="writes data: not allowed in this environment") for c in refused]
+    if args.browser or settings.browser.enabled:
+        extra.append(_browser_check(env, settings))
+    notes: list[str] = []
+    if old is not None:
+        extra += compare_tests(results, old)
+        old_version, new_version = deployed_version(old), deployed_version(results)
+        if old_version != new_version:
+            notes.append(f"Blue/green: new colour {env.base_url} runs {new_version or '?'}, "
+                         f"old colour {args.compare} runs {old_version or '?'}.")
+    if extra:
+        from harness.results import status_from_tests, outcome_counts
+        tests = result.tests + tuple(extra)
+        result = replace(result, tests=tests, status=status_from_tests(tests),
+                         metrics=result.metrics | outcome_counts("smoke", tests))
+    record = _record(env, result, deployed_version(results), started_at, notes)
+    run_dir = project_root() / "reports" / record.run_id
+    if args.json:
+        print(json.dumps(record.to_dict()["verdict"] | {
+            "run_dir": str(run_dir), "version": record.version,
+            "checks": [r.__dict__ for r in results],
+            "compare": [r.__dict__ for r in old] if old is not None else None}, indent=2))
+    else:
+        print(render_table(env, results, result, record, expect, old))
+    if args.prom_file:
+        write_prom_file(Path(args.prom_file), env.name, results, record)
+    return int(record.verdict.exit_code)
+
+
+def select_checks(env: Environment, settings: SmokeSettings) -> tuple[list[Check], list[Check]]:
+    """Split the declared checks into those to run and write checks refused here."""
+    writes_ok = settings.allow_writes and not env.production
+    run = [c for c in settings.checks if writes_ok or not c.writes]
+    return run, [c for c in settings.checks if c not in run]
+
+
+def target_for(env: Environment, base_url: str) -> SmokeTarget:
+    """The HTTP target with the environment's auth."""
+    auth = (env.auth.basic_user, env.auth.basic_password) if env.auth.basic_user else None
+    return SmokeTarget(base_url, auth, dict(env.auth.headers))
+
+
+async def _run_both(env: Environment, settings: SmokeSettings, checks: Sequence[Check],
+                    expect: str, timeout: float, compare: str | None
+                    ) -> tuple[list[CheckResult], list[CheckResult] | None]:
+    kwargs = {"timeout_s": timeout, "attempt_timeout_s": settings.attempt_timeout_s}
+    new = run_checks(checks, target_for(env, env.base_url), expect_version=expect, **kwargs)
+    if not compare:
+        return await new, None
+    from harness.schema import check_url
+    old_url = check_url(compare, "--compare", "URL2")
+    # the old colour runs whatever it runs: no version expectation there
+    old = run_checks(checks, target_for(env, old_url), **kwargs)
+    both = await asyncio.gather(new, old)
+    return both[0], both[1]
+
+
+def compare_tests(new: Sequence[CheckResult], old: Sequence[CheckResult]) -> list[TestCase]:
+    """One test per check: the new colour must not be worse than the old one."""
+    out = []
+    for n, o in zip(new, old, strict=True):
+        reason = ""
+        if o.ok and not n.ok:
+            reason = f"passes on the old colour but fails on the new one: {n.reason}"
+        elif n.ok and o.ok and n.latency_ms > o.latency_ms * COMPARE_SLOWER_FACTOR + \
+                COMPARE_SLOWER_SLACK_MS:
+            reason = f"new colour much slower: {n.latency_ms:.0f} ms vs {o.latency_ms:.0f} ms"
+        out.append(TestCase(id=f"smoke::compare::{n.name}", name=f"compare: {n.name}",
+                            outcome="failed" if reason else "passed",
+                            duration_s=round(n.latency_ms / 1000, 4), message=reason))
+    return out
+
+
+def _browser_check(env: Environment, settings: SmokeSettings) -> TestCase:
+    """The optional one-browser pass; imports playwright only when asked for."""
+    from harness.smoke.browser import browser_check
+    return browser_check(env, settings.browser)
+
+
+def _record(env: Environment, result: SuiteResult, version: str, started_at: str,
+            notes: list[str]) -> RunRecord:
+    from harness.runner import finish_run
+
+    run_dir = new_run_dir(project_root() / "reports", env.name)
+    write_suite_result(run_dir, result, env.secret_values())
+    return finish_run(env, run_dir, ["smoke"], started_at=started_at, required=["smoke"],
+                      version=version, notes=notes)
+
+
+def render_table(env: Environment, results: Sequence[CheckResult], result: SuiteResult,
+                 record: RunRecord, expect: str, old: Sequence[CheckResult] | None) -> str:
+    """The compact on-call screen: one row per check, then the verdict line."""
+    head = f"qgate smoke · {env.name} · {env.base_url}"
+    if expect:
+        head += f" · expect {expect}"
+    width = max([len(c.name) for c in result.tests] + [5])
+    lines = [head, "", f"  {'CHECK':<{width}}  {'STATUS':>6}  {'LATENCY':>8}  RESULT"]
+    by_name = {r.name: r for r in results}
+    for test in result.tests:
+        r = by_name.get(test.name)
+        status = str(r.status) if r and r.status is not None else "-"
+        latency = f"{r.latency_ms:.0f} ms" if r else "-"
+        if test.outcome == "passed":
+            text = "ok"
+        elif test.outcome == "skipped":
+            text = f"SKIP {test.message}"
+        else:
+            text = "FAIL " + (r.reason + (f" (after {r.attempts} attempts)"
+                                          if r.attempts > 1 else "") if r else test.message)
+        if old is not None and r is not None:
+            o = next(x for x in old if x.name == r.name)
+            text += f"   | old: {'ok' if o.ok else o.reason}, {o.latency_ms:.0f} ms"
+        lines.append(f"  {test.name:<{width}}  {status:>6}  {latency:>8}  {text}")
+    v = record.verdict
+    took = result.duration_s
+    lines += ["", f"VERDICT: {v.decision} — {v.summary}  ({took:.1f}s, version "
+              f"{record.version or 'unknown'})",
+              f"report: {project_root() / 'reports' / record.run_id / 'report.html'}"]
+    return "\n".join(lines)
+
+
+def write_prom_file(path: Path, env_name: str, results: Sequence[CheckResult],
+                    record: RunRecord) -> None:
+    """Prometheus textfile-collector metrics, written atomically (node_exporter reads it)."""
+    env = _label(env_name)
+    lines = [
+        "# HELP qgate_smoke_check_success 1 if the smoke check passed.",
+        "# TYPE qgate_smoke_check_success gauge",
+        *(f'qgate_smoke_check_success{{env="{env}",check="{_label(r.name)}"}} {int(r.ok)}'
+          for r in results),
+        "# HELP qgate_smoke_check_latency_seconds Latency of the last attempt.",
+        "# TYPE qgate_smoke_check_latency_seconds gauge",
+        *(f'qgate_smoke_check_latency_seconds{{env="{env}",check="{_label(r.name)}"}} '
+          f"{r.latency_ms / 1000:.4f}" for r in results),
+        "# HELP qgate_smoke_verdict 1 for the decision of the last smoke run.",
+        "# TYPE qgate_smoke_verdict gauge",
+        *(f'qgate_smoke_verdict{{env="{env}",decision="{d}"}} '
+          f"{int(record.verdict.decision == d)}" for d in ("GO", "NO-GO", "INCONCLUSIVE")),
+        "# HELP qgate_smoke_target_info The version the target reported.",
+        "# TYPE qgate_smoke_target_info gauge",
+        f'qgate_smoke_target_info{{env="{env}",version="{_label(record.version)}"}} 1',
+        "# HELP qgate_smoke_last_run_timestamp_seconds When the last smoke run finished.",
+        "# TYPE qgate_smoke_last_run_timestamp_seconds gauge",
+        f'qgate_smoke_last_run_timestamp_seconds{{env="{env}"}} {time.time():.0f}',
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+

@@ -1,0 +1,229 @@
+"""The verdict: the only place in qgate that judges.
+
+`judge` is a pure function of the SuiteResults, the gate policy and the waivers. It fails
+closed: a required suite that is missing, errored or ran nothing makes the run
+INCONCLUSIVE, never GO. Any failed blocking criterion makes it NO-GO (the product
+misbehaved, whatever else is unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import operator
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from harness.errors import ExitCode
+from harness.policy import Criterion, GatePolicy, Waiver
+from harness.results import SEVERITY_ORDER, Finding, SuiteResult, TestCase
+
+Decision = Literal["GO", "NO-GO", "INCONCLUSIVE"]
+Outcome = Literal["pass", "warn", "fail", "waived", "error"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+}
+EXIT_CODES: dict[str, ExitCode] = {
+    "GO": ExitCode.GO, "NO-GO": ExitCode.NO_GO, "INCONCLUSIVE": ExitCode.INCONCLUSIVE,
+}
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """The outcome of one criterion: observed vs threshold, and why."""
+
+    suite: str
+    name: str
+    observed: float | str | None
+    threshold: float | str | None
+    outcome: Outcome
+    reason: str
+    blocking: bool = True
+    waiver: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision and the per-criterion outcomes behind it."""
+
+    decision: Decision
+    criteria: tuple[CriterionResult, ...]
+    summary: str
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The process exit code for this decision."""
+        return EXIT_CODES[self.decision]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"decision": self.decision, "summary": self.summary,
+                "criteria": [asdict(c) for c in self.criteria]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """Inverse of `to_dict`."""
+        return cls(decision=data["decision"], summary=data.get("summary", ""),
+                   criteria=tuple(CriterionResult(**c) for c in data["criteria"]))
+
+
+def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequence[Waiver], *,
+          environment: str, required: Collection[str], today: dt.date,
+          fail_on_flaky: bool | None = None) -> Verdict:
+    """Judge the evidence: GO, NO-GO or INCONCLUSIVE with one outcome per criterion."""
+    flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
+    active = [w for w in waivers if not w.expired(today)]
+    out: list[CriterionResult] = [
+        CriterionResult(w.suite or "gate", f"waiver {w.id} is valid", w.expires.isoformat(),
+                        today.isoformat(), "warn",
+                        f"expired on {w.expires.isoformat()} (owner {w.owner}); it no longer "
+                        "waives anything — renew or remove it", blocking=False)
+        for w in waivers if w.expired(today)
+    ]
+    for suite in sorted(set(required) | set(suites)):
+        result = suites.get(suite)
+        is_required = suite in required
+        out.append(_evidence(suite, result, is_required))
+        if result is None or result.status == "error" and not result.tests:
+            continue
+        out.extend(_tests(result, active, is_required, flaky_fails))
+        for criterion in policy.criteria_for(suite, environment):
+            out.extend(_configured(criterion, result, active, is_required))
+    return Verdict(_decide(out), tuple(out), _summarise(out))
+
+
+def _evidence(suite: str, result: SuiteResult | None, required: bool) -> CriterionResult:
+    missing: Outcome = "error" if required else "warn"
+    name = "evidence collected"
+    if result is None:
+        return CriterionResult(suite, name, "no result", "a result file", missing,
+                               "the suite did not run or wrote no result", blocking=required)
+    if result.status == "error" and result.error:
+        return CriterionResult(suite, name, "error", "a result file", missing,
+                               result.error, blocking=required)
+    if result.executed == 0:
+        why = "ran zero tests" + (" (all skipped)" if result.tests else "")
+        return CriterionResult(suite, name, 0, ">= 1 test", missing, why, blocking=required)
+    return CriterionResult(suite, name, result.executed, ">= 1 test", "pass",
+                           f"{result.executed} tests ran", blocking=required)
+
+
+def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
+           flaky_fails: bool) -> list[CriterionResult]:
+    out: list[CriterionResult] = []
+    counted: list[TestCase] = []
+    for test in result.tests:
+        if test.outcome != "failed":
+            continue
+        waiver = _find(waivers, lambda w: (w.suite in ("", result.suite) and bool(w.test)
+                                            and fnmatch.fnmatchcase(test.id, w.test)))
+        if waiver:
+            out.append(CriterionResult(result.suite, f"test {test.id}", "failed", "passed",
+                                       "waived", f"{waiver.reason} (owner {waiver.owner}, "
+                                       f"until {waiver.expires.isoformat()})", waiver=waiver.id))
+        else:
+            counted.append(test)
+    failed_names = ", ".join(t.name for t in counted[:5]) + (" …" if len(counted) > 5 else "")
+    out.append(CriterionResult(
+        result.suite, "tests pass", len(counted), 0, "fail" if counted else "pass",
+        f"failed: {failed_names}" if counted else f"{result.count('passed')} passed"))
+    errored = [t for t in result.tests if t.outcome == "error"]
+    if errored:
+        out.append(CriterionResult(
+            result.suite, "tests ran without harness errors", len(errored), 0,
+            "error" if required else "warn",
+            "could not run: " + ", ".join(t.name for t in errored[:5]), blocking=required))
+    flaky = [t for t in result.tests if t.outcome == "flaky"]
+    if flaky:
+        out.append(CriterionResult(
+            result.suite, "no flaky tests", len(flaky), 0, "fail" if flaky_fails else "warn",
+            "passed only on retry: " + ", ".join(t.name for t in flaky[:5]),
+            blocking=flaky_fails))
+    return out
+
+
+def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Waiver],
+                required: bool) -> list[CriterionResult]:
+    out: list[CriterionResult] = []
+    threshold = f"{criterion.op} {_fmt(criterion.threshold)}"
+    if criterion.findings_at_least:
+        floor = SEVERITY_ORDER.index(criterion.findings_at_least)
+        counted = 0
+        for finding in result.findings:
+            if SEVERITY_ORDER.index(finding.severity) < floor:
+                continue
+            waiver = _find(waivers, lambda w: _waives_finding(w, result.suite, finding))
+            if waiver:
+                out.append(CriterionResult(
+                    result.suite, f"finding {finding.rule_id} at {finding.location}",
+                    finding.severity, criterion.name, "waived",
+                    f"{waiver.reason} (owner {waiver.owner}, until {waiver.expires})",
+                    waiver=waiver.id))
+            else:
+                counted += 1
+        observed: float | None = float(counted)
+    else:
+        observed = result.metrics.get(criterion.metric)
+    if observed is None:
+        outcome: Outcome = "error" if criterion.blocking and required else "warn"
+        out.append(CriterionResult(result.suite, criterion.name, None, threshold, outcome,
+                                   f"metric {criterion.metric} was not reported",
+                                   blocking=criterion.blocking))
+        return out
+    if _OPS[criterion.op](observed, criterion.threshold):
+        out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "pass",
+                                   "within threshold", blocking=criterion.blocking))
+        return out
+    waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
+                   and w.metric == (criterion.metric or criterion.name))
+    if waiver:
+        out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
+                                   f"{waiver.reason} (owner {waiver.owner}, until "
+                                   f"{waiver.expires})", blocking=criterion.blocking,
+                                   waiver=waiver.id))
+    else:
+        outcome = "fail" if criterion.blocking else "warn"
+        out.append(CriterionResult(result.suite, criterion.name, observed, threshold, outcome,
+                                   f"observed {_fmt(observed)}, threshold {threshold}",
+                                   blocking=criterion.blocking))
+    return out
+
+
+def _waives_finding(w: Waiver, suite: str, finding: Finding) -> bool:
+    return (bool(w.rule) and w.suite in ("", suite) and w.rule == finding.rule_id
+            and fnmatch.fnmatchcase(finding.location, w.url or "*"))
+
+
+def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
+    return next((w for w in waivers if match(w)), None)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _decide(criteria: Sequence[CriterionResult]) -> Decision:
+    outcomes = {c.outcome for c in criteria}
+    if "fail" in outcomes:
+        return "NO-GO"
+    if "error" in outcomes or not any(c.name == "evidence collected" for c in criteria):
+        return "INCONCLUSIVE"
+    return "GO"
+
+
+def _summarise(criteria: Sequence[CriterionResult]) -> str:
+    decision = _decide(criteria)
+    fails = [c for c in criteria if c.outcome == "fail"]
+    errors = [c for c in criteria if c.outcome == "error"]
+    warns = [c for c in criteria if c.outcome == "warn"]
+    if decision == "NO-GO":
+        return "; ".join(f"{c.suite}: {c.name} — {c.reason}" for c in fails[:3])
+    if decision == "INCONCLUSIVE":
+        if not errors:
+            return "nothing was judged: no suite ran"
+        return "; ".join(f"{c.suite}: {c.reason}" for c in errors[:3])
+    extra = f" ({len(warns)} warning{'s' if len(warns) != 1 else ''})" if warns else ""
+    passed = sum(1 for c in criteria if c.outcome == "pass")
+    return f"all {passed} criteria passed{extra}"

@@ -1,0 +1,107 @@
+"""Environment files: valid loads, and every kind of mistake gives one line naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_environment
+from harness.errors import ConfigError
+
+GOOD = """
+base_url = "https://staging.example.com"
+production = false
+suites = ["smoke", "e2e"]
+[auth]
+basic_user = "qa"
+basic_password = "${PW}"
+headers = { "X-Token" = "${TOKEN}" }
+[smoke]
+timeout_s = 5
+[[smoke.checks]]
+name = "health"
+path = "/healthz"
+expect_json = { status = "ok" }
+"""
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "environments").mkdir()
+    monkeypatch.setenv("QGATE_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(root: Path, name: str, text: str) -> None:
+    (root / "environments" / f"{name}.toml").write_text(text, encoding="utf-8")
+
+
+def test_loads_and_resolves_secrets_from_dotenv_files(root: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    write(root, "staging", GOOD)
+    (root / ".env").write_text("PW=from-dotenv\nTOKEN=generic\n")
+    (root / ".env.staging").write_text("TOKEN=from-env-file\n")
+    env = load_environment("staging")
+    assert env.base_url == "https://staging.example.com"
+    assert env.api_url == "https://staging.example.com/api"
+    assert env.auth.basic_password == "from-dotenv"
+    assert env.auth.headers == {"X-Token": "from-env-file"}  # .env.<name> wins over .env
+    assert set(env.secret_values()) == {"from-dotenv", "from-env-file"}
+    assert env.suite_settings("smoke").timeout_s == 5.0
+    assert env.suite_settings("smoke").checks[0].expect_json == {"status": "ok"}
+    monkeypatch.setenv("TOKEN", "from-process")  # the process environment wins over files
+    assert load_environment("staging").auth.headers["X-Token"] == "from-process"
+
+
+BAD = [
+    ("unknown top key", 'base_ur = "http://x"', "base_ur", "did you mean 'base_url'?"),
+    ("misspelt suite key", 'base_url = "http://x"\n[smoke]\ntimout_s = 3', "smoke.timout_s",
+     "did you mean 'timeout_s'?"),
+    ("wrong type", 'base_url = "http://x"\nproduction = "no"', "production",
+     "expected true or false"),
+    ("bad url", 'base_url = "staging.example.com"', "base_url", "is not an http(s) URL"),
+    ("missing variable", 'base_url = "${NOT_SET_ANYWHERE_42}"', "base_url",
+     "${NOT_SET_ANYWHERE_42} is not set"),
+    ("unknown suite", 'base_url = "http://x"\nsuites = ["smok"]', "suites[0]",
+     "did you mean 'smoke'?"),
+    ("malformed toml", "base_url = ", "", "malformed TOML"),
+    ("missing required key", "production = true", "base_url", "required key is missing"),
+    ("bad literal", 'base_url = "http://x"\n[[smoke.checks]]\nname="a"\npath="/"\nmethod="GETT"',
+     "smoke.checks[0].method", "did you mean 'GET'?"),
+    ("nested unknown key", 'base_url = "http://x"\n[e2e.shopper]\npincod = "1"',
+     "e2e.shopper.pincod", "did you mean 'pincode'?"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), [b[1:] for b in BAD],
+                         ids=[b[0] for b in BAD])
+def test_bad_file_names_file_and_key(root: Path, text: str, key: str, message: str) -> None:
+    write(root, "broken", text)
+    with pytest.raises(ConfigError) as info:
+        load_environment("broken")
+    line = info.value.one_line()
+    assert line.startswith("environments/broken.toml: ")
+    assert key in line and message in line
+    assert "\n" not in line
+
+
+def test_unknown_environment_suggests_a_name(root: Path) -> None:
+    write(root, "staging", 'base_url = "http://x"')
+    with pytest.raises(ConfigError, match="did you mean 'staging'"):
+        load_environment("stagin")
+
+
+def test_shipped_environment_files_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    project = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("QGATE_ROOT", str(project))
+    for name in ("STAGING_BASE_URL", "PRODUCTION_BASE_URL"):
+        monkeypatch.setenv(name, "https://example.com")
+    for name in ("STAGING_BASIC_USER", "STAGING_BASIC_PASSWORD", "STAGING_TOKEN"):
+        monkeypatch.setenv(name, "x" * 8)
+    for name in ("demo", "staging", "production"):
+        env = load_environment(name)
+        assert env.suites
+    assert load_environment("production").production is True
+    assert load_environment("production").suites == ("smoke",)

@@ -1,0 +1,111 @@
+"""Every report renders from run.json alone; junit.xml parses with a real JUnit parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+from harness.policy import GatePolicy, Waiver
+from harness.report import render_reports
+from harness.report.console import render_console
+from harness.results import Artifact, SuiteResult, TestCase
+from harness.runrecord import RunRecord, load_run, write_run
+from harness.verdict import judge
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def make_record(tmp_path: Path) -> tuple[RunRecord, Path]:
+    smoke = SuiteResult(
+        suite="smoke", status="failed", duration_s=0.4, engine="httpx",
+        metrics={"smoke.tests": 3, "smoke.latency_max_ms": 120.0},
+        tests=(TestCase("smoke::healthz", "healthz", "passed", 0.01),
+               TestCase("smoke::readyz", "readyz", "failed", 0.02,
+                        message="expected HTTP 200, got 503 <script>x</script>"),
+               TestCase("smoke::version", "version", "flaky", 0.02, attempts=2)))
+    e2e = SuiteResult(
+        suite="e2e", status="passed", duration_s=12.0, engine="pytest + pytest-playwright",
+        tests=(TestCase("suites/e2e/test_cart.py::test_add[desktop]", "test_add[desktop]",
+                        "failed", 3.2, message="step add to cart"),
+               TestCase("suites/e2e/test_cart.py::test_max", "test_max", "skipped",
+                        message="adapter: no max per order")),
+        artifacts=(Artifact("artifacts/e2e/x/trace.zip", "trace", "Playwright trace",
+                            "suites/e2e/test_cart.py::test_add[desktop]"),))
+    waiver = Waiver("W-7", "qa@example.com", "known bug QC-1", TODAY,
+                    test="suites/e2e/test_cart.py::test_add*")
+    suites = {"smoke": smoke, "e2e": e2e}
+    verdict = judge(suites, GatePolicy(), [waiver], environment="demo",
+                    required=["smoke", "e2e"], today=TODAY)
+    record = RunRecord(run_id="r1", environment="demo", base_url="http://127.0.0.1:1",
+                       version="1.0.0", started_at="a", finished_at="b", verdict=verdict,
+                       suites=suites, requested=(), required=("smoke", "e2e"))
+    run_dir = tmp_path / "r1"
+    (run_dir / "suites").mkdir(parents=True)
+    write_run(record, run_dir, ["hunter2-secret"])
+    return record, run_dir
+
+
+def test_run_json_has_the_documented_shape_and_round_trips(tmp_path: Path) -> None:
+    record, run_dir = make_record(tmp_path)
+    data = json.loads((run_dir / "run.json").read_text())
+    assert data["schema_version"] == 1
+    assert set(data) >= {"run_id", "environment", "target", "started_at", "finished_at",
+                         "verdict", "suites"}
+    assert data["target"] == {"base_url": "http://127.0.0.1:1", "version": "1.0.0"}
+    assert data["verdict"]["decision"] == "NO-GO"
+    for c in data["verdict"]["criteria"]:
+        assert set(c) >= {"suite", "name", "observed", "threshold", "outcome", "reason"}
+        assert c["outcome"] in {"pass", "warn", "fail", "waived", "error"}
+    for s in data["suites"].values():
+        assert set(s) >= {"status", "duration_s", "metrics", "findings", "artifacts"}
+    assert load_run(run_dir) == record
+    assert (tmp_path / "latest").resolve() == run_dir.resolve()
+
+
+def test_junit_parses_with_one_case_per_criterion_and_per_test(tmp_path: Path) -> None:
+    record, run_dir = make_record(tmp_path)
+    paths = render_reports(run_dir)
+    xml = JUnitXml.fromfile(str(paths["junit"]))
+    suites = {s.name: s for s in xml}
+    gate = suites["qgate.gate"]
+    assert len(list(gate)) == len(record.verdict.criteria)
+    failed = [c for c in gate if c.result and isinstance(c.result[0], Failure)]
+    assert {c.name for c in failed} == {"tests pass"}  # smoke's readyz; e2e's is waived
+    waived = [c for c in gate if c.result and isinstance(c.result[0], Skipped)]
+    assert any("W-7" in (c.result[0].message or "") for c in waived)
+    smoke_cases = {c.name: c for c in suites["smoke"]}
+    assert set(smoke_cases) == {"healthz", "readyz", "version"}
+    assert isinstance(smoke_cases["readyz"].result[0], Failure)
+    assert not smoke_cases["healthz"].result
+    e2e_cases = {c.name: c for c in suites["e2e"]}
+    assert isinstance(e2e_cases["test_max"].result[0], Skipped)
+    assert not any(isinstance(r, Error) for c in suites["smoke"] for r in c.result)
+
+
+def test_html_and_markdown_render_offline_and_escape(tmp_path: Path) -> None:
+    record, run_dir = make_record(tmp_path)
+    paths = render_reports(run_dir)
+    html = paths["html"].read_text()
+    assert "NO-GO" in html and "<svg" in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+    assert "http://" not in html.replace("http://127.0.0.1:1", "")  # no external assets
+    assert "artifacts/e2e/x/trace.zip" in html
+    md = paths["summary"].read_text()
+    assert md.startswith("## ❌ qgate: **NO-GO**")
+    assert "| smoke | failed |" in md
+    text = render_console(record, paths["html"])
+    assert text.splitlines()[-2].startswith("VERDICT: NO-GO")
+
+
+def test_secrets_are_redacted_from_run_json(tmp_path: Path) -> None:
+    record, run_dir = make_record(tmp_path)
+    leaky = SuiteResult(suite="smoke", status="failed", duration_s=0, engine="x",
+                        tests=(TestCase("a", "a", "failed",
+                                        message="auth hunter2-secret Authorization: Bearer abc"),))
+    write_run(RunRecord(**{**record.__dict__, "suites": {"smoke": leaky}}), run_dir,
+              ["hunter2-secret"])
+    text = (run_dir / "run.json").read_text()
+    assert "hunter2-secret" not in text and "Bearer abc" not in text
