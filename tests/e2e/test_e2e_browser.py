@@ -40,7 +40,8 @@ def test_configured_path_that_is_not_executable_is_a_clear_error(tmp_path: Path)
 
 def test_playwright_own_chromium_beats_the_system_one(tmp_path: Path) -> None:
     _executable(tmp_path / "bin" / "chromium")
-    assert discover_browser("", playwright_installed=True, search_path=str(tmp_path / "bin")) is None
+    found = discover_browser("", playwright_installed=True, search_path=str(tmp_path / "bin"))
+    assert found is None
 
 
 @pytest.mark.parametrize("name", ["chromium", "chromium-browser", "google-chrome"])

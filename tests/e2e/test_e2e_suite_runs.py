@@ -1,0 +1,208 @@
+"""The real e2e suite, run in a subprocess: skips, faults, evidence and secret scrubbing.
+
+Each run uses its own environment file (QGATE_ROOT) and, where it needs one, its own demo store
+started with the fault under test. Runs are kept cheap: a few journeys, desktop only.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = ROOT / "suites" / "e2e"
+# Orders must stay cancellable for a few seconds of browser work.
+TICK_SECONDS = 2.0
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """The outcome of one subprocess run of the e2e suite."""
+
+    exit_code: int
+    output: str
+    result: dict[str, object]
+    work: Path
+
+    def test(self, fragment: str) -> dict[str, object]:
+        """The recorded test whose id contains `fragment`."""
+        tests = [t for t in self.result["tests"] if fragment in t["id"]]  # type: ignore[union-attr,index]
+        assert len(tests) == 1, (fragment, [t["id"] for t in self.result["tests"]])  # type: ignore[union-attr,index]
+        return tests[0]  # type: ignore[no-any-return]
+
+
+def run_suite(
+    work: Path, env_toml: str, base_url: str, *args: str, env: dict[str, str] | None = None
+) -> SuiteRun:
+    """Run `pytest suites/e2e --env t` against `base_url` with the given environment file."""
+    (work / "environments").mkdir(parents=True, exist_ok=True)
+    (work / "environments" / "t.toml").write_text(env_toml)
+    run_dir = work / "run"
+    command = [
+        sys.executable, "-m", "pytest", str(SUITE), "--env", "t", "--base-url", base_url,
+        "--qgate-run-dir", str(run_dir), "--qgate-suite", "e2e", "--output",
+        str(work / "artifacts"), "-p", "no:cacheprovider", "-q",
+        f"--junitxml={run_dir / 'junit.xml'}", *args,
+    ]
+    proc = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "QGATE_ROOT": str(work), **(env or {})},
+    )
+    output = proc.stdout + proc.stderr
+    result_file = run_dir / "suites" / "e2e.json"
+    assert result_file.exists(), output[-4000:]
+    return SuiteRun(proc.returncode, output, json.loads(result_file.read_text()), work)
+
+
+@pytest.fixture
+def store_with(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A demo store started with the faults named by the test's parameter."""
+    from demostore.process import start_store
+
+    faults = tuple(getattr(request, "param", ()))
+    with start_store(faults=faults, tick_seconds=TICK_SECONDS) as store:
+        yield store.base_url
+
+
+ENV = """\
+base_url = "http://127.0.0.1:1"
+suites = ["e2e"]
+[e2e]
+retries = 0
+viewports = ["desktop"]
+"""
+
+
+def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "bare.py").write_text(
+        "from harness.e2e.adapter import BaseStorefront\n"
+        "class Bare(BaseStorefront):\n    name = 'bare'\n"
+    )
+    env = ENV + f'adapter = "{tmp_path / "bare.py"}:Bare"\n'
+    run = run_suite(tmp_path, env, "http://127.0.0.1:9", "-k", "location or search_and_open")
+    assert run.exit_code == 0, run.output[-3000:]
+    tests = run.result["tests"]
+    assert len(tests) == 5, tests  # type: ignore[arg-type]
+    for test in tests:  # type: ignore[union-attr]
+        assert test["outcome"] == "skipped", test
+        assert "unsupported by the storefront adapter" in test["message"], test
+        assert "bare adapter does not support 'set location'" in test["message"], test
+
+
+def test_clean_store_checkout_passes_and_records_step_metrics(
+    tmp_path: Path, store_with: str
+) -> None:
+    run = run_suite(tmp_path, ENV, store_with, "-k", "card_checkout")
+    assert run.exit_code == 0, run.output[-4000:]
+    assert run.test("test_card_checkout_and_tracking")["outcome"] == "passed"
+    metrics = run.result["metrics"]
+    for name in ("e2e.checkout.duration_ms", "e2e.payment.duration_ms",
+                 "e2e.add_to_cart.duration_ms", "e2e.tracking.duration_ms"):
+        assert metrics[name] > 0, metrics  # type: ignore[index]
+    # Evidence is kept for failures only.
+    assert not list((tmp_path / "artifacts").rglob("trace.zip"))
+
+
+FAULTS = [
+    pytest.param(
+        ("broken-add-to-cart",), "add_change_quantity", "test_add_change_quantity_and_remove",
+        "add to cart", "showed no outcome", id="broken-add-to-cart",
+    ),
+    pytest.param(
+        ("wrong-total",), "small_cart_totals", "test_small_cart_totals_add_up",
+        "check totals", "payable", id="wrong-total",
+    ),
+    pytest.param(
+        ("payment-errors",), "card_checkout", "test_card_checkout_and_tracking",
+        "payment", "payment did not place an order", id="payment-errors",
+    ),
+]
+
+
+@pytest.mark.parametrize(("store_with", "keyword", "test_name", "step", "why"), FAULTS,
+                         indirect=["store_with"])
+def test_fault_fails_the_suite_naming_journey_step_and_evidence(
+    tmp_path: Path, store_with: str, keyword: str, test_name: str, step: str, why: str
+) -> None:
+    run = run_suite(tmp_path, ENV, store_with, "-k", keyword)
+    assert run.exit_code == 1, run.output[-4000:]
+    assert run.result["status"] == "failed"
+    test = run.test(test_name)
+    assert test["outcome"] == "failed", test
+    assert test["step"] == step, test
+    message = str(test["message"])
+    assert f"step '{step}'" in message and why in message, message
+    kinds = {a["kind"] for a in run.result["artifacts"]}  # type: ignore[union-attr]
+    assert {"trace", "screenshot", "log"} <= kinds, run.result["artifacts"]
+    for artifact in run.result["artifacts"]:  # type: ignore[union-attr]
+        assert (tmp_path / "run" / artifact["path"]).is_file(), artifact
+    trace = next((tmp_path / "artifacts").rglob("trace.zip"))
+    assert zipfile.ZipFile(trace).testzip() is None
+    # The summary line names the journey and the step.
+    assert f"step '{step}'" in run.output
+
+
+CANARY_USER = "canary-user"
+CANARY_PASSWORD = "QGATE-CANARY-pw-7f3a9c"
+CANARY_TOKEN = "QGATE-CANARY-token-51be0d"
+CANARY_ENV = ENV + """
+[auth]
+basic_user = "canary-user"
+basic_password = "${QGATE_E2E_CANARY_PASSWORD}"
+headers = { "X-Canary-Token" = "${QGATE_E2E_CANARY_TOKEN}" }
+"""
+
+
+def _files_and_members(root: Path) -> Iterator[tuple[str, bytes]]:
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        yield str(path), data
+        if zipfile.is_zipfile(io.BytesIO(data)):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for name in archive.namelist():
+                    yield f"{path}!{name}", archive.read(name)
+
+
+@pytest.mark.parametrize("tracing", ["own", "pytest-playwright"])
+@pytest.mark.parametrize("store_with", [("wrong-total",)], indirect=True)
+def test_canary_secrets_never_reach_an_artifact(
+    tmp_path: Path, store_with: str, tracing: str
+) -> None:
+    extra = ["--tracing", "retain-on-failure", "--screenshot", "only-on-failure"] if (
+        tracing == "pytest-playwright") else []
+    run = run_suite(
+        tmp_path, CANARY_ENV, store_with, "-k", "small_cart_totals", *extra,
+        env={"QGATE_E2E_CANARY_PASSWORD": CANARY_PASSWORD,
+             "QGATE_E2E_CANARY_TOKEN": CANARY_TOKEN},
+    )
+    # A failing journey, so that traces, screenshots and logs are all written.
+    assert run.exit_code == 1, run.output[-4000:]
+    basic = base64.b64encode(f"{CANARY_USER}:{CANARY_PASSWORD}".encode())
+    needles = [CANARY_PASSWORD.encode(), CANARY_TOKEN.encode(), basic]
+    scanned, traces, header_seen = 0, 0, False
+    for name, data in _files_and_members(tmp_path):
+        if "/environments/" in name:
+            continue  # the environment file names the variables, not their values
+        scanned += 1
+        traces += name.endswith("trace.zip")
+        header_seen |= b"X-Canary-Token" in data or b"x-canary-token" in data
+        for needle in needles:
+            assert needle not in data, f"secret found in {name}"
+    assert traces >= 1 and scanned > 10, (traces, scanned)
+    # The header really was sent and recorded (masked), so the scan above is meaningful.
+    assert header_seen
+    assert CANARY_PASSWORD not in run.output and CANARY_TOKEN not in run.output
