@@ -1,0 +1,30 @@
+"""Helpers shared by the harness's own tests: run the real `qgate` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished qgate process."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_qgate(*args: str, cwd: Path = PROJECT, env: dict[str, str] | None = None,
+              timeout: float = 600) -> Completed:
+    """Run the real `qgate` console entry in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("QGATE_RUN_DIR", None)
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    return Completed(proc.returncode, proc.stdout, proc.stderr)

@@ -1,0 +1,126 @@
+"""The CLI in a subprocess: exit codes, one-line errors, lazy imports, real runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_support import PROJECT, run_qgate
+
+HEAVY = ("playwright", "locust", "sqlalchemy", "zapv2", "faker")
+
+
+def test_version() -> None:
+    result = run_qgate("--version")
+    assert result.code == 0
+    assert result.out.startswith("qgate ")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["smoke", "--help"], ["run", "--help"]])
+def test_help_imports_no_heavy_module(argv: list[str]) -> None:
+    code = ("import sys\nfrom harness.cli import main\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=PROJECT).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_unknown_environment_is_one_line_exit_2() -> None:
+    result = run_qgate("run", "--env", "stagng")
+    assert result.code == 2
+    assert result.err.strip() == ("qgate: error: environments/stagng.toml: environment 'stagng' "
+                                  "not found; did you mean 'staging'?")
+
+
+def test_misspelt_key_is_one_line_exit_2(project_copy: Path) -> None:
+    demo = project_copy / "environments" / "demo.toml"
+    demo.write_text(demo.read_text().replace("retries = 1", "retrys = 1"))
+    result = run_qgate("run", "--env", "demo", cwd=project_copy,
+                       env={"QGATE_ROOT": str(project_copy)})
+    assert result.code == 2
+    assert result.err.strip() == ("qgate: error: environments/demo.toml: e2e.retrys: unknown key;"
+                                  " did you mean 'retries'?")
+    assert "Traceback" not in result.err
+
+
+def test_malformed_toml_is_one_line_exit_2(project_copy: Path) -> None:
+    (project_copy / "environments" / "demo.toml").write_text("base_url = [\n")
+    result = run_qgate("run", "--env", "demo", cwd=project_copy,
+                       env={"QGATE_ROOT": str(project_copy)})
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1
+    assert "environments/demo.toml: malformed TOML" in result.err
+
+
+def test_unknown_suite_exit_2() -> None:
+    result = run_qgate("run", "--env", "demo", "--suites", "smoke,ee2e")
+    assert result.code == 2
+    assert "unknown suite 'ee2e'; did you mean 'e2e'?" in result.err
+
+
+def test_production_refuses_intrusive_suites(project_copy: Path) -> None:
+    prod = project_copy / "environments" / "production.toml"
+    prod.write_text(prod.read_text().replace('suites = ["smoke"]', 'suites = ["smoke", "e2e"]'))
+    result = run_qgate("run", "--env", "production", "--suites", "e2e", cwd=project_copy,
+                       env={"QGATE_ROOT": str(project_copy),
+                            "PRODUCTION_BASE_URL": "https://shop.example.com"})
+    assert result.code == 2
+    assert "is production; refusing e2e" in result.err
+    assert "--allow-production" in result.err
+
+
+def test_store_down_is_inconclusive_and_names_the_url(closed_port_url: str, tmp_path: Path
+                                                      ) -> None:
+    result = run_qgate("run", "--env", "demo", "--base-url", closed_port_url)
+    assert result.code == 3, result.out + result.err
+    assert f"target {closed_port_url} is unreachable: connection refused" in result.out
+    assert "VERDICT: INCONCLUSIVE" in result.out
+    run_dir = Path(result.out.strip().splitlines()[-1].removeprefix("report: ")).parent
+    data = json.loads((run_dir / "run.json").read_text())
+    assert data["verdict"]["decision"] == "INCONCLUSIVE"
+    assert {s["status"] for s in data["suites"].values()} == {"error"}
+
+
+def test_demo_smoke_is_go_and_report_rerenders() -> None:
+    result = run_qgate("demo", "--suites", "smoke")
+    assert result.code == 0, result.out + result.err
+    assert "VERDICT: GO" in result.out
+    report = Path(result.out.strip().splitlines()[-1].removeprefix("report: "))
+    run_dir = report.parent
+    for name in ("run.json", "junit.xml", "summary.md", "report.html"):
+        assert (run_dir / name).is_file(), name
+    (run_dir / "report.html").unlink()
+    again = run_qgate("report", str(run_dir))
+    assert again.code == 0
+    assert (run_dir / "report.html").is_file()
+
+
+def test_demo_with_health_down_is_no_go() -> None:
+    result = run_qgate("demo", "--suites", "smoke", "--fault", "health-down")
+    assert result.code == 1, result.out + result.err
+    assert "VERDICT: NO-GO" in result.out
+    assert "readyz" in result.out
+
+
+def test_demo_rejects_unknown_fault() -> None:
+    result = run_qgate("demo", "--fault", "slow-checkot")
+    assert result.code == 2
+    assert "did you mean 'slow-checkout'?" in result.err
+
+
+def test_report_on_a_folder_without_run_json(tmp_path: Path) -> None:
+    result = run_qgate("report", str(tmp_path))
+    assert result.code == 2
+    assert "no run.json here" in result.err
+
+
+def test_doctor_lists_tools() -> None:
+    result = run_qgate("doctor")
+    assert "chromium" in result.out and "postgresql" in result.out
+    # CI installs every required tool, so a MISS here is a broken setup, not a skip
+    assert result.code == 0, result.out
+    assert "everything required is installed" in result.out

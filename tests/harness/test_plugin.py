@@ -1,0 +1,130 @@
+"""The pytest plugin: plain `pytest suites/<name> --env demo` works and records evidence."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from cli_support import PROJECT
+
+
+def pytest_run(args: list[str], cwd: Path, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **(env or {})}
+    full.pop("QGATE_RUN_DIR", None)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=cwd, env=full, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def latest_run(root: Path) -> dict:
+    return json.loads((root / "reports" / "latest" / "run.json").read_text())
+
+
+def test_plain_pytest_smoke_suite_writes_a_judged_run(clean_store: str) -> None:
+    result = pytest_run(["suites/smoke", "--env", "demo", "--base-url", clean_store,
+                         "--expect-version", "1.0.0", "-q"], PROJECT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERDICT: GO" in result.stdout
+    run = latest_run(PROJECT)
+    assert run["target"]["base_url"] == clean_store
+    assert run["suites"]["smoke"]["status"] == "passed"
+    assert run["suites"]["smoke"]["metrics"]["smoke.tests"] == 7
+
+
+def write_suite(root: Path, body: str) -> None:
+    (root / "environments").mkdir(exist_ok=True)
+    (root / "environments" / "demo.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke"]\n')
+    (root / "suites" / "smoke").mkdir(parents=True, exist_ok=True)
+    (root / "suites" / "smoke" / "test_things.py").write_text(textwrap.dedent(body))
+
+
+def test_outcomes_flaky_skips_metrics_and_artifacts(tmp_path: Path) -> None:
+    write_suite(tmp_path, """
+        import pytest
+        ATTEMPTS = {"n": 0}
+
+        def test_pass(evidence):
+            evidence.metric("smoke.sample_ms", 5)
+            evidence.metric("smoke.sample_ms", 9)
+
+        @pytest.mark.flaky(reruns=2)
+        def test_flaky(evidence, tmp_path):
+            ATTEMPTS["n"] += 1
+            shot = tmp_path / "shot.png"
+            shot.write_bytes(b"png")
+            evidence.artifact(shot, "screenshot", "page")
+            evidence.step("second try")
+            assert ATTEMPTS["n"] >= 2
+
+        def test_fail(evidence):
+            evidence.step("check the totals")
+            assert 1 + 1 == 3, "totals do not add up"
+
+        def test_skip():
+            pytest.skip("adapter: no pincode concept")
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture could not connect")
+
+        def test_error(broken):
+            pass
+    """)
+    result = pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path,
+                        {"QGATE_ROOT": str(tmp_path)})
+    assert result.returncode == 1, result.stdout + result.stderr
+    run = latest_run(tmp_path)
+    smoke = run["suites"]["smoke"]
+    outcomes = {t["name"]: t for t in smoke["tests"]}
+    assert {n: t["outcome"] for n, t in outcomes.items()} == {
+        "test_pass": "passed", "test_flaky": "flaky", "test_fail": "failed",
+        "test_skip": "skipped", "test_error": "error"}
+    assert outcomes["test_flaky"]["attempts"] == 2
+    assert outcomes["test_fail"]["step"] == "check the totals"
+    assert "totals do not add up" in outcomes["test_fail"]["message"]
+    assert outcomes["test_skip"]["message"] == "adapter: no pincode concept"
+    assert smoke["metrics"]["smoke.sample_ms"] == 9  # the max over samples
+    assert smoke["metrics"]["smoke.flaky"] == 1
+    # one per attempt: the failed attempt's evidence is kept next to the passing one
+    assert [a["kind"] for a in smoke["artifacts"]] == ["screenshot", "screenshot"]
+    assert all(a["test_id"].endswith("::test_flaky") for a in smoke["artifacts"])
+    assert run["verdict"]["decision"] == "NO-GO"
+
+
+def test_suite_that_collects_nothing_is_inconclusive(tmp_path: Path) -> None:
+    write_suite(tmp_path, "X = 1\n")
+    result = pytest_run(["suites/smoke", "--env", "demo", "--qgate-suite", "smoke", "-q"],
+                        tmp_path, {"QGATE_ROOT": str(tmp_path)})
+    assert result.returncode == 5
+    assert latest_run(tmp_path)["verdict"]["decision"] == "INCONCLUSIVE"
+
+
+def test_collection_error_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    write_suite(tmp_path, "import not_a_module_anywhere\n")
+    pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path, {"QGATE_ROOT": str(tmp_path)})
+    run = latest_run(tmp_path)
+    assert run["suites"]["smoke"]["status"] == "error"
+    assert "not_a_module_anywhere" in run["suites"]["smoke"]["error"]
+    assert run["verdict"]["decision"] == "INCONCLUSIVE"
+
+
+def test_bad_environment_is_a_usage_error(tmp_path: Path) -> None:
+    write_suite(tmp_path, "def test_a():\n    pass\n")
+    (tmp_path / "environments" / "demo.toml").write_text('base_url = "http://x"\nsuits = []\n')
+    result = pytest_run(["suites/smoke", "--env", "demo"], tmp_path,
+                        {"QGATE_ROOT": str(tmp_path)})
+    assert result.returncode == 4
+    assert "environments/demo.toml: suits: unknown key; did you mean 'suites'?" in result.stderr
+
+
+def test_plugin_is_inert_without_env(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text("def test_a():\n    pass\n")
+    result = pytest_run(["-q", "test_plain.py"], tmp_path)
+    assert result.returncode == 0
+    assert not (tmp_path / "reports").exists()

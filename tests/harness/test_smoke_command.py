@@ -1,0 +1,114 @@
+"""`qgate smoke` against real demo stores over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import run_qgate
+
+
+@pytest.fixture(scope="module")
+def health_down_store() -> Iterator[str]:
+    from demostore.process import start_store
+    with start_store(faults=("health-down",)) as store:
+        yield store.base_url
+
+
+@pytest.fixture(scope="module")
+def mismatched_store() -> Iterator[str]:
+    from demostore.process import start_store
+    with start_store(faults=("version-mismatch",), version="2.4.0") as store:
+        yield store.base_url
+
+
+def test_clean_store_is_go(clean_store: str) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", clean_store,
+                       "--expect-version", "1.0.0")
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert lines[0] == f"qgate smoke · demo · {clean_store} · expect 1.0.0"
+    rows = [line for line in lines if line.startswith("  ") and "CHECK" not in line]
+    assert len(rows) == 7 and all(line.rstrip().endswith("ok") for line in rows)
+    assert any(line.startswith("VERDICT: GO") for line in lines)
+
+
+def test_health_down_is_no_go_naming_the_check(health_down_store: str) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", health_down_store,
+                       "--timeout", "2")
+    assert result.code == 1, result.out + result.err
+    readyz = next(line for line in result.out.splitlines() if line.strip().startswith("readyz"))
+    assert "FAIL expected HTTP 200, got 503" in readyz
+    assert "VERDICT: NO-GO — smoke: tests pass — failed: readyz" in result.out
+
+
+def test_version_mismatch_is_no_go(mismatched_store: str) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", mismatched_store,
+                       "--expect-version", "2.4.0", "--timeout", "2")
+    assert result.code == 1, result.out + result.err
+    assert "expected '2.4.0'" in result.out
+
+
+def test_unreachable_host_is_no_go_connection_refused(closed_port_url: str) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", closed_port_url,
+                       "--timeout", "1.5")
+    assert result.code == 1, result.out + result.err
+    assert "connection refused" in result.out
+    assert "attempts" in result.out  # it retried within the budget before giving up
+
+
+def test_json_and_prometheus_output(clean_store: str, tmp_path: Path) -> None:
+    prom = tmp_path / "qgate.prom"
+    result = run_qgate("smoke", "--env", "demo", "--base-url", clean_store, "--json",
+                       "--prom-file", str(prom), "--expect-version", "1.0.0")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["decision"] == "GO" and data["version"] == "1.0.0"
+    assert {c["name"] for c in data["checks"]} >= {"healthz", "readyz", "version"}
+    text = prom.read_text()
+    assert 'qgate_smoke_check_success{env="demo",check="readyz"} 1' in text
+    assert 'qgate_smoke_verdict{env="demo",decision="GO"} 1' in text
+    assert 'qgate_smoke_verdict{env="demo",decision="NO-GO"} 0' in text
+    assert 'qgate_smoke_target_info{env="demo",version="1.0.0"} 1' in text
+
+
+def test_compare_fails_when_new_colour_is_worse(clean_store: str, health_down_store: str
+                                                ) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", health_down_store,
+                       "--compare", clean_store, "--timeout", "2")
+    assert result.code == 1
+    assert "compare: readyz" in result.out
+    assert "old: ok" in result.out
+
+
+def test_compare_same_build_is_go_and_reports_version_difference(
+        clean_store: str, mismatched_store: str) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", clean_store,
+                       "--compare", mismatched_store, "--json")
+    assert result.code == 0, result.out
+    data = json.loads(result.out)
+    assert data["compare"] and all(c["ok"] for c in data["compare"])
+    run = json.loads((Path(data["run_dir"]) / "run.json").read_text())
+    assert any("Blue/green" in n for n in run["notes"])
+
+
+def test_production_runs_no_write_checks(clean_store: str, project_copy: Path) -> None:
+    prod = project_copy / "environments" / "production.toml"
+    prod.write_text(prod.read_text() + """
+[[smoke.checks]]
+name = "health"
+path = "/healthz"
+
+[[smoke.checks]]
+name = "place and cancel a test order"
+path = "/api/orders"
+method = "POST"
+writes = true
+""".replace("allow_writes = false\n", "allow_writes = true\n"))
+    result = run_qgate("smoke", "--env", "production", "--base-url", clean_store,
+                       cwd=project_copy, env={"QGATE_ROOT": str(project_copy),
+                                              "PRODUCTION_BASE_URL": clean_store})
+    assert result.code == 0, result.out + result.err
+    assert "SKIP writes data" in result.out
