@@ -86,7 +86,8 @@ def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
             except (httpx.HTTPError, ValueError):
                 return ""
     except httpx.ConnectError as exc:
-        why = "connection refused" if "refused" in str(exc).lower() else str(exc)
+        from harness.net import describe_connect_error
+        why = describe_connect_error(exc)
         raise TargetUnreachable(f"target {env.base_url} is unreachable: {why}",
                                 hint="is the store running? check base_url or --base-url"
                                 ) from None

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from harness.net import describe_connect_error
 from harness.results import SuiteResult, TestCase, status_from_tests, outcome_counts
 from harness.smoke.settings import Check
 
@@ -79,7 +80,7 @@ async def _run_one(client: httpx.AsyncClient, check: Check, deadline: float,
             reason, version = _judge_response(check, response, latency, expect_version)
         except httpx.ConnectError as exc:
             latency = (time.perf_counter() - started) * 1000
-            reason = _connect_reason(exc)
+            reason = describe_connect_error(exc)
         except httpx.TimeoutException:
             latency = (time.perf_counter() - started) * 1000
             reason = f"timed out after {latency:.0f} ms"
@@ -92,15 +93,6 @@ async def _run_one(client: httpx.AsyncClient, check: Check, deadline: float,
             return CheckResult(check.name, url, False, status, latency, reason, attempts, version)
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, _BACKOFF_MAX_S)
-
-
-def _connect_reason(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "name or service not known" in text or "nodename" in text or "resolve" in text:
-        return f"cannot resolve host ({exc})"
-    return f"cannot connect ({exc})"
 
 
 def _judge_response(check: Check, response: httpx.Response, latency_ms: float,

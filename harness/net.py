@@ -1,0 +1,28 @@
+"""Plain-language reasons for network failures ("connection refused"), shared by every engine."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+
+def describe_connect_error(exc: BaseException) -> str:
+    """Why a connection failed, from the OS error underneath the HTTP client's exception."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or \
+                getattr(current, "errno", None) == errno.ECONNREFUSED:
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "cannot resolve host"
+        if isinstance(current, (TimeoutError, socket.timeout)):
+            return "connect timed out"
+        if getattr(current, "errno", None) in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return "host unreachable"
+        current = current.__cause__ or current.__context__
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    return f"cannot connect ({exc})"
