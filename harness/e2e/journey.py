@@ -10,7 +10,10 @@ from decimal import Decimal
 from harness.e2e.adapter import Card, Cart, OrderView, Shopper, Storefront, Upi
 from harness.e2e.settings import E2ESettings
 
-HAPPY_PATH = ("PLACED", "PICKING", "PACKED", "RIDER_ASSIGNED", "OUT_FOR_DELIVERY", "DELIVERED")
+HAPPY_PATH = (
+    "CREATED", "PAYMENT_PENDING", "PLACED", "PICKING", "PACKED", "RIDER_ASSIGNED",
+    "OUT_FOR_DELIVERY", "DELIVERED",
+)
 
 
 class Journey:

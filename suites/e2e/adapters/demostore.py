@@ -146,7 +146,8 @@ class DemoStorefront(BaseStorefront):
             self._goto("/")
         self._id("search-input").fill(term)
         self._submit(self._id("search-submit"))
-        self._id("search-results").or_(self._id("search-empty")).first.wait_for()
+        # The results container is present (possibly empty) on every search page.
+        self._id("search-results").wait_for(state="attached")
         if self._id("search-empty").count() and self._id("search-empty").is_visible():
             return []
         return self._cards()
