@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -88,6 +89,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _StopRequestedError(Exception):
+    """Raised by the signal handler once uvicorn has finished its graceful shutdown."""
+
+
+def _stop_requested(signum: int, _frame: object) -> None:
+    raise _StopRequestedError(signum)
+
+
 def serve(host: str, port: int, db_url: str | None, faults: frozenset[str], version: str,
           commit: str, tick_seconds: float, log_dir: Path | None) -> int:
     """Build the app, bind, announce the URL, serve until SIGINT/SIGTERM."""
@@ -126,7 +135,14 @@ def serve(host: str, port: int, db_url: str | None, faults: frozenset[str], vers
 
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=3, timeout_keep_alive=5)
-        AnnouncingServer(config).run(sockets=[sock])
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal; ours
+        # turns that into a clean exit so the temporary database is removed below.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _stop_requested)
+        try:
+            AnnouncingServer(config).run(sockets=[sock])
+        except _StopRequestedError:
+            pass
         return 0
     finally:
         if temp_dir is not None:

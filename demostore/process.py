@@ -32,6 +32,7 @@ class StoreProcess:
         self._popen = popen
         self.base_url = base_url
         self.stderr_path = stderr_path
+        self._final_stderr: str | None = None
 
     @property
     def pid(self) -> int:
@@ -43,12 +44,17 @@ class StoreProcess:
         return self._popen.poll()
 
     def stderr_tail(self, lines: int = 30) -> str:
-        """The last lines the store wrote to stderr."""
+        """The last lines the store wrote to stderr (kept in memory after stop)."""
+        if self._final_stderr is not None:
+            return "\n".join(self._final_stderr.splitlines()[-lines:])
         return _tail(self.stderr_path, lines)
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM the whole process group, SIGKILL it after the timeout."""
         _terminate_group(self._popen, timeout)
+        if self._final_stderr is None:
+            self._final_stderr = _tail(self.stderr_path, 200)
+            self.stderr_path.unlink(missing_ok=True)
 
     def __enter__(self) -> StoreProcess:
         return self
@@ -181,13 +187,17 @@ def start_store(
                                            ready_timeout))
     except BaseException:
         _terminate_group(popen, timeout=3.0)
+        stderr_path.unlink(missing_ok=True)
         raise
     return StoreProcess(popen, url, stderr_path)
 
 
 def _failure(what: str, popen: subprocess.Popen[bytes], stderr_path: Path,
              timeout: float) -> str:
-    code = popen.poll()
+    try:  # stdout closing usually means the process is exiting: let it finish
+        code = popen.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        code = None
     state = f"exited with code {code}" if code is not None else f"timed out after {timeout:g}s"
     tail = _tail(stderr_path, 20) or "(no stderr output)"
     return f"demo store {what} ({state}); stderr tail:\n{tail}"
