@@ -134,8 +134,7 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
                     allow_production=getattr(args, "allow_production", False),
                     expect_version=args.expect_version or expect_version or "",
                     fail_on_flaky=args.fail_on_flaky)
-    record = run_gate(plan)
-    run_dir = project_root() / "reports" / record.run_id
+    record, run_dir = run_gate(plan)
     print(render_console(record, run_dir / "report.html"))
     return int(record.verdict.exit_code)
 

@@ -105,6 +105,12 @@ def project_root() -> Path:
     return checkout if (checkout / "environments").is_dir() else cwd
 
 
+def reports_dir() -> Path:
+    """Where runs are written: $QGATE_REPORTS_DIR, else `<project root>/reports`."""
+    configured = os.environ.get("QGATE_REPORTS_DIR")
+    return Path(configured) if configured else project_root() / "reports"
+
+
 def environments_dir(root: Path | None = None) -> Path:
     """Where environment files live: `<project root>/environments`."""
     return (root or project_root()) / "environments"

@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="record every test under this suite name")
     group.addoption("--expect-version", dest="qgate_expect_version", default=None,
                     metavar="V", help="the version that should be deployed (smoke checks it)")
+    group.addoption("--allow-production", dest="qgate_allow_production", action="store_true",
+                    help="run an intrusive suite against a production environment")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(exc.one_line()) from None
     config.option.base_url = env.base_url
+    _check_suites_allowed(config, env)
     worker = hasattr(config, "workerinput")
     given = config.getoption("qgate_run_dir") or os.environ.get(RUN_DIR_VAR)
     standalone = not given
@@ -72,9 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     elif worker:
         raise pytest.UsageError(f"xdist worker started without {RUN_DIR_VAR}")
     else:
-        from harness.config import project_root
+        from harness.config import reports_dir
         from harness.runrecord import new_run_dir
-        run_dir = new_run_dir(project_root() / "reports", env.name)
+        run_dir = new_run_dir(reports_dir(), env.name)
     os.environ[RUN_DIR_VAR] = str(run_dir.resolve())
     if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
         config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
@@ -85,6 +88,33 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.has_plugin("playwright"):
         import harness.e2e.fixtures as e2e_fixtures
         config.pluginmanager.register(e2e_fixtures, "qgate-e2e-fixtures")
+
+
+def suites_in_args(config: pytest.Config) -> set[str]:
+    """The suites a session will run: --qgate-suite, else `suites/<name>` in the arguments."""
+    fixed = config.getoption("qgate_suite")
+    if fixed:
+        return {fixed}
+    found = set()
+    for arg in config.args:
+        parts = Path(arg.split("::")[0]).resolve().parts
+        if "suites" in parts[:-1]:
+            found.add(parts[parts.index("suites") + 1])
+    return found
+
+
+def _check_suites_allowed(config: pytest.Config, env: Any) -> None:
+    """Apply the environment's allow-list and production protection to plain pytest runs too."""
+    from harness.config import INTRUSIVE_SUITES, SUITE_SETTINGS
+
+    for suite in sorted(suites_in_args(config) & set(SUITE_SETTINGS)):
+        if suite not in env.suites:
+            raise pytest.UsageError(f"suite '{suite}' is not allowed in environment "
+                                    f"'{env.name}'; {env.file} allows: {', '.join(env.suites)}")
+        if env.production and suite in INTRUSIVE_SUITES and \
+                not config.getoption("qgate_allow_production"):
+            raise pytest.UsageError(f"environment '{env.name}' is production; refusing {suite}; "
+                                    "pass --allow-production to override")
 
 
 @dataclass
@@ -224,8 +254,10 @@ class Recorder:
             write_suite_result(self.run_dir, result, secrets)
         if self.standalone:
             from harness.runner import finish_run
+            override = bool(self.env.production and
+                            self.config.getoption("qgate_allow_production"))
             self.record = finish_run(self.env, self.run_dir, [r.suite for r in self.written],
-                                     started_at=self.started_at)
+                                     started_at=self.started_at, production_override=override)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Show where the evidence went (and the verdict, when standalone)."""

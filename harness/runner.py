@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from harness.config import INTRUSIVE_SUITES, SUITE_SETTINGS, Environment, project_root
+from harness.config import INTRUSIVE_SUITES, SUITE_SETTINGS, Environment, project_root, reports_dir
 from harness.errors import ProductionRefused, TargetUnreachable, UsageError
 from harness.results import SuiteResult, read_suite_result, write_suite_result
 from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
@@ -96,11 +96,11 @@ def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
                                 ) from None
 
 
-def run_gate(plan: Plan, *, reports_root: Path | None = None, out: IO[str] = sys.stdout) -> RunRecord:
-    """Run every planned suite and return the judged, written run record."""
+def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]:
+    """Run every planned suite; return the judged, written run record and its folder."""
     env = plan.environment
     started_at = now_iso()
-    run_dir = new_run_dir(reports_root or project_root() / "reports", env.name)
+    run_dir = new_run_dir(reports_dir(), env.name)
     print(f"qgate run {run_dir.name}: environment {env.name}, target {env.base_url}, "
           f"suites {', '.join(plan.suites)}", file=out, flush=True)
     try:
@@ -117,9 +117,11 @@ def run_gate(plan: Plan, *, reports_root: Path | None = None, out: IO[str] = sys
             result = run_suite(suite, plan, run_dir, out=out)
             print(f"[{i}/{len(plan.suites)}] {suite}: {result.status} "
                   f"({len(result.tests)} tests, {result.duration_s:.1f}s)", file=out, flush=True)
-    return finish_run(env, run_dir, plan.suites, started_at=started_at, required=plan.required,
-                      requested=plan.requested, production_override=plan.production_override,
-                      version=version, fail_on_flaky=plan.fail_on_flaky)
+    record = finish_run(env, run_dir, plan.suites, started_at=started_at,
+                        required=plan.required, requested=plan.requested,
+                        production_override=plan.production_override, version=version,
+                        fail_on_flaky=plan.fail_on_flaky)
+    return record, run_dir
 
 
 def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
@@ -131,6 +133,8 @@ def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
            "--rootdir", str(project_root())]
     if plan.expect_version:
         cmd += ["--expect-version", plan.expect_version]
+    if plan.production_override:
+        cmd += ["--allow-production"]
     workers = str(getattr(env.suite_settings(suite), "workers", "") or "")
     if workers and workers not in ("0", "1"):
         cmd += ["-n", workers]

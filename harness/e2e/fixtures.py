@@ -338,7 +338,7 @@ def _e2e_recorder(
     console_file = folder / "console.log"
     console_file.write_text("\n".join(console_errors) + "\n", encoding="utf-8")
     scrub_text_file(console_file, needles)
-    e2e_evidence.artifact(console_file, "log", f"{len(console_errors)} console errors")
+    e2e_evidence.artifact(console_file, "log", f"console errors and warnings: {len(console_errors)}")
 
 
 # --- journeys ---------------------------------------------------------------------------
@@ -377,10 +377,11 @@ def storefront(
 
 
 def _journey_name(node: pytest.Item) -> str:
+    """`<journey marker>: <test docstring>`, e.g. "5 checkout: Card checkout places an order"."""
     doc = getattr(getattr(node, "function", None), "__doc__", None)
-    if doc and doc.strip():
-        return doc.strip().splitlines()[0].rstrip(".")
-    return node.name
+    title = doc.strip().splitlines()[0].rstrip(".") if doc and doc.strip() else node.name
+    marker = node.get_closest_marker("journey")
+    return f"{marker.args[0]}: {title}" if marker and marker.args else title
 
 
 def _slug(text: str) -> str:
@@ -399,6 +400,7 @@ def step(
 
     @contextlib.contextmanager
     def run(name: str) -> Iterator[None]:
+        __tracebackhide__ = True  # the failure points at the journey's line, not at this helper
         started = time.perf_counter()
         if hasattr(e2e_evidence, "step"):
             e2e_evidence.step(name)  # the gate's report names the step a failure happened in
@@ -407,7 +409,6 @@ def step(
         except (Unsupported, StepFailed):
             raise
         except Exception as exc:
-            request.node.user_properties.append(("e2e_failed_step", name))
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise StepFailed(
                 f"journey '{journey}', step '{name}': {first_line}"

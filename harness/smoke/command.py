@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness.config import Environment, load_environment, project_root
+from harness.config import Environment, load_environment, reports_dir
 from harness.results import SuiteResult, TestCase, write_suite_result
 from harness.runrecord import RunRecord, new_run_dir, now_iso
 from harness.smoke.engine import (
@@ -64,15 +64,14 @@ def smoke_command(args: argparse.Namespace) -> int:
         tests = result.tests + tuple(extra)
         result = replace(result, tests=tests, status=status_from_tests(tests),
                          metrics=result.metrics | outcome_counts("smoke", tests))
-    record = _record(env, result, deployed_version(results), started_at, notes)
-    run_dir = project_root() / "reports" / record.run_id
+    record, run_dir = _record(env, result, deployed_version(results), started_at, notes)
     if args.json:
         print(json.dumps(record.to_dict()["verdict"] | {
             "run_dir": str(run_dir), "version": record.version,
             "checks": [r.__dict__ for r in results],
             "compare": [r.__dict__ for r in old] if old is not None else None}, indent=2))
     else:
-        print(render_table(env, results, result, record, expect, old))
+        print(render_table(env, results, result, record, expect, old, run_dir))
     if args.prom_file:
         write_prom_file(Path(args.prom_file), env.name, results, record)
     return int(record.verdict.exit_code)
@@ -129,17 +128,19 @@ def _browser_check(env: Environment, settings: SmokeSettings) -> TestCase:
 
 
 def _record(env: Environment, result: SuiteResult, version: str, started_at: str,
-            notes: list[str]) -> RunRecord:
+            notes: list[str]) -> tuple[RunRecord, Path]:
     from harness.runner import finish_run
 
-    run_dir = new_run_dir(project_root() / "reports", env.name)
+    run_dir = new_run_dir(reports_dir(), env.name)
     write_suite_result(run_dir, result, env.secret_values())
-    return finish_run(env, run_dir, ["smoke"], started_at=started_at, required=["smoke"],
-                      version=version, notes=notes)
+    record = finish_run(env, run_dir, ["smoke"], started_at=started_at, required=["smoke"],
+                        version=version, notes=notes)
+    return record, run_dir
 
 
 def render_table(env: Environment, results: Sequence[CheckResult], result: SuiteResult,
-                 record: RunRecord, expect: str, old: Sequence[CheckResult] | None) -> str:
+                 record: RunRecord, expect: str, old: Sequence[CheckResult] | None,
+                 run_dir: Path) -> str:
     """The compact on-call screen: one row per check, then the verdict line."""
     head = f"qgate smoke · {env.name} · {env.base_url}"
     if expect:
@@ -168,7 +169,7 @@ def render_table(env: Environment, results: Sequence[CheckResult], result: Suite
     took = result.duration_s
     lines += ["", f"VERDICT: {v.decision} — {v.summary}  ({took:.1f}s, version "
               f"{record.version or 'unknown'})",
-              f"report: {project_root() / 'reports' / record.run_id / 'report.html'}"]
+              f"report: {run_dir / 'report.html'}"]
     return "\n".join(lines)
 
 

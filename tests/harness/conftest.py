@@ -19,6 +19,15 @@ def clean_store() -> Iterator[str]:
         yield store.base_url
 
 
+@pytest.fixture(autouse=True)
+def reports_in_tmp(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Runs started by these tests write under a temp folder, not the project's reports/."""
+    path = tmp_path_factory.mktemp("reports")
+    monkeypatch.setenv("QGATE_REPORTS_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def closed_port_url() -> str:
     """A 127.0.0.1 URL where nothing listens."""

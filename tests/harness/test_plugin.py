@@ -16,13 +16,16 @@ def pytest_run(args: list[str], cwd: Path, env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **(env or {})}
     full.pop("QGATE_RUN_DIR", None)
+    if cwd != PROJECT:  # scratch projects keep their runs in their own reports/
+        full.pop("QGATE_REPORTS_DIR", None)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
                           cwd=cwd, env=full, capture_output=True, text=True, timeout=300,
                           check=False)
 
 
 def latest_run(root: Path) -> dict:
-    return json.loads((root / "reports" / "latest" / "run.json").read_text())
+    reports = Path(os.environ["QGATE_REPORTS_DIR"]) if root == PROJECT else root / "reports"
+    return json.loads((reports / "latest" / "run.json").read_text())
 
 
 def test_plain_pytest_smoke_suite_writes_a_judged_run(clean_store: str) -> None:
@@ -128,3 +131,27 @@ def test_plugin_is_inert_without_env(tmp_path: Path) -> None:
     result = pytest_run(["-q", "test_plain.py"], tmp_path)
     assert result.returncode == 0
     assert not (tmp_path / "reports").exists()
+
+
+def test_plain_pytest_respects_production_protection(tmp_path: Path) -> None:
+    write_suite(tmp_path, "def test_a():\n    pass\n")
+    (tmp_path / "suites" / "e2e").mkdir()
+    (tmp_path / "suites" / "e2e" / "test_b.py").write_text("def test_b():\n    pass\n")
+    (tmp_path / "environments" / "prod.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\nproduction = true\nsuites = ["smoke", "e2e"]\n')
+    env = {"QGATE_ROOT": str(tmp_path)}
+    refused = pytest_run(["suites/e2e", "--env", "prod"], tmp_path, env)
+    assert refused.returncode == 4
+    assert "environment 'prod' is production; refusing e2e" in refused.stderr
+    allowed = pytest_run(["suites/e2e", "--env", "prod", "--allow-production", "-q"], tmp_path,
+                         env)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_plain_pytest_respects_the_allow_list(tmp_path: Path) -> None:
+    write_suite(tmp_path, "def test_a():\n    pass\n")
+    (tmp_path / "suites" / "e2e").mkdir()
+    (tmp_path / "suites" / "e2e" / "test_b.py").write_text("def test_b():\n    pass\n")
+    result = pytest_run(["suites/e2e", "--env", "demo"], tmp_path, {"QGATE_ROOT": str(tmp_path)})
+    assert result.returncode == 4
+    assert "suite 'e2e' is not allowed in environment 'demo'" in result.stderr
