@@ -338,7 +338,8 @@ def _e2e_recorder(
     console_file = folder / "console.log"
     console_file.write_text("\n".join(console_errors) + "\n", encoding="utf-8")
     scrub_text_file(console_file, needles)
-    e2e_evidence.artifact(console_file, "log", f"console errors and warnings: {len(console_errors)}")
+    label = f"console errors and warnings: {len(console_errors)}"
+    e2e_evidence.artifact(console_file, "log", label)
 
 
 # --- journeys ---------------------------------------------------------------------------

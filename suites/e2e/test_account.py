@@ -9,6 +9,7 @@ import pytest
 from harness.e2e.adapter import StorefrontError
 from harness.e2e.journey import Journey
 
+pytestmark = pytest.mark.journey("7 account and cancel")
 
 def test_sign_up_log_out_and_log_in(journey: Journey) -> None:
     """New shopper can sign up, log out and log back in."""

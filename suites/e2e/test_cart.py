@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.e2e.journey import Journey
 
+pytestmark = pytest.mark.journey("3 cart")
 
 def test_add_change_quantity_and_remove(journey: Journey) -> None:
     """Cart lines follow quantity changes and empty out on remove."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.e2e.journey import Journey
 
+pytestmark = pytest.mark.journey("2 browse and search")
 
 def test_search_and_open_product(journey: Journey) -> None:
     """Search finds the product and its page shows price and availability."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.e2e.journey import HAPPY_PATH, Journey
 
+pytestmark = pytest.mark.journey("5 checkout and tracking")
 
 def test_card_checkout_and_tracking(journey: Journey) -> None:
     """Card checkout places an order that moves through the states."""

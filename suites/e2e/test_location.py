@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.e2e.journey import Journey
 
+pytestmark = pytest.mark.journey("1 location")
 
 def test_serviceable_pincode_shows_delivery_eta(journey: Journey) -> None:
     """Serviceable pincode shows the store and a delivery ETA."""

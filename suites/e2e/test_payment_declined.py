@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.e2e.adapter import Upi
 from harness.e2e.journey import Journey
 
+pytestmark = pytest.mark.journey("6 payment declined")
 
 def test_declined_card_then_retry_succeeds(journey: Journey) -> None:
     """Declined card places no order and keeps the stock; a retry succeeds."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from harness.e2e.journey import Journey
 
+pytestmark = pytest.mark.journey("4 fees and coupons")
 
 def test_small_cart_totals_add_up(journey: Journey) -> None:
     """Small cart shows its fees and item_total − discount + Σfees = payable."""
