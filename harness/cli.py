@@ -36,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", metavar="URL", help="override the environment's base_url")
     run.add_argument("--allow-production", action="store_true",
                      help="run intrusive suites against production (recorded in the report)")
+    run.add_argument("--shard", metavar="I/N", default="",
+                     help="run only shard I of N of each suite's test files (merge with "
+                          "`qgate merge`)")
+
+    merge = commands.add_parser("merge", help="merge shard runs into one judged run")
+    merge.add_argument("--env", required=True, metavar="NAME", help="environments/NAME.toml")
+    merge.add_argument("--suites", metavar="a,b",
+                       help="suites the merged run requires (default: the gate's policy)")
+    merge.add_argument("shard_dirs", nargs="+", metavar="RUN_DIR", help="the shards' run folders")
 
     demo = commands.add_parser("demo", help="start the demo store, run the gate on it, stop it")
     demo.add_argument("--fault", action="append", default=[], metavar="NAME",
@@ -110,6 +119,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return smoke_command(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "doctor":
         from harness.doctor import doctor
         return doctor()
@@ -133,7 +144,7 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
     plan = plan_run(env, policy.required_for(env.name), parse_suites(args.suites),
                     allow_production=getattr(args, "allow_production", False),
                     expect_version=args.expect_version or expect_version or "",
-                    fail_on_flaky=args.fail_on_flaky)
+                    fail_on_flaky=args.fail_on_flaky, shard=getattr(args, "shard", ""))
     record, run_dir = run_gate(plan)
     print(render_console(record, run_dir / "report.html"))
     return int(record.verdict.exit_code)
@@ -155,6 +166,31 @@ def _demo(args: argparse.Namespace) -> int:
     with start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION) as store:
         print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
         return _run(args, base_url=store.base_url, env_name="demo", expect_version=DEMO_VERSION)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from harness.config import load_environment, project_root, reports_dir
+    from harness.merge import merge_runs
+    from harness.policy import load_policy
+    from harness.report.console import render_console
+    from harness.runner import finish_run, parse_suites
+    from harness.runrecord import new_run_dir, now_iso
+
+    env = load_environment(args.env)
+    started_at = now_iso()
+    run_dir = new_run_dir(reports_dir(), env.name)
+    suites, base_url, version = merge_runs([Path(d) for d in args.shard_dirs], run_dir)
+    if base_url:
+        env = env.with_base_url(base_url)
+    required = parse_suites(args.suites) or load_policy(project_root() / "gate.toml"
+                                                        ).required_for(env.name)
+    record = finish_run(env, run_dir, sorted(set(suites) | set(required)),
+                        started_at=started_at, required=required, version=version,
+                        notes=[f"Merged from {len(args.shard_dirs)} shard runs."])
+    print(render_console(record, run_dir / "report.html"))
+    return int(record.verdict.exit_code)
 
 
 def _report(args: argparse.Namespace) -> int:

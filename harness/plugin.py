@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="record every test under this suite name")
     group.addoption("--expect-version", dest="qgate_expect_version", default=None,
                     metavar="V", help="the version that should be deployed (smoke checks it)")
+    group.addoption("--qgate-shard", dest="qgate_shard", default=None, metavar="I/N",
+                    help="run only the test files of shard I of N (CI machines; see qgate merge)")
     group.addoption("--allow-production", dest="qgate_allow_production", action="store_true",
                     help="run an intrusive suite against a production environment")
 
@@ -156,6 +158,24 @@ class Recorder:
         if "suites" in parts[:-1]:
             return parts[parts.index("suites") + 1]
         return "tests"
+
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """With --qgate-shard I/N keep only the test files that hash to shard I."""
+        shard = config.getoption("qgate_shard")
+        if not shard:
+            return
+        from harness.errors import HarnessError
+        from harness.merge import parse_shard, shard_of
+        try:
+            index, count = parse_shard(shard)
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
+        keep = [i for i in items if shard_of(i.nodeid.split("::")[0], count) == index]
+        dropped = [i for i in items if i not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:

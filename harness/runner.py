@@ -34,6 +34,7 @@ class Plan:
     production_override: bool = False
     expect_version: str = ""
     fail_on_flaky: bool | None = None
+    shard: str = ""
 
 
 def parse_suites(text: str | None) -> list[str]:
@@ -50,7 +51,7 @@ def parse_suites(text: str | None) -> list[str]:
 
 def plan_run(env: Environment, required_by_policy: Sequence[str], requested: Sequence[str] = (),
              *, allow_production: bool = False, expect_version: str = "",
-             fail_on_flaky: bool | None = None) -> Plan:
+             fail_on_flaky: bool | None = None, shard: str = "") -> Plan:
     """Check the request against the environment's allow-list and production protection."""
     for suite in requested:
         if suite not in env.suites:
@@ -64,8 +65,11 @@ def plan_run(env: Environment, required_by_policy: Sequence[str], requested: Seq
             "(writes data or loads the system)",
             hint="run --suites smoke, or pass --allow-production (recorded in the report)")
     required = tuple(requested) if requested else tuple(required_by_policy)
+    if shard:
+        from harness.merge import parse_shard
+        parse_shard(shard)
     return Plan(env, suites, required, tuple(requested), allow_production and bool(intrusive),
-                expect_version, fail_on_flaky)
+                expect_version, fail_on_flaky, shard)
 
 
 def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
@@ -135,6 +139,8 @@ def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
         cmd += ["--expect-version", plan.expect_version]
     if plan.production_override:
         cmd += ["--allow-production"]
+    if plan.shard:
+        cmd += ["--qgate-shard", plan.shard]
     workers = str(getattr(env.suite_settings(suite), "workers", "") or "")
     if workers and workers not in ("0", "1"):
         cmd += ["-n", workers]
