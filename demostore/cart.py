@@ -12,6 +12,7 @@ from demostore import catalog, pricing
 from demostore.errors import StoreError
 from demostore.models import CartItem, Coupon, Product, Store, WebSession
 
+
 @dataclass(frozen=True)
 class CartView:
     """A priced cart, its store and any coupon problem."""

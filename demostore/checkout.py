@@ -43,7 +43,7 @@ from demostore.payments import (
     validate_payment,
 )
 
-RACE_WINDOW_SECONDS = 0.05
+RACE_WINDOW_SECONDS = 0.15  # the oversell fault's check-then-act gap
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         description="Start the demo store. Prints 'demostore listening on URL' once it accepts "
         "connections.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default %(default)s)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="interface to bind (default %(default)s)")
     serve.add_argument("--port", type=int, default=0,
                        help="port to bind; 0 picks a free one (default)")
     serve.add_argument("--db", metavar="URL", default=None,

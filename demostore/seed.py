@@ -46,7 +46,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from demostore.models import Category, Coupon, Inventory, Product, ServiceArea, Store, User
-from demostore.passwords import hash_password
 
 CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("fruits-veg", "Fruits & Vegetables", "🥦"),
@@ -118,9 +117,13 @@ HOT_SKU = "ICE-001"
 HOT_SKU_STOCK = 200
 OUT_OF_STOCK_SKU = "AVO-001"
 
+# name, email, phone, scrypt hash (precomputed: hashing at every start costs ~0.1 s).
+# The passwords are demo-pass-123 and other-pass-123; tests check the hashes still match.
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
-    ("Demo Shopper", "demo@example.com", "+919800000001", "demo-pass-123"),
-    ("Other Shopper", "other@example.com", "+919800000002", "other-pass-123"),
+    ("Demo Shopper", "demo@example.com", "+919800000001",
+     "scrypt$16384$8$1$ssXM/ipp751ypQgaANoVFA==$Ti1GNxI+e3d/vr0J9IUiEveDzSLAXUbbo7ymySkwc04="),
+    ("Other Shopper", "other@example.com", "+919800000002",
+     "scrypt$16384$8$1$ykQ+qS0c4JC/N4R59RctfA==$qz9c9Qm4SbIgXuhCwcCL1hSs6zijBlN3QQIXpwh9lyI="),
 )
 
 
@@ -195,7 +198,7 @@ def seed(session: Session, *, now: datetime) -> None:
         if coupon.valid_until is None:
             coupon.valid_until = now + year
         session.add(coupon)
-    for name, email, phone, password in DEMO_USERS:
-        session.add(User(name=name, email=email, phone=phone,
-                         password_hash=hash_password(password), created_at=now))
+    for name, email, phone, password_hash in DEMO_USERS:
+        session.add(User(name=name, email=email, phone=phone, password_hash=password_hash,
+                         created_at=now))
     session.flush()

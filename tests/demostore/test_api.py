@@ -497,3 +497,11 @@ def test_concurrent_buyers_never_oversell(store_factory: Any, shopper_for: Any) 
     figures = stock(proc.base_url, "ICE-001", store="HSR-01")
     assert figures["reserved"] == 40 and figures["available"] == 0
     assert figures["oversold"] == 0
+
+
+@pytest.mark.parametrize(("email", "password"), [("demo@example.com", "demo-pass-123"),
+                                                 ("other@example.com", "other-pass-123")])
+def test_seeded_demo_accounts_log_in(store: StoreProcess, email: str, password: str) -> None:
+    r = httpx.post(f"{store.base_url}/api/auth/login", json={"email": email,
+                                                              "password": password})
+    assert r.status_code == 200 and r.json()["user"]["email"] == email
