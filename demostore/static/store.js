@@ -44,6 +44,45 @@ document.addEventListener("click", function (event) {
   addToCart(button);
 });
 
+function renderOrder(container, order) {
+  // Update in place (no reload), so a click on the page is never lost to a navigation.
+  var status = container.querySelector('[data-testid="order-status"]');
+  if (status) { status.textContent = order.status; }
+  var refund = container.querySelector('[data-testid="refund-status"]');
+  if (order.refund_status) {
+    if (!refund && status) {
+      refund = document.createElement("strong");
+      refund.setAttribute("data-testid", "refund-status");
+      status.parentNode.appendChild(document.createTextNode(" · Refund: "));
+      status.parentNode.appendChild(refund);
+    }
+    if (refund) { refund.textContent = order.refund_status; }
+  }
+  var eta = container.querySelector('[data-testid="order-eta"]');
+  if (eta) {
+    eta.textContent = order.eta_minutes ? "Arriving in ~" + order.eta_minutes + " min"
+      : (order.status === "DELIVERED" ? "Delivered" : "—");
+  }
+  var steps = container.querySelector(".steps");
+  var shown = container.querySelectorAll('[data-testid="status-step"]').length;
+  order.events.slice(shown).forEach(function (event) {
+    var item = document.createElement("li");
+    item.setAttribute("data-testid", "status-step");
+    item.setAttribute("data-state", event.state);
+    var words = event.state.toLowerCase().split("_").map(function (w) {
+      return w.charAt(0).toUpperCase() + w.slice(1);
+    });
+    item.textContent = words.join(" ") + " ";
+    var time = document.createElement("time");
+    time.textContent = event.at.slice(11, 19) + " UTC";
+    item.appendChild(time);
+    if (steps) { steps.appendChild(item); }
+  });
+  if (!order.can_cancel) {
+    container.querySelectorAll(".js-cancel").forEach(function (form) { form.remove(); });
+  }
+}
+
 function trackOrder(container) {
   var url = container.dataset.orderUrl;
   var every = Number(container.dataset.orderPoll) || 5000;
@@ -53,14 +92,7 @@ function trackOrder(container) {
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (order) {
         if (!order) { return; }
-        var shownStatus = container.querySelector('[data-testid="order-status"]');
-        var shownRefund = container.querySelector('[data-testid="refund-status"]');
-        var steps = container.querySelectorAll('[data-testid="status-step"]').length;
-        var changed = shownStatus && shownStatus.textContent !== order.status;
-        changed = changed || steps !== order.events.length;
-        changed = changed || (shownRefund ? shownRefund.textContent : null) !== order.refund_status;
-        // Reload only when nothing is being typed or clicked; the page is the source of truth.
-        if (changed && !container.contains(document.activeElement)) { window.location.reload(); return; }
+        renderOrder(container, order);
         if (terminal.indexOf(order.status) === -1 || order.refund_status === "REFUND_INITIATED") {
           window.setTimeout(poll, every);
         }

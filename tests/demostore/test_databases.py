@@ -102,3 +102,30 @@ def test_concurrent_buyers_do_not_oversell(db_store: StoreProcess, shopper_for: 
         r.text for r in results]
     figures = stock(db_store.base_url, "ICE-001", store="HSR-01")
     assert figures["oversold"] == 0 and figures["available"] >= 0
+
+
+def test_readyz_is_503_when_the_database_goes_away() -> None:
+    import uuid
+
+    import psycopg2
+
+    from .conftest import PG_ADMIN
+
+    name = f"qgate_demostore_gone_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(**PG_ADMIN)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        with start_store(db_url=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}",
+                         ready_timeout=30) as proc:
+            assert httpx.get(proc.base_url + "/readyz").status_code == 200
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            r = httpx.get(proc.base_url + "/readyz")
+            assert r.status_code == 503 and r.json()["database"] == "error"
+            assert httpx.get(proc.base_url + "/healthz").status_code == 200
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
