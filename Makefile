@@ -5,11 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.qgate-installed
 BROWSER_STAMP := $(VENV)/.qgate-browser
+# Allure 3 (npm) renders allure-results as HTML without Java; kept inside .venv/.
+ALLURE := $(VENV)/allure/node_modules/.bin/allure
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test bench lint clean
 
-setup: $(STAMP) $(BROWSER_STAMP)
+setup: $(STAMP) $(BROWSER_STAMP) $(ALLURE)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,11 @@ $(BROWSER_STAMP): | $(STAMP)
 	fi
 	@$(PY) -c "from harness.e2e.browser import discover_browser as d; print('browser:', d('') or 'playwright chromium')"
 	touch $@
+
+$(ALLURE):
+	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/allure allure@3 >/dev/null
+	@echo "allure: $$($(ALLURE) --version 2>/dev/null | head -1)"
 
 demo: setup
 	$(VENV)/bin/qgate demo

@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="render the reports again from run.json")
     report.add_argument("run_dir", nargs="?", default="reports/latest", metavar="RUN_DIR",
                         help="a run directory (default reports/latest)")
+    report.add_argument("--allure", action="store_true",
+                        help="also render allure-results as HTML (RUN_DIR/allure-report)")
 
     commands.add_parser("doctor", help="check tools, browser, scanner, daemons and databases")
 
@@ -210,6 +212,10 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"{run_dir / 'run.json'}: not a qgate run record ({exc})") from None
     paths = render_reports(run_dir, record)
     print(render_console(record, paths["html"]))
+    if args.allure:
+        from harness.allure_cli import generate_html
+        out = generate_html(paths["allure"], run_dir / "allure-report")
+        print(f"allure: {out / 'index.html'}")
     return int(record.verdict.exit_code)
 
 

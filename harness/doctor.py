@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.errors import ExitCode, HarnessError
 
@@ -73,10 +72,10 @@ def _zap() -> Finding:
 
 
 def _allure() -> Finding:
-    local = Path("node_modules/.bin/allure")
-    path = str(local) if local.exists() else shutil.which("allure")
+    from harness.allure_cli import find_allure
+    path = find_allure()
     return Finding("allure (npm)", path is not None, path or "not installed",
-                   "npm install allure", "allure HTML reports", True)
+                   "make setup (npm install allure)", "qgate report --allure", True)
 
 
 def _playwright_driver() -> Finding:

@@ -24,8 +24,8 @@ from harness.results import (
     Artifact,
     SuiteResult,
     TestCase,
-    status_from_tests,
     outcome_counts,
+    status_from_tests,
     write_suite_result,
 )
 
@@ -220,7 +220,8 @@ class Recorder:
 
     def _evidence(self, state: _TestState, report: pytest.TestReport) -> None:
         seen = {(a.path, a.kind) for a in state.artifacts}
-        for key, value in report.user_properties:
+        for key, raw in report.user_properties:
+            value: Any = raw
             if key == "qgate.metric":
                 suite_metrics = self.metrics.setdefault(state.suite, {})
                 name, number = value["name"], float(value["value"])

@@ -9,7 +9,8 @@ from typing import Any
 MASK = "***"
 # Credentials that can be recognised without knowing the secret itself.
 _PATTERNS = (
-    re.compile(r"(?i)(authorization|proxy-authorization|x-api-key|cookie)(\s*[:=]\s*)([^\s,;\"']+(?: [^\s,;\"']+)?)"),
+    re.compile(r"(?i)(authorization|proxy-authorization|x-api-key|cookie)(\s*[:=]\s*)"
+               r"([^\s,;\"']+(?: [^\s,;\"']+)?)"),
     re.compile(r"(?i)(://[^/\s:@]+:)([^@\s/]+)(@)"),
 )
 

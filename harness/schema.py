@@ -87,8 +87,8 @@ def _convert(tp: Any, value: Any, file: str, key: str) -> Any:
         raise errors[-1]
     if tp is Any or tp is object:
         return value
-    if dataclasses.is_dataclass(tp):
-        return build(tp, value, file, key)  # type: ignore[type-var]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return build(tp, value, file, key)
     if origin in (list, tuple):
         if not isinstance(value, list):
             raise ConfigError(file, key, f"expected a list, got {_kind(value)}")

@@ -13,6 +13,7 @@ import fnmatch
 import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Literal
 
 from harness.errors import ExitCode
@@ -117,8 +118,7 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
     for test in result.tests:
         if test.outcome != "failed":
             continue
-        waiver = _find(waivers, lambda w: (w.suite in ("", result.suite) and bool(w.test)
-                                            and fnmatch.fnmatchcase(test.id, w.test)))
+        waiver = _test_waiver(waivers, result.suite, test)
         if waiver:
             out.append(CriterionResult(result.suite, f"test {test.id}", "failed", "passed",
                                        "waived", f"{waiver.reason} (owner {waiver.owner}, "
@@ -154,7 +154,7 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         for finding in result.findings:
             if SEVERITY_ORDER.index(finding.severity) < floor:
                 continue
-            waiver = _find(waivers, lambda w: _waives_finding(w, result.suite, finding))
+            waiver = _find(waivers, partial(_waives_finding, suite=result.suite, finding=finding))
             if waiver:
                 out.append(CriterionResult(
                     result.suite, f"finding {finding.rule_id} at {finding.location}",
@@ -191,7 +191,12 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
     return out
 
 
-def _waives_finding(w: Waiver, suite: str, finding: Finding) -> bool:
+def _test_waiver(waivers: Sequence[Waiver], suite: str, test: TestCase) -> Waiver | None:
+    return _find(waivers, lambda w: w.suite in ("", suite) and bool(w.test)
+                 and fnmatch.fnmatchcase(test.id, w.test))
+
+
+def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
     return (bool(w.rule) and w.suite in ("", suite) and w.rule == finding.rule_id
             and fnmatch.fnmatchcase(finding.location, w.url or "*"))
 

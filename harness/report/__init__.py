@@ -8,7 +8,8 @@ from harness.runrecord import RunRecord, load_run
 
 
 def render_reports(run_dir: Path, record: RunRecord | None = None) -> dict[str, Path]:
-    """Write junit.xml, summary.md and report.html next to run.json; return their paths."""
+    """Write junit.xml, summary.md, report.html and allure-results/ next to run.json."""
+    from harness.report.allure import render_allure
     from harness.report.html import render_html
     from harness.report.junit import render_junit
     from harness.report.markdown import render_markdown
@@ -21,4 +22,6 @@ def render_reports(run_dir: Path, record: RunRecord | None = None) -> dict[str, 
     }
     for path, text in outputs.values():
         path.write_text(text, encoding="utf-8")
-    return {name: path for name, (path, _) in outputs.items()}
+    paths = {name: path for name, (path, _) in outputs.items()}
+    paths["allure"] = render_allure(record, run_dir)
+    return paths

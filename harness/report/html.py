@@ -13,23 +13,27 @@ COLOURS = {"GO": "#1a7f37", "NO-GO": "#cf222e", "INCONCLUSIVE": "#9a6700",
            "warn": "#9a6700", "flaky": "#9a6700", "waived": "#6e7781", "skipped": "#6e7781",
            "error": "#8250df"}
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-header{padding:20px 28px;color:#fff}
-header h1{margin:0 0 4px;font-size:28px}
-main{padding:8px 28px 40px;max-width:1200px}
-section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:14px 18px;margin:16px 0}
-h2{font-size:18px;margin:4px 0 10px}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
-th{font-size:12px;text-transform:uppercase;color:#57606a}
-.pill{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
-.meta{opacity:.9}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
-pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;border-radius:6px;max-height:260px;overflow:auto;margin:4px 0}
-details summary{cursor:pointer}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-"""
+CSS = "".join((
+    'body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;'
+    'color:#1f2328;background:#f6f8fa}',
+    'header{padding:20px 28px;color:#fff}',
+    'header h1{margin:0 0 4px;font-size:28px}',
+    'main{padding:8px 28px 40px;max-width:1200px}',
+    'section{background:#fff;border:1px solid #d0d7de;border-radius:8px;'
+    'padding:14px 18px;margin:16px 0}',
+    'h2{font-size:18px;margin:4px 0 10px}',
+    'table{border-collapse:collapse;width:100%}',
+    'th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}',
+    'th{font-size:12px;text-transform:uppercase;color:#57606a}',
+    '.pill{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;'
+    'font-size:12px;font-weight:600}',
+    '.meta{opacity:.9}',
+    'code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}',
+    'pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;border-radius:6px;'
+    'max-height:260px;overflow:auto;margin:4px 0}',
+    'details summary{cursor:pointer}',
+    '.num{text-align:right;font-variant-numeric:tabular-nums}',
+))
 
 
 def render_html(record: RunRecord) -> str:
@@ -128,7 +132,7 @@ def _suite(name: str, s: SuiteResult) -> str:
     if s.error:
         parts.append(f"<pre>{escape(s.error)}</pre>")
     by_test: dict[str, list[str]] = {}
-    loose = []
+    loose: list[str] = []
     for a in s.artifacts:
         link = f"<a href='{escape(quote(a.path))}'>{escape(a.label or a.kind)}</a>"
         (by_test.setdefault(a.test_id, []) if a.test_id else loose).append(link)
@@ -150,16 +154,17 @@ def _suite(name: str, s: SuiteResult) -> str:
         parts.append("<h3>Tests</h3><table><tr><th>outcome</th><th>test</th><th>time</th>"
                      f"<th>attempts</th><th>detail / evidence</th></tr>{''.join(rows)}</table>")
     if s.metrics:
-        rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td class='num'>{v:g}</td></tr>"
-                       for k, v in sorted(s.metrics.items()))
-        parts.append(f"<h3>Metrics</h3><table><tr><th>metric</th><th>value</th></tr>{rows}"
-                     "</table>")
+        metric_rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td class='num'>{v:g}"
+                              "</td></tr>" for k, v in sorted(s.metrics.items()))
+        parts.append("<h3>Metrics</h3><table><tr><th>metric</th><th>value</th></tr>"
+                     f"{metric_rows}</table>")
     if s.findings:
-        rows = "".join(f"<tr><td>{escape(f.severity)}</td><td>{escape(f.rule_id)}</td>"
-                       f"<td>{escape(f.title)}</td><td>{escape(f.location)}</td>"
-                       f"<td><pre>{escape(f.evidence)}</pre></td></tr>" for f in s.findings)
+        finding_rows = "".join(
+            f"<tr><td>{escape(f.severity)}</td><td>{escape(f.rule_id)}</td>"
+            f"<td>{escape(f.title)}</td><td>{escape(f.location)}</td>"
+            f"<td><pre>{escape(f.evidence)}</pre></td></tr>" for f in s.findings)
         parts.append("<h3>Findings</h3><table><tr><th>severity</th><th>rule</th><th>title</th>"
-                     f"<th>location</th><th>evidence</th></tr>{rows}</table>")
+                     f"<th>location</th><th>evidence</th></tr>{finding_rows}</table>")
     if loose:
         parts.append("<h3>Artifacts</h3>" + " · ".join(loose))
     parts.append("</section>")

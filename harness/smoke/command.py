@@ -60,7 +60,7 @@ def smoke_command(args: argparse.Namespace) -> int:
             notes.append(f"Blue/green: new colour {env.base_url} runs {new_version or '?'}, "
                          f"old colour {args.compare} runs {old_version or '?'}.")
     if extra:
-        from harness.results import status_from_tests, outcome_counts
+        from harness.results import outcome_counts, status_from_tests
         tests = result.tests + tuple(extra)
         result = replace(result, tests=tests, status=status_from_tests(tests),
                          metrics=result.metrics | outcome_counts("smoke", tests))
@@ -93,14 +93,16 @@ def target_for(env: Environment, base_url: str) -> SmokeTarget:
 async def _run_both(env: Environment, settings: SmokeSettings, checks: Sequence[Check],
                     expect: str, timeout: float, compare: str | None
                     ) -> tuple[list[CheckResult], list[CheckResult] | None]:
-    kwargs = {"timeout_s": timeout, "attempt_timeout_s": settings.attempt_timeout_s}
-    new = run_checks(checks, target_for(env, env.base_url), expect_version=expect, **kwargs)
+    attempt = settings.attempt_timeout_s
+    new = run_checks(checks, target_for(env, env.base_url), expect_version=expect,
+                     timeout_s=timeout, attempt_timeout_s=attempt)
     if not compare:
         return await new, None
     from harness.schema import check_url
     old_url = check_url(compare, "--compare", "URL2")
     # the old colour runs whatever it runs: no version expectation there
-    old = run_checks(checks, target_for(env, old_url), **kwargs)
+    old = run_checks(checks, target_for(env, old_url), timeout_s=timeout,
+                     attempt_timeout_s=attempt)
     both = await asyncio.gather(new, old)
     return both[0], both[1]
 

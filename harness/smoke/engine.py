@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from harness.net import describe_connect_error
-from harness.results import SuiteResult, TestCase, status_from_tests, outcome_counts
+from harness.results import SuiteResult, TestCase, outcome_counts, status_from_tests
 from harness.smoke.settings import Check
 
 _BACKOFF_START_S = 0.2
@@ -155,8 +155,9 @@ def suite_result(results: Sequence[CheckResult], *, duration_s: float, started_a
         metrics[f"smoke.{slug(r.name)}.latency_ms"] = round(r.latency_ms, 1)
     if results:
         metrics["smoke.latency_max_ms"] = round(max(r.latency_ms for r in results), 1)
-    return SuiteResult(suite=suite, status=status_from_tests(tests), duration_s=round(duration_s, 3),
-                       engine="httpx (async)", started_at=started_at, metrics=metrics, tests=tests)
+    return SuiteResult(suite=suite, status=status_from_tests(tests),
+                       duration_s=round(duration_s, 3), engine="httpx (async)",
+                       started_at=started_at, metrics=metrics, tests=tests)
 
 
 def slug(name: str) -> str:

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+
 from cli_support import PROJECT
 
 HEAVY = {"playwright", "locust", "sqlalchemy", "zapv2", "faker", "fastapi", "uvicorn"}
@@ -48,13 +49,15 @@ def test_only_the_runner_calls_judge(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     callers = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
                and n.module == "harness.verdict" and any(a.name == "judge" for a in n.names)]
-    assert not callers, f"{rel(path)} imports judge: engines collect evidence; only the verdict judges"
+    assert not callers, (f"{rel(path)} imports judge: engines collect evidence; "
+                         "only the verdict judges")
 
 
 @pytest.mark.parametrize("path", modules("harness/report"), ids=rel)
 def test_writers_render_from_the_run_record(path: Path) -> None:
     allowed = {"harness.runrecord", "harness.results", "harness.verdict", "harness.report",
-               "harness.report.html", "harness.report.junit", "harness.report.markdown"}
+               "harness.report.html", "harness.report.junit", "harness.report.markdown",
+               "harness.report.allure"}
     used = {m for m in imports(path, top_level_only=False) if m.startswith("harness")}
     assert used <= allowed, f"{rel(path)} reaches past the run record: {used - allowed}"
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from cli_support import PROJECT, run_qgate
 
 HEAVY = ("playwright", "locust", "sqlalchemy", "zapv2", "faker")

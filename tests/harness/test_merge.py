@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from cli_support import run_qgate
-
 from harness.merge import merge_suite_results, shard_of
 from harness.results import SuiteResult, TestCase
 

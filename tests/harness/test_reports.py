@@ -109,3 +109,26 @@ def test_secrets_are_redacted_from_run_json(tmp_path: Path) -> None:
               ["hunter2-secret"])
     text = (run_dir / "run.json").read_text()
     assert "hunter2-secret" not in text and "Bearer abc" not in text
+
+
+def test_allure_results_are_valid_and_render_with_the_real_cli(tmp_path: Path) -> None:
+    from harness.allure_cli import generate_html
+
+    record, run_dir = make_record(tmp_path)
+    (run_dir / "artifacts" / "e2e" / "x").mkdir(parents=True)
+    (run_dir / "artifacts" / "e2e" / "x" / "trace.zip").write_bytes(b"PK")
+    paths = render_reports(run_dir)
+    results = [json.loads(p.read_text()) for p in paths["allure"].glob("*-result.json")]
+    tests = sum(len(s.tests) for s in record.suites.values())
+    assert len(results) == len(record.verdict.criteria) + tests
+    assert {r["status"] for r in results} <= {"passed", "failed", "broken", "skipped"}
+    flaky = next(r for r in results if r["name"] == "version")
+    assert flaky["statusDetails"]["flaky"] is True
+    failing = next(r for r in results if r["name"] == "test_add[desktop]")
+    assert failing["status"] == "failed"
+    assert failing["attachments"][0]["name"] == "Playwright trace"
+    assert (paths["allure"] / failing["attachments"][0]["source"]).read_bytes() == b"PK"
+    again = render_reports(run_dir)  # deterministic uuids: re-rendering never duplicates
+    assert len(list(again["allure"].glob("*-result.json"))) == len(results)
+    html = generate_html(paths["allure"], run_dir / "allure-report")
+    assert (html / "index.html").is_file()
