@@ -31,7 +31,8 @@ SUITE_SETTINGS: dict[str, str] = {
 INTRUSIVE_SUITES = frozenset({"e2e", "load", "stress", "security", "data"})
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credential|cookie)", re.I)
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret|token|api_?key|credential|cookie|authorization|dsn|db_url)", re.I)
 
 
 @dataclass(frozen=True)

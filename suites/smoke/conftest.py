@@ -13,11 +13,15 @@ from harness.smoke.engine import CheckResult, run_checks
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per declared check (write checks are reported as skipped, not hidden)."""
-    if "check_name" not in metafunc.fixturenames:
-        return
-    env = _environment(metafunc.config)
-    names = [c.name for c in env.suite_settings("smoke").checks]
-    metafunc.parametrize("check_name", names, ids=names)
+    if "check_name" in metafunc.fixturenames:
+        env = _environment(metafunc.config)
+        names = [c.name for c in env.suite_settings("smoke").checks]
+        metafunc.parametrize("check_name", names, ids=names)
+    if "browser_check" in metafunc.fixturenames:
+        # generated only when enabled, so a disabled check is absent rather than "skipped"
+        browser = _environment(metafunc.config).suite_settings("smoke").browser
+        metafunc.parametrize("browser_check", [browser] if browser.enabled else [],
+                             ids=["home-search-product"])
 
 
 def _environment(config: pytest.Config) -> Any:

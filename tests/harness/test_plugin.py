@@ -155,3 +155,16 @@ def test_plain_pytest_respects_the_allow_list(tmp_path: Path) -> None:
     result = pytest_run(["suites/e2e", "--env", "demo"], tmp_path, {"QGATE_ROOT": str(tmp_path)})
     assert result.returncode == 4
     assert "suite 'e2e' is not allowed in environment 'demo'" in result.stderr
+
+
+def test_smoke_suite_runs_the_browser_check_only_when_enabled(clean_store: str,
+                                                              project_copy: Path) -> None:
+    demo = project_copy / "environments" / "demo.toml"
+    demo.write_text(demo.read_text() + "\n[smoke.browser]\nenabled = true\n")
+    env = {"QGATE_ROOT": str(project_copy)}
+    result = pytest_run(["suites/smoke", "--env", "demo", "--base-url", clean_store, "-q"],
+                        project_copy, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tests = latest_run(project_copy)["suites"]["smoke"]["tests"]
+    assert [t["outcome"] for t in tests if "test_browser" in t["id"]] == ["passed"]
+    assert len(tests) == 8

@@ -113,3 +113,23 @@ writes = true
                                               "PRODUCTION_BASE_URL": clean_store})
     assert result.code == 0, result.out + result.err
     assert "SKIP writes data" in result.out
+
+
+def test_browser_check_drives_real_chromium(clean_store: str) -> None:
+    result = run_qgate("smoke", "--env", "demo", "--base-url", clean_store, "--browser",
+                       "--json")
+    assert result.code == 0, result.out + result.err
+    run = json.loads((Path(json.loads(result.out)["run_dir"]) / "run.json").read_text())
+    browser = next(t for t in run["suites"]["smoke"]["tests"] if t["id"] == "smoke::browser")
+    assert browser["outcome"] == "passed"
+
+
+def test_browser_check_fails_naming_the_step(closed_port_url: str) -> None:
+    from harness.config import load_environment
+    from harness.smoke.browser import browser_check
+
+    env = load_environment("demo").with_base_url(closed_port_url)
+    case = browser_check(env, env.suite_settings("smoke").browser)
+    assert case.outcome == "failed"
+    assert case.step == "open home page"
+    assert "ERR_CONNECTION_REFUSED" in case.message
