@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import socket
 import subprocess
@@ -56,19 +55,13 @@ def _port(name: str, host: str, port: int, needed_by: str, fix: str) -> Finding:
                        True)
 
 
-def _zap() -> Finding:
-    url = os.environ.get("QGATE_ZAP_URL", "")
-    if not url:
-        return Finding("zap daemon", False, "QGATE_ZAP_URL not set",
-                       "optional: run a ZAP daemon and set QGATE_ZAP_URL + QGATE_ZAP_API_KEY",
-                       "security (ZAP engine)", True)
-    import httpx
-    try:
-        httpx.get(url, timeout=2.0)
-        return Finding("zap daemon", True, f"{url} answers", "", "security (ZAP engine)", True)
-    except httpx.HTTPError as exc:
-        return Finding("zap daemon", False, f"{url}: {exc}", "start the daemon",
-                       "security (ZAP engine)", True)
+def _wapiti() -> Finding:
+    from harness.config import project_root
+    local = project_root() / ".scanner-venv" / "bin" / "wapiti"
+    path = str(local) if local.exists() else shutil.which("wapiti")
+    return Finding("wapiti", path is not None, path or "not installed",
+                   "the security suite will install it in .scanner-venv", "security (planned)",
+                   True)
 
 
 def _allure() -> Finding:
@@ -99,9 +92,10 @@ CHECKS: list[Callable[[], Finding]] = [
     lambda: _binary("ffmpeg", "e2e video", "apt-get install -y ffmpeg", optional=True),
     lambda: _module("fastapi", "demo store", "make setup"),
     lambda: _module("sqlalchemy", "demo store", "make setup"),
-    lambda: _module("locust", "load (coming)", "pip install 'qcommerce-harness[load]'", True),
-    lambda: _module("zapv2", "security via ZAP", "pip install 'qcommerce-harness[zap]'", True),
-    _zap,
+    lambda: _module("locust", "load (planned)", "pip install 'qcommerce-harness[load]'", True),
+    lambda: _module("zapv2", "security via a ZAP daemon (planned)",
+                    "pip install 'qcommerce-harness[zap]'", True),
+    _wapiti,
     _allure,
     lambda: _port("postgresql", "127.0.0.1", 5432, "data, demo store on PostgreSQL",
                   "start PostgreSQL or use SQLite"),
