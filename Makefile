@@ -47,7 +47,7 @@ test: setup
 
 bench: setup
 	@mkdir -p benchmarks/results
-	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit $$?; done
+	@for f in benchmarks/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit $$?; done
 
 lint: setup
 	$(VENV)/bin/ruff check harness demostore suites tests benchmarks

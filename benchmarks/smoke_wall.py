@@ -50,7 +50,7 @@ def main() -> int:
     with start_store(version="1.0.0") as store:
         qgate = [sys.executable, "-m", "harness.cli", "smoke", "--env", "demo", "--base-url",
                  store.base_url, "--expect-version", "1.0.0"]
-        plain = [sys.executable, "benchmarks/plain_smoke.py", store.base_url]
+        plain = [sys.executable, "benchmarks/_plain_smoke.py", store.base_url]
         timed(qgate), timed(plain)  # warm caches
         q_times, p_times = [], []
         for i in range(RUNS):  # interleaved, so drift hits both equally

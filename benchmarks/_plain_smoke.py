@@ -1,6 +1,6 @@
 """The baseline for benchmarks/smoke_wall.py: the same smoke requests, in parallel, plain httpx.
 
-Usage: python benchmarks/plain_smoke.py BASE_URL
+Usage: python benchmarks/_plain_smoke.py BASE_URL
 """
 
 from __future__ import annotations
