@@ -62,39 +62,25 @@ def e2e_settings_for(config: pytest.Config) -> E2ESettings:
 
 
 @pytest.fixture(scope="session")
-def e2e_settings(request: pytest.FixtureRequest) -> E2ESettings:
+def e2e_settings(harness_config: Any) -> E2ESettings:
     """The e2e suite's settings from the environment file."""
-    try:
-        env = request.getfixturevalue("harness_config")
-    except pytest.FixtureLookupError:
-        return e2e_settings_for(request.config)
-    settings: E2ESettings = env.suite_settings("e2e")
+    settings: E2ESettings = harness_config.suite_settings("e2e")
     return settings
 
 
 @pytest.fixture(scope="session")
-def _e2e_auth(request: pytest.FixtureRequest) -> Any:
-    """The environment's AuthSettings, or None when run without qgate's plugin."""
-    try:
-        return request.getfixturevalue("harness_config").auth
-    except pytest.FixtureLookupError:
-        return None
+def _e2e_auth(harness_config: Any) -> Any:
+    """The environment's AuthSettings (basic auth, headers, storage state)."""
+    return harness_config.auth
 
 
 @pytest.fixture(scope="session")
-def _e2e_secret_needles(request: pytest.FixtureRequest, _e2e_auth: Any) -> list[bytes]:
+def _e2e_secret_needles(harness_config: Any, _e2e_auth: Any) -> list[bytes]:
     """Byte patterns to mask in traces and logs."""
-    values: list[str] = []
-    try:
-        values += request.getfixturevalue("harness_config").secret_values()
-    except pytest.FixtureLookupError:
-        pass  # no environment loaded: no configured secrets to mask
-    user = password = ""
-    if _e2e_auth is not None:
-        user, password = _e2e_auth.basic_user, _e2e_auth.basic_password
-        values += list(_e2e_auth.headers.values())
-        values += storage_state_secrets(_e2e_auth.storage_state)
-    return secret_needles(values, user, password)
+    auth = _e2e_auth
+    values = [*harness_config.secret_values(), *auth.headers.values(),
+              *storage_state_secrets(auth.storage_state)]
+    return secret_needles(values, auth.basic_user, auth.basic_password)
 
 
 # --- collection: viewports and retries ------------------------------------------------
@@ -224,51 +210,32 @@ def browser_context_args(
     if base_url:
         args["base_url"] = base_url
     auth = _e2e_auth
-    if auth is not None:
-        if auth.basic_user or auth.basic_password:
-            credentials: dict[str, str] = {
-                "username": auth.basic_user,
-                "password": auth.basic_password,
-            }
-            if base_url:
-                # Only ever answer the target's own challenge.
-                from urllib.parse import urlsplit
+    if auth.basic_user or auth.basic_password:
+        credentials: dict[str, str] = {
+            "username": auth.basic_user,
+            "password": auth.basic_password,
+        }
+        if base_url:
+            # Only ever answer the target's own challenge.
+            from urllib.parse import urlsplit
 
-                parts = urlsplit(base_url)
-                credentials["origin"] = f"{parts.scheme}://{parts.netloc}"
-            args["http_credentials"] = credentials
-        if auth.headers:
-            args["extra_http_headers"] = dict(auth.headers)
-        if auth.storage_state:
-            args["storage_state"] = auth.storage_state
+            parts = urlsplit(base_url)
+            credentials["origin"] = f"{parts.scheme}://{parts.netloc}"
+        args["http_credentials"] = credentials
+    if auth.headers:
+        args["extra_http_headers"] = dict(auth.headers)
+    if auth.storage_state:
+        args["storage_state"] = auth.storage_state
     return args
 
 
 # --- evidence ---------------------------------------------------------------------------
 
 
-class _UserPropertyEvidence:
-    """Stand-in for qgate's `evidence` fixture when the suite runs without qgate's plugin."""
-
-    def __init__(self, node: pytest.Item) -> None:
-        self._node = node
-
-    def metric(self, name: str, value: float, unit: str = "") -> None:
-        """Record one metric sample."""
-        self._node.user_properties.append(("qgate_metric", (name, float(value), unit)))
-
-    def artifact(self, path: str | os.PathLike[str], kind: str, label: str = "") -> None:
-        """Record one artifact file."""
-        self._node.user_properties.append(("qgate_artifact", (str(path), kind, label)))
-
-
 @pytest.fixture
-def e2e_evidence(request: pytest.FixtureRequest) -> Any:
-    """qgate's `evidence` recorder (metrics and artifacts of this test)."""
-    try:
-        return request.getfixturevalue("evidence")
-    except pytest.FixtureLookupError:
-        return _UserPropertyEvidence(request.node)
+def e2e_evidence(evidence: Any) -> Any:
+    """qgate's `evidence` recorder (metrics, artifacts and the current step of this test)."""
+    return evidence
 
 
 @dataclass
@@ -403,8 +370,7 @@ def step(
     def run(name: str) -> Iterator[None]:
         __tracebackhide__ = True  # the failure points at the journey's line, not at this helper
         started = time.perf_counter()
-        if hasattr(e2e_evidence, "step"):
-            e2e_evidence.step(name)  # the gate's report names the step a failure happened in
+        e2e_evidence.step(name)  # the gate's report names the step a failure happened in
         try:
             yield
         except (Unsupported, StepFailed):

@@ -81,6 +81,8 @@ def storage_state_secrets(path: str) -> list[str]:
     try:
         state = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        # Nothing to mask: Playwright itself refuses a missing or malformed file when the
+        # browser context opens, so the run stops there with a clear error.
         return []
     values = [str(c.get("value", "")) for c in state.get("cookies", [])]
     for origin in state.get("origins", []):

@@ -150,8 +150,45 @@ def test_fault_fails_the_suite_naming_journey_step_and_evidence(
         assert (tmp_path / "run" / artifact["path"]).is_file(), artifact
     trace = next((tmp_path / "artifacts").rglob("trace.zip"))
     assert zipfile.ZipFile(trace).testzip() is None
+    assert_trace_opens_in_viewer(trace)
     # The summary line names the journey and the step.
     assert f"step '{step}'" in run.output
+
+
+def assert_trace_opens_in_viewer(trace: Path) -> None:
+    """Serve the trace with `playwright show-trace` and check the viewer lists its actions."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    from harness.e2e.browser import LAUNCH_ARGS, discover_browser
+
+    viewer = subprocess.Popen(
+        [sys.executable, "-m", "playwright", "show-trace", "--host", "127.0.0.1", "--port", "0",
+         str(trace)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert viewer.stdout is not None
+        url = None
+        for line in viewer.stdout:
+            found = re.search(r"http://127\.0\.0\.1:\d+", line)
+            if found:
+                url = found.group(0)
+                break
+        assert url, "playwright show-trace did not start"
+        with sync_playwright() as pw:
+            executable = discover_browser("")
+            browser = pw.chromium.launch(
+                executable_path=executable, args=list(LAUNCH_ARGS)) if executable else (
+                pw.chromium.launch(args=list(LAUNCH_ARGS)))
+            page = browser.new_page()
+            page.goto(url)
+            # The viewer lists the recorded actions, starting with the first navigation.
+            page.get_by_text("Navigate").first.wait_for(timeout=15000)
+            browser.close()
+    finally:
+        viewer.terminate()
+        viewer.wait(timeout=10)
 
 
 CANARY_USER = "canary-user"

@@ -6,6 +6,8 @@ The contract it relies on is `demostore/TESTIDS.md`; nothing else of the store's
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -80,7 +82,6 @@ class DemoStorefront(BaseStorefront):
         element = self._id(watch)
         before = self._text(element.first) if element.count() else ""
         self._mark_page()
-        button.click()
         self._wait(
             """([testid, before]) => {
                 if (window.__qgateMarker !== true) return document.readyState !== 'loading';
@@ -90,18 +91,46 @@ class DemoStorefront(BaseStorefront):
             }""",
             [watch, before],
             what,
+            action=button.click,
         )
         self.page.wait_for_load_state("domcontentloaded")
 
-    def _wait(self, condition: str, arg: Any, what: str) -> None:
-        """Wait for a JS condition, failing with a shopper-level description of what was due."""
+    def _wait(
+        self, condition: str, arg: Any, what: str, action: Callable[[], None] | None = None
+    ) -> None:
+        """Wait for a JS condition, failing with a shopper-level description of what was due.
+
+        `action` (the click) runs once the error listener is on: an uncaught script error
+        ends the wait early (after a short grace), so a broken button fails in about a
+        second and the message carries the script's error.
+        """
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        timeout = self.settings.action_timeout_ms
+        errors: list[str] = []
+
+        def on_error(error: Any) -> None:
+            errors.append(str(error).splitlines()[0] if str(error) else repr(error))
+
+        timeout_s = self.settings.action_timeout_ms / 1000
+        started = time.monotonic()
+        self.page.on("pageerror", on_error)
         try:
-            self.page.wait_for_function(condition, arg=arg, timeout=timeout)
-        except PlaywrightTimeout:
-            raise StorefrontError(f"{what} (waited {timeout / 1000:.0f} s)") from None
+            if action is not None:
+                action()
+            while True:
+                try:
+                    self.page.wait_for_function(condition, arg=arg, timeout=250)
+                    return
+                except PlaywrightTimeout:
+                    waited = time.monotonic() - started
+                    if errors and waited > 1.0:
+                        raise StorefrontError(
+                            f"{what}; the page raised {errors[0]!r}"
+                        ) from None
+                    if waited > timeout_s:
+                        raise StorefrontError(f"{what} (waited {timeout_s:.0f} s)") from None
+        finally:
+            self.page.remove_listener("pageerror", on_error)
 
     # --- location ----------------------------------------------------------------------
 
@@ -194,12 +223,12 @@ class DemoStorefront(BaseStorefront):
             "() => { const s = document.querySelector('[data-testid=add-to-cart-status]');"
             " if (s) s.textContent = ''; }"
         )
-        self._id("add-to-cart").click()
         self._wait(
             "() => { const s = document.querySelector('[data-testid=add-to-cart-status]');"
             " return !!s && s.textContent.trim().length > 0; }",
             None,
             f"add to cart: the page showed no outcome after clicking add-to-cart for {sku}",
+            action=self._id("add-to-cart").click,
         )
         message = self._text(status)
         return CartChange(accepted=message.lower().startswith("added"), message=message)
@@ -262,7 +291,6 @@ class DemoStorefront(BaseStorefront):
             raise StorefrontError(f"change quantity: {sku} is not in the cart")
         before = self._read_cart().line(sku)
         self._mark_page()
-        line.get_by_test_id("qty-increase" if delta > 0 else "qty-decrease").click()
         # Form post (page reload) or in-page update: either way the page must show an outcome.
         self._wait(
             """([sku, qty]) => {
@@ -276,6 +304,7 @@ class DemoStorefront(BaseStorefront):
             }""",
             [sku, before.quantity if before else 0],
             f"change quantity: the cart showed no outcome after stepping {sku} by {delta}",
+            action=line.get_by_test_id("qty-increase" if delta > 0 else "qty-decrease").click,
         )
         self.page.wait_for_load_state("domcontentloaded")
         after = self._read_cart()
@@ -289,12 +318,12 @@ class DemoStorefront(BaseStorefront):
         if not self._on("/cart"):
             self._goto("/cart")
         self._mark_page()
-        self._line(sku).get_by_test_id("line-remove").click()
         self._wait(
             """(sku) => (window.__qgateMarker !== true && document.readyState !== 'loading')
                 || !document.querySelector(`[data-testid=cart-line][data-sku="${sku}"]`)""",
             sku,
             f"remove from cart: {sku} is still in the cart",
+            action=self._line(sku).get_by_test_id("line-remove").click,
         )
         self.page.wait_for_load_state("domcontentloaded")
         return self._read_cart()
@@ -349,7 +378,6 @@ class DemoStorefront(BaseStorefront):
             self.page.locator('[data-testid="payment-method"][value="upi"]').check()
             self._id("upi-id").fill(payment.vpa)
         self._mark_page()
-        self._id("pay-button").click()
         self._wait(
             """() => (window.__qgateMarker !== true && document.readyState !== 'loading'
                       && !!document.querySelector(
@@ -358,6 +386,7 @@ class DemoStorefront(BaseStorefront):
                              return !!e && e.textContent.trim().length > 0; })()""",
             None,
             "pay: neither an order confirmation nor a payment error appeared",
+            action=self._id("pay-button").click,
         )
         error = self._optional_text("payment-error")
         if error:
