@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -58,6 +59,7 @@ from demostore.runtime import (
 
 router = APIRouter()
 Db = Annotated[Session, Depends(get_db)]
+OrderId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # ids beyond INT overflow some DBs
 
 
 def _visitor(request: Request, db: Db) -> Visitor:
@@ -192,13 +194,13 @@ def cart_json(db: Session, visitor: Visitor) -> dict[str, Any]:
     }
 
 
-@router.get("/healthz", tags=["ops"])
+@router.api_route("/healthz", methods=["GET", "HEAD"], tags=["ops"])
 def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["ops"])
+@router.api_route("/readyz", methods=["GET", "HEAD"], tags=["ops"])
 def readyz(request: Request, db: Db) -> JSONResponse:
     """Readiness: a real query against the database."""
     if runtime(request).config.has("health-down"):
@@ -224,7 +226,7 @@ def previous_version(version: str) -> str:
     return version + "-previous"
 
 
-@router.get("/version", tags=["ops"])
+@router.api_route("/version", methods=["GET", "HEAD"], tags=["ops"])
 def version(request: Request) -> dict[str, str]:
     """The build version and commit given at start."""
     config = runtime(request).config
@@ -472,7 +474,7 @@ def my_orders(request: Request, db: Db, who: Who) -> dict[str, Any]:
 
 
 @router.get("/api/orders/{order_id}", tags=["orders"])
-def get_order(order_id: int, request: Request, db: Db, who: Who) -> dict[str, Any]:
+def get_order(order_id: OrderId, request: Request, db: Db, who: Who) -> dict[str, Any]:
     """One of the customer's orders, moved forward by the fulfilment clock."""
     rt = runtime(request)
     if rt.config.has("idor-orders"):
@@ -485,7 +487,7 @@ def get_order(order_id: int, request: Request, db: Db, who: Who) -> dict[str, An
 
 
 @router.post("/api/orders/{order_id}/cancel", tags=["orders"])
-def cancel_order(order_id: int, request: Request, db: Db, who: Who) -> dict[str, Any]:
+def cancel_order(order_id: OrderId, request: Request, db: Db, who: Who) -> dict[str, Any]:
     """Cancel before dispatch: stock released, refund initiated."""
     rt = runtime(request)
     order = orders.get_order(db, order_id, require_user(who))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -61,6 +62,7 @@ BROKEN_JS = STATIC_JS.replace("addToCart(button);", "addItemToCart(button);")
 
 router = APIRouter(include_in_schema=False)
 Db = Annotated[Session, Depends(get_db)]
+OrderId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # ids beyond INT overflow some DBs
 
 
 def _visitor(request: Request, db: Db) -> Visitor:
@@ -126,7 +128,7 @@ def _cards(db: Session, who: Visitor, products: list[Product]) -> list[dict[str,
     return [{"p": p, "available": stock[p.sku]} for p in products]
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request, db: Db, who: Who) -> Response:
     """Home: location picker, categories, featured products."""
     _, service = _shop_store(db, who)
@@ -315,7 +317,7 @@ def checkout_submit(
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(order_id: int, request: Request, db: Db, who: Who) -> Response:
+def order_page(order_id: OrderId, request: Request, db: Db, who: Who) -> Response:
     """Confirmation and tracking."""
     if who.user is None:
         return _login_redirect(f"/orders/{order_id}")
@@ -329,7 +331,7 @@ def order_page(order_id: int, request: Request, db: Db, who: Who) -> Response:
 
 
 @router.post("/orders/{order_id}/cancel")
-def order_cancel(order_id: int, request: Request, db: Db, who: Who,
+def order_cancel(order_id: OrderId, request: Request, db: Db, who: Who,
                  csrf_token: Annotated[str, Form()] = "") -> Response:
     """Cancel before dispatch."""
     check_csrf(request, csrf_token)

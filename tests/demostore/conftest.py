@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,8 +117,8 @@ def store_factory() -> Iterator[StoreFactory]:
         return started[key]
 
     yield get
-    for proc in started.values():
-        proc.stop()
+    with ThreadPoolExecutor(max(1, len(started))) as pool:  # graceful stops overlap
+        list(pool.map(lambda proc: proc.stop(), started.values()))
 
 
 @pytest.fixture(scope="session")

@@ -505,3 +505,31 @@ def test_seeded_demo_accounts_log_in(store: StoreProcess, email: str, password: 
     r = httpx.post(f"{store.base_url}/api/auth/login", json={"email": email,
                                                               "password": password})
     assert r.status_code == 200 and r.json()["user"]["email"] == email
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/orders/99999999999999999999999", 422),
+        ("GET", "/api/orders/-1", 422),
+        ("POST", "/api/orders/99999999999999999999/cancel", 422),
+        ("GET", "/api/serviceability", 422),
+        ("GET", "/api/serviceability?pincode=abc", 422),
+        ("GET", "/api/products?category=nope", 404),
+        ("GET", "/api/stores/NOPE/inventory", 404),
+        ("GET", "/api/slots", 409),
+        ("PUT", "/api/cart/items/MLK-001", 422),
+    ],
+)
+def test_odd_requests_are_4xx_json(shopper: Shopper, method: str, path: str,
+                                   status: int) -> None:
+    if path == "/api/slots":
+        shopper = Shopper(shopper.base_url)  # no location bound
+    r = shopper.http.request(method, path)
+    assert r.status_code == status, r.text
+    assert "error" in r.json()
+
+
+def test_head_on_probes(store: StoreProcess) -> None:
+    for path in ("/", "/healthz", "/readyz", "/version"):
+        assert httpx.head(store.base_url + path).status_code == 200
