@@ -106,11 +106,13 @@ def main() -> int:
     args = parser.parse_args()
     with start_store(faults=args.fault, db_url=args.db, tick_seconds=600) as store:
         figures = asyncio.run(run(store.base_url, args.buyers, args.qty))
-    suffix = "-" + "-".join(sorted(args.fault)) if args.fault else ""
+    dialect = (args.db or "sqlite").split(":", 1)[0].split("+", 1)[0]
+    parts = ([] if dialect == "sqlite" else [dialect]) + sorted(args.fault)
+    suffix = "".join("-" + part for part in parts)
     summary = {
         "benchmark": "store_concurrency",
         "faults": sorted(args.fault),
-        "database": (args.db or "sqlite").split(":", 1)[0],
+        "database": dialect,
         "buyers": args.buyers,
         "qty_per_buyer": args.qty,
         "sku": SKU,
@@ -123,7 +125,8 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     stock = figures["stock"]
-    print(f"{args.buyers} buyers x {args.qty} {SKU} (faults: {', '.join(args.fault) or 'none'})")
+    print(f"{args.buyers} buyers x {args.qty} {SKU} on {dialect} "
+          f"(faults: {', '.join(args.fault) or 'none'})")
     print(f"  orders placed {figures['orders_placed']}, refused {figures['refused_409']} "
           f"({', '.join(figures['refusal_codes']) or '-'}), 5xx {figures['http_5xx']}")
     print(f"  stock: stocked {stock['stocked']}, on_hand {stock['on_hand']}, "
