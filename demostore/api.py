@@ -25,6 +25,7 @@ Cross-site writes (a foreign `Origin`) are refused.
 | POST   | /api/auth/signup, /api/auth/login | create account / log in (returns a token)   |
 | POST   | /api/auth/logout; GET /api/me     | log out; who am I                           |
 | POST   | /api/checkout                     | place and pay (Idempotency-Key header)      |
+| POST   | /api/payments/{ref}/authenticate  | finish a 3-D Secure challenge `{approve}`   |
 | GET    | /api/orders, /api/orders/{id}     | my orders; one order (clock advanced)       |
 | POST   | /api/orders/{id}/cancel           | cancel before dispatch: refund, stock back  |
 """
@@ -459,6 +460,22 @@ def place_order(body: CheckoutIn, request: Request, db: Db, who: Who,
                                now())
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return JSONResponse(result.body, status_code=result.status, headers=headers)
+
+
+class ChallengeIn(BaseModel):
+    """The customer's answer to the 3-D Secure challenge (sandbox)."""
+
+    approve: bool = True
+
+
+@router.post("/api/payments/{reference}/authenticate", tags=["checkout"])
+def authenticate_payment(reference: str, body: ChallengeIn, request: Request, db: Db,
+                         who: Who) -> JSONResponse:
+    """Complete the 3-D Secure challenge of a checkout that answered requires_action."""
+    user = require_user(who)
+    result = checkout.authenticate_challenge(runtime(request).config, db, who.ws, user,
+                                             reference, body.approve, now())
+    return JSONResponse(result.body, status_code=result.status)
 
 
 @router.get("/api/orders", tags=["orders"])

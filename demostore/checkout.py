@@ -43,6 +43,7 @@ from demostore.payments import (
     validate_payment,
 )
 
+CHALLENGE_TTL = timedelta(minutes=10)
 RACE_WINDOW_SECONDS = 0.15  # the oversell fault's check-then-act gap
 
 
@@ -234,6 +235,18 @@ def _place_and_pay(config: StoreConfig, gateway: SandboxGateway, db: Session,
     except GatewayUnavailableError:
         _fail(db, order, payment, "gateway_error", now)
         raise
+    if charge.code == "requires_action":
+        # 3-D Secure: the order waits, stock stays reserved, the cart is kept until the
+        # customer completes (or fails) the challenge.
+        db.add(Payment(order_id=order.id, method=payment.method, instrument=payment.instrument,
+                       amount_paise=quote.payable_paise, status="requires_action",
+                       reference=charge.reference, created_at=now))
+        db.commit()
+        return CheckoutResult(402, StoreError(402, charge.code, charge.message, {
+            "payment_reference": charge.reference, "cart_kept": True,
+            "challenge_url": f"/3ds/{charge.reference}",
+            "authenticate_url": f"/api/payments/{charge.reference}/authenticate",
+        }).to_json())
     if not charge.captured:
         _fail(db, order, payment, charge.code, now, reference=charge.reference)
         return CheckoutResult(402, StoreError(402, charge.code, charge.message, {
@@ -242,17 +255,59 @@ def _place_and_pay(config: StoreConfig, gateway: SandboxGateway, db: Session,
     db.add(Payment(order_id=order.id, method=payment.method, instrument=payment.instrument,
                    amount_paise=quote.payable_paise, status="captured",
                    reference=charge.reference, created_at=now))
+    _place(db, order, ws, now)
+    return CheckoutResult(201, {"order": orders.order_json(db, order, now, config.tick_seconds)})
+
+
+def _place(db: Session, order: Order, ws: WebSession | None, now: datetime) -> None:
+    """Payment captured: the order is PLACED, its coupon used, the cart emptied."""
     db.execute(update(Order).where(Order.id == order.id).values(status="PLACED", placed_at=now)
                .execution_options(synchronize_session=False))
     db.add(OrderEvent(order_id=order.id, state="PLACED", at=now))
-    if quote.coupon is not None:
-        db.execute(update(Coupon).where(Coupon.code == quote.coupon.code)
+    if order.coupon_code is not None:
+        db.execute(update(Coupon).where(Coupon.code == order.coupon_code)
                    .values(used_count=Coupon.used_count + 1)
                    .execution_options(synchronize_session=False))
-    cart.clear(db, ws)
+    if ws is not None:
+        cart.clear(db, ws)
     db.commit()
     db.refresh(order)
-    return CheckoutResult(201, {"order": orders.order_json(db, order, now, config.tick_seconds)})
+
+
+def authenticate_challenge(config: StoreConfig, db: Session, ws: WebSession | None, user: User,
+                           reference: str, approve: bool, now: datetime) -> CheckoutResult:
+    """Complete a 3-D Secure challenge: approve captures and places the order, deny fails it."""
+    payment = db.scalar(select(Payment).where(Payment.reference == reference[:40]))
+    order = db.get(Order, payment.order_id) if payment is not None else None
+    if payment is None or order is None or order.user_id != user.id:
+        raise StoreError(404, "payment_not_found", "No payment awaiting authentication.")
+    if payment.status != "requires_action" or order.status != "PAYMENT_PENDING":
+        raise StoreError(409, "challenge_closed", "This authentication is already complete.")
+    expired = now - payment.created_at > CHALLENGE_TTL
+    # Claim the challenge first, so a double click cannot capture twice.
+    claimed = db.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == "requires_action")
+        .values(status="captured" if approve and not expired else "failed",
+                failure_code=None if approve and not expired else
+                ("authentication_expired" if expired else "authentication_failed"))
+        .execution_options(synchronize_session=False))
+    if not getattr(claimed, "rowcount", 0):
+        db.rollback()
+        raise StoreError(409, "challenge_closed", "This authentication is already complete.")
+    db.expire(payment)  # the UPDATE above bypassed the identity map
+    if approve and not expired:
+        _place(db, order, ws, now)
+        return CheckoutResult(201, {"order": orders.order_json(db, order, now,
+                                                                config.tick_seconds)})
+    db.execute(update(Order).where(Order.id == order.id).values(status="PAYMENT_FAILED")
+               .execution_options(synchronize_session=False))
+    db.add(OrderEvent(order_id=order.id, state="PAYMENT_FAILED", at=now))
+    orders.release_stock(db, order, sold=False)
+    db.commit()
+    code = "authentication_expired" if expired else "authentication_failed"
+    message = ("The authentication window closed; please pay again." if expired else
+               "3-D Secure authentication failed; you were not charged.")
+    return CheckoutResult(402, StoreError(402, code, message, {"cart_kept": True}).to_json())
 
 
 def _fail(db: Session, order: Order, payment: PaymentDetails, code: str, now: datetime,

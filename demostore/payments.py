@@ -7,7 +7,7 @@
 | any card ending 9995     | declined (insufficient_funds)             |
 | any card ending 0069     | declined (expired_card)                   |
 | any card ending 0127     | declined (incorrect_cvc)                  |
-| 4000 0027 6000 3184      | requires_action (3-D Secure; no challenge in the sandbox) |
+| 4000 0027 6000 3184      | requires_action: a 3-D Secure challenge to approve or deny |
 | other Luhn-valid numbers | captured                                  |
 | UPI success@razorpay     | captured                                  |
 | UPI failure@razorpay     | declined (upi_declined)                   |
@@ -127,8 +127,7 @@ class SandboxGateway:
         number = details.card_number
         if number == THREE_DS_CARD:
             return ChargeResult(False, reference, "requires_action",
-                                "This card requires 3-D Secure authentication, which the "
-                                "sandbox cannot complete. Use another card.")
+                                "Your bank asks you to confirm this payment (3-D Secure).")
         if number in DECLINES_BY_NUMBER:
             code, message = DECLINES_BY_NUMBER[number]
             return ChargeResult(False, reference, code, message)

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from demostore import accounts, cart, catalog, checkout, orders
 from demostore.errors import StoreError
-from demostore.models import Product, Store
+from demostore.models import Order, Payment, Product, Store
 from demostore.money import format_inr
 from demostore.payments import PaymentDetails
 from demostore.runtime import (
@@ -311,9 +312,45 @@ def checkout_submit(
         db.rollback()
         return _checkout_page(request, db, who, error=exc.message, form=form)
     if result.order_id is None:
-        message = result.body.get("error", {}).get("message", "Payment failed.")
-        return _checkout_page(request, db, who, error=message, form=form)
+        error = result.body.get("error", {})
+        if error.get("code") == "requires_action":
+            return redirect(error["details"]["challenge_url"])
+        return _checkout_page(request, db, who, error=error.get("message", "Payment failed."),
+                              form=form)
     return redirect(f"/orders/{result.order_id}")
+
+
+@router.get("/3ds/{reference}", response_class=HTMLResponse)
+def challenge_page(reference: str, request: Request, db: Db, who: Who) -> Response:
+    """The sandbox bank's 3-D Secure page: approve or deny the payment."""
+    if who.user is None:
+        return _login_redirect(f"/3ds/{reference}")
+    payment = db.scalar(select(Payment).where(Payment.reference == reference[:40]))
+    order = db.get(Order, payment.order_id) if payment is not None else None
+    if payment is None or order is None or order.user_id != who.user.id:
+        raise StoreError(404, "payment_not_found", "No payment awaiting authentication.")
+    return render(request, "challenge.html", db, who, payment=payment, order=order,
+                  open=payment.status == "requires_action")
+
+
+@router.post("/3ds/{reference}")
+def challenge_submit(reference: str, request: Request, db: Db, who: Who,
+                     outcome: Annotated[str, Form()] = "",
+                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Approve -> order page; deny -> back to checkout with the reason."""
+    check_csrf(request, csrf_token)
+    if who.user is None:
+        return _login_redirect(f"/3ds/{reference}")
+    try:
+        result = checkout.authenticate_challenge(runtime(request).config, db, who.ws, who.user,
+                                                 reference, outcome == "approve", now())
+    except StoreError as exc:
+        flash(request, "payment_error", exc.message)
+        return redirect("/checkout")
+    if result.order_id is not None:
+        return redirect(f"/orders/{result.order_id}")
+    flash(request, "payment_error", result.body["error"]["message"])
+    return redirect("/checkout")
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)

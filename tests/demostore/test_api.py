@@ -361,7 +361,6 @@ def test_concurrent_double_submit_charges_once(shopper: Shopper) -> None:
         ("4000 0000 0000 9995", "insufficient_funds"),
         ("4000 0000 0000 0069", "expired_card"),
         ("4000 0000 0000 0127", "incorrect_cvc"),
-        ("4000 0027 6000 3184", "requires_action"),
     ],
 )
 def test_declined_cards_place_no_order_and_keep_cart(shopper: Shopper, store: StoreProcess,
@@ -375,6 +374,39 @@ def test_declined_cards_place_no_order_and_keep_cart(shopper: Shopper, store: St
     r = shopper.checkout()  # the retry succeeds
     assert r.status_code == 201
     assert stock(store.base_url, "ICE-002")["available"] == before["available"] - 2
+
+
+def test_3ds_challenge_approved(shopper: Shopper, store: StoreProcess,
+                                shopper_for: Any) -> None:
+    shopper.add("ICE-002", 1)
+    before = stock(store.base_url, "ICE-002")
+    r = shopper.checkout("4000 0027 6000 3184")
+    details = assert_error(r, 402, "requires_action")["error"]["details"]
+    assert details["challenge_url"].startswith("/3ds/")
+    assert stock(store.base_url, "ICE-002")["reserved"] == before["reserved"] + 1  # held
+    assert shopper.cart()["count"] == 1
+    assert shopper.http.get("/api/orders").json()["items"] == []
+    intruder: Shopper = shopper_for(store).signup()
+    assert_error(intruder.http.post(details["authenticate_url"], json={"approve": True}), 404,
+                 "payment_not_found")
+    r = shopper.http.post(details["authenticate_url"], json={"approve": True})
+    assert r.status_code == 201, r.text
+    assert r.json()["order"]["status"] == "PLACED"
+    assert r.json()["order"]["payment"]["status"] == "captured"
+    assert shopper.cart()["count"] == 0
+    assert_error(shopper.http.post(details["authenticate_url"], json={"approve": True}), 409,
+                 "challenge_closed")
+
+
+def test_3ds_challenge_denied_releases_stock(shopper: Shopper, store: StoreProcess) -> None:
+    shopper.add("ICE-002", 2)
+    before = stock(store.base_url, "ICE-002")
+    details = shopper.checkout("4000 0027 6000 3184").json()["error"]["details"]
+    r = shopper.http.post(details["authenticate_url"], json={"approve": False})
+    assert_error(r, 402, "authentication_failed")
+    assert stock(store.base_url, "ICE-002") == before
+    assert shopper.cart()["count"] == 2
+    assert shopper.checkout().status_code == 201
 
 
 def test_upi_sandbox(shopper: Shopper) -> None:

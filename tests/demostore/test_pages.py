@@ -273,3 +273,24 @@ def test_security_headers_and_cookie_flags(store: StoreProcess) -> None:
 def test_cart_script_calls_the_api(store: StoreProcess) -> None:
     result = run_store_js(store.base_url)
     assert result == {"phase": "click", "error": None, "fetches": ["/api/cart/items"]}
+
+
+def test_3ds_challenge_page(browser: Browser) -> None:
+    browser.get("/")
+    browser.post("/location", {"pincode": "560001"})
+    browser.http.post("/api/cart/items", json={"sku": "CHP-001", "qty": 2})
+    browser.get("/login")
+    browser.post("/login", {"email": "demo@example.com", "password": "demo-pass-123",
+                            "next": "/checkout"})
+    r, page = browser.get("/checkout")
+    pay = {"slot": "now", "address": ADDRESS, "payment_method": "card",
+           "card_number": "4000 0027 6000 3184", "card_expiry": "12/34", "card_cvc": "123",
+           "idempotency_key": hidden_inputs(r.text)["idempotency_key"]}
+    r, page = browser.post("/checkout", pay)
+    assert "/3ds/" in str(r.url)
+    assert page.one("3ds-amount") and page.one("3ds-deny")
+    challenge = str(r.url)
+    r, page = browser.post(challenge.replace(browser.http.base_url.__str__().rstrip("/"), ""),
+                           {"outcome": "approve"})
+    assert re.search(r"/orders/\d+$", str(r.url)), r.url
+    assert page.one("order-status").text == "PLACED"
