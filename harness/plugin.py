@@ -335,22 +335,29 @@ class Evidence:
         self._node.user_properties.append(("qgate.step", name))
 
 
+def recorder_of(config: pytest.Config) -> Recorder:
+    """The session's recorder; a usage error when the session was started without --env."""
+    recorder = config.stash.get(_RECORDER, None)
+    if recorder is None:
+        raise pytest.UsageError("qgate suites need --env NAME (e.g. --env demo)")
+    return recorder
+
+
+def environment_of(config: pytest.Config) -> Any:
+    """The `harness.config.Environment` a session runs against (for collection-time hooks)."""
+    return recorder_of(config).env
+
+
 @pytest.fixture(scope="session")
 def harness_config(pytestconfig: pytest.Config) -> Any:
     """The loaded `harness.config.Environment` (requires --env)."""
-    recorder = pytestconfig.stash.get(_RECORDER, None)
-    if recorder is None:
-        raise pytest.UsageError("qgate suites need --env NAME (e.g. --env demo)")
-    return recorder.env
+    return environment_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def qgate_run_dir(pytestconfig: pytest.Config) -> Path:
     """The run directory this session writes its evidence into."""
-    recorder = pytestconfig.stash.get(_RECORDER, None)
-    if recorder is None:
-        raise pytest.UsageError("qgate suites need --env NAME (e.g. --env demo)")
-    return recorder.run_dir
+    return recorder_of(pytestconfig).run_dir
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,3 +29,18 @@ def run_qgate(*args: str, cwd: Path = PROJECT, env: dict[str, str] | None = None
     proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+HEAVY = ("playwright", "locust", "sqlalchemy", "zapv2", "faker", "fastapi", "jinja2")
+
+
+def heavy_modules_after(argv: list[str]) -> tuple[int | None, list[str]]:
+    """Run `qgate ARGV` in a fresh interpreter; its exit code and the heavy modules it loaded."""
+    code = ("import json, sys\nfrom harness.cli import main\n"
+            f"try:\n    code = main({argv!r})\nexcept SystemExit as exc:\n    code = exc.code\n"
+            f"heavy = {{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})\n"
+            "print(json.dumps([code, sorted(heavy)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=PROJECT).stdout.strip().splitlines()[-1]
+    status, loaded = json.loads(out)
+    return status, loaded

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from harness.plugin import environment_of
 from harness.smoke.command import select_checks, target_for
 from harness.smoke.engine import CheckResult, run_checks
 
@@ -14,21 +15,14 @@ from harness.smoke.engine import CheckResult, run_checks
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per declared check (write checks are reported as skipped, not hidden)."""
     if "check_name" in metafunc.fixturenames:
-        env = _environment(metafunc.config)
+        env = environment_of(metafunc.config)
         names = [c.name for c in env.suite_settings("smoke").checks]
         metafunc.parametrize("check_name", names, ids=names)
     if "browser_check" in metafunc.fixturenames:
         # generated only when enabled, so a disabled check is absent rather than "skipped"
-        browser = _environment(metafunc.config).suite_settings("smoke").browser
+        browser = environment_of(metafunc.config).suite_settings("smoke").browser
         metafunc.parametrize("browser_check", [browser] if browser.enabled else [],
                              ids=["home-search-product"])
-
-
-def _environment(config: pytest.Config) -> Any:
-    recorder = config.pluginmanager.get_plugin("qgate-recorder")
-    if recorder is None:
-        raise pytest.UsageError("the smoke suite needs --env NAME (e.g. --env demo)")
-    return recorder.env
 
 
 @pytest.fixture(scope="session")

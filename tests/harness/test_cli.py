@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from cli_support import PROJECT, run_qgate
-
-HEAVY = ("playwright", "locust", "sqlalchemy", "zapv2", "faker")
+from cli_support import heavy_modules_after, run_qgate
 
 
 def test_version() -> None:
@@ -22,12 +18,7 @@ def test_version() -> None:
 
 @pytest.mark.parametrize("argv", [["--help"], ["smoke", "--help"], ["run", "--help"]])
 def test_help_imports_no_heavy_module(argv: list[str]) -> None:
-    code = ("import sys\nfrom harness.cli import main\n"
-            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=PROJECT).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+    assert heavy_modules_after(argv) == (0, [])
 
 
 def test_unknown_environment_is_one_line_exit_2() -> None:

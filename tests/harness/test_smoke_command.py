@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import run_qgate
+from cli_support import heavy_modules_after, run_qgate
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +136,4 @@ def test_browser_check_fails_naming_the_step(closed_port_url: str) -> None:
 
 
 def test_smoke_run_imports_no_heavy_module(clean_store: str) -> None:
-    import subprocess
-    import sys
-
-    from cli_support import PROJECT
-    heavy = ("playwright", "locust", "sqlalchemy", "zapv2", "faker", "fastapi", "jinja2")
-    code = ("import sys\nfrom harness.cli import main\n"
-            f"code = main(['smoke', '--env', 'demo', '--base-url', {clean_store!r}])\n"
-            f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=PROJECT).stdout
-    assert out.strip().splitlines()[-1] == "0 []"
+    assert heavy_modules_after(["smoke", "--env", "demo", "--base-url", clean_store]) == (0, [])
