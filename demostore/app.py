@@ -63,7 +63,12 @@ def create_app(config: StoreConfig) -> FastAPI:
     )
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from demostore.clock import FulfilmentClock
+
+        clock = FulfilmentClock(runtime.sessions, config.tick_seconds)
+        clock.start()
         yield
+        clock.stop()
         if runtime.access_log is not None:
             runtime.access_log.close()
         engine.dispose()

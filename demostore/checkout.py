@@ -321,3 +321,25 @@ def _fail(db: Session, order: Order, payment: PaymentDetails, code: str, now: da
     db.add(OrderEvent(order_id=order.id, state="PAYMENT_FAILED", at=now))
     orders.release_stock(db, order, sold=False)
     db.commit()
+
+
+def expire_challenges(db: Session, now: datetime) -> int:
+    """Fail 3-D Secure challenges nobody answered in time, releasing their stock."""
+    stale = list(db.scalars(select(Payment).where(
+        Payment.status == "requires_action", Payment.created_at < now - CHALLENGE_TTL)
+        .limit(200)))
+    for payment in stale:
+        claimed = db.execute(
+            update(Payment).where(Payment.id == payment.id, Payment.status == "requires_action")
+            .values(status="failed", failure_code="authentication_expired")
+            .execution_options(synchronize_session=False))
+        order = db.get(Order, payment.order_id)
+        if not getattr(claimed, "rowcount", 0) or order is None:
+            db.rollback()
+            continue
+        db.execute(update(Order).where(Order.id == order.id, Order.status == "PAYMENT_PENDING")
+                   .values(status="PAYMENT_FAILED").execution_options(synchronize_session=False))
+        db.add(OrderEvent(order_id=order.id, state="PAYMENT_FAILED", at=now))
+        orders.release_stock(db, order, sold=False)
+        db.commit()
+    return len(stale)

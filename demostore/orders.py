@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from demostore.errors import StoreError
@@ -174,3 +174,14 @@ def order_json(db: Session, order: Order, now: datetime, tick_seconds: float) ->
         "placed_at": order.placed_at.isoformat() + "Z" if order.placed_at else None,
         "events": [{"state": e.state, "at": e.at.isoformat() + "Z"} for e in events(db, order)],
     }
+
+
+def sweep(db: Session, now: datetime, tick_seconds: float, limit: int = 500) -> int:
+    """Advance every open order (so stock is consumed on time even if nobody looks)."""
+    stmt = (select(Order).where(or_(Order.status.in_(FLOW[:-1]),
+                                    Order.refund_status == "REFUND_INITIATED"))
+            .order_by(Order.id).limit(limit))
+    found = list(db.scalars(stmt))
+    for order in found:
+        advance(db, order, now, tick_seconds)
+    return len(found)

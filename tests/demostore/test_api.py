@@ -565,3 +565,14 @@ def test_odd_requests_are_4xx_json(shopper: Shopper, method: str, path: str,
 def test_head_on_probes(store: StoreProcess) -> None:
     for path in ("/", "/healthz", "/readyz", "/version"):
         assert httpx.head(store.base_url + path).status_code == 200
+
+
+def test_clock_delivers_orders_nobody_looks_at(shopper: Shopper, store: StoreProcess) -> None:
+    before = stock(store.base_url, "PER-004")
+    shopper.buy("PER-004", 1)
+    deadline = time.monotonic() + 15
+    while stock(store.base_url, "PER-004")["sold"] == before["sold"]:
+        assert time.monotonic() < deadline, "the clock never delivered the order"
+        time.sleep(0.3)
+    after = stock(store.base_url, "PER-004")
+    assert after["sold"] == before["sold"] + 1 and after["reserved"] == before["reserved"]
