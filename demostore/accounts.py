@@ -50,6 +50,9 @@ class LoginLimiter:
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
+        if len(self._failures) > 10_000:  # bound memory under a spray of random emails
+            cutoff = now - self._window
+            self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > cutoff}
         hits = self._failures.setdefault(key, deque())
         while hits and hits[0] <= now - self._window:
             hits.popleft()
