@@ -90,6 +90,7 @@ def main() -> int:
     parser.add_argument("-k", dest="keyword", default="")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "e2e_parallel.json"))
     args = parser.parse_args()
+    load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="qgate-bench-e2e-") as tmp:
         work = Path(tmp)
         (work / "environments").mkdir()
@@ -113,13 +114,17 @@ def main() -> int:
         "not_passed": {"serial": serial["not_passed"], "parallel": parallel["not_passed"]},
         "seconds_per_journey_serial": per_journey(serial["tests"]),  # type: ignore[arg-type]
         "cpu_count": os.cpu_count(),
+        # Cores are shared with other work here; a high load explains a low speed-up.
+        "load_average_1m": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"e2e suite, {result['tests']} tests: serial {serial['wall_s']} s, "
           f"-n {args.workers} {parallel['wall_s']} s, speed-up {speedup}x "
-          f"(target {TARGET_SPEEDUP}x: {'met' if result['meets_target'] else 'NOT met'})")
+          f"(target {TARGET_SPEEDUP}x: {'met' if result['meets_target'] else 'NOT met'}; "
+          f"1-min load {load_before} -> {result['load_average_1m']['after']} on "
+          f"{os.cpu_count()} CPUs)")
     for journey, times in result["seconds_per_journey_serial"].items():  # type: ignore[attr-defined]
         cells = "  ".join(f"{v}={s:.2f}s" for v, s in times.items())
         print(f"  {journey:<60} {cells}")

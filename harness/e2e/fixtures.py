@@ -272,6 +272,7 @@ def _e2e_recorder(
     output_path: str,
     console_errors: list[str],
     e2e_evidence: Any,
+    e2e_settings: E2ESettings,
     _e2e_secret_needles: list[bytes],
     shopper: Shopper,
 ) -> Iterator[None]:
@@ -281,8 +282,11 @@ def _e2e_recorder(
     # pytest-playwright traces by itself with --tracing; its traces are scrubbed in makereport.
     own_trace = pytestconfig.getoption("--tracing") == "off"
     if own_trace:
-        # sources=False: the trace need not carry the suite's source files.
-        context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        # DOM snapshots give the viewer's before/after views; the screencast filmstrip costs
+        # CPU in every journey, so it is opt-in. sources=False: no suite sources in traces.
+        context.tracing.start(
+            screenshots=e2e_settings.trace_screenshots, snapshots=True, sources=False
+        )
     yield
     failed = _failed(request.node)
     if not failed:

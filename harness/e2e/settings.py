@@ -69,6 +69,8 @@ class E2ESettings:
     workers: str = "auto"
     # Playwright's default timeout for one action or expectation.
     action_timeout_ms: int = 10000
+    # Record the screencast filmstrip in traces too (DOM snapshots are always recorded).
+    trace_screenshots: bool = False
     # How long the tracking page may take to move the order on.
     order_progress_timeout_s: float = 30.0
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)

@@ -119,7 +119,7 @@ class DemoStorefront(BaseStorefront):
                 action()
             while True:
                 try:
-                    self.page.wait_for_function(condition, arg=arg, timeout=250)
+                    self.page.wait_for_function(condition, arg=arg, timeout=250, polling=50)
                     return
                 except PlaywrightTimeout:
                     waited = time.monotonic() - started
