@@ -169,11 +169,7 @@ def product_json(product: Product, available: int | None = None) -> dict[str, An
 
 def _shop_store(db: Session, visitor: Visitor) -> Store:
     """The store whose stock a visitor sees: their bound store, else the default one."""
-    if visitor.ws is not None and visitor.ws.pincode:
-        result = catalog.check_pincode(db, visitor.ws.pincode, now())
-        if result.store is not None:
-            return result.store
-    return catalog.default_store(db)
+    return catalog.browsing_store(db, visitor.ws.pincode if visitor.ws else None, now())[0]
 
 
 def store_json(store: Store) -> dict[str, Any]:

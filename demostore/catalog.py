@@ -91,6 +91,15 @@ def default_store(db: Session) -> Store:
     return store
 
 
+def browsing_store(db: Session, pincode: str | None,
+                   now: datetime) -> tuple[Store, Serviceability | None]:
+    """The store whose stock a visitor sees (theirs, else the default) and their status."""
+    if pincode:
+        result = check_pincode(db, pincode, now)
+        return (result.store or default_store(db)), result
+    return default_store(db), None
+
+
 def categories(db: Session) -> list[Category]:
     """All categories in display order."""
     return list(db.scalars(select(Category).order_by(Category.position)))

@@ -115,12 +115,7 @@ def render_error(request: Request, error: StoreError) -> Response:
 
 
 def _shop_store(db: Session, who: Visitor) -> tuple[Store, catalog.Serviceability | None]:
-    if who.ws is not None and who.ws.pincode:
-        result = catalog.check_pincode(db, who.ws.pincode, now())
-        if result.store is not None:
-            return result.store, result
-        return catalog.default_store(db), result
-    return catalog.default_store(db), None
+    return catalog.browsing_store(db, who.ws.pincode if who.ws else None, now())
 
 
 def _cards(db: Session, who: Visitor, products: list[Product]) -> list[dict[str, Any]]:
