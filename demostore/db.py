@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from demostore.models import Base, Store
 
@@ -22,8 +23,11 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Writers queue on SQLite's lock instead of failing at once.
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        kwargs["pool_size"] = 20
-        kwargs["max_overflow"] = 40
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool  # one shared connection, or each sees its own DB
+        else:
+            kwargs["pool_size"] = 20
+            kwargs["max_overflow"] = 40
     else:
         kwargs["pool_size"] = 20
         kwargs["max_overflow"] = 40
