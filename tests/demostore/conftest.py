@@ -127,6 +127,12 @@ def store(store_factory: StoreFactory) -> StoreProcess:
     return store_factory()
 
 
+@pytest.fixture(scope="session")
+def slow_store(store_factory: StoreFactory) -> StoreProcess:
+    """A clean store whose orders stay cancellable for a while (5 s per step)."""
+    return store_factory(tick_seconds=5.0)
+
+
 @pytest.fixture
 def shopper_for() -> Iterator[Callable[[StoreProcess], Shopper]]:
     """Make shoppers against a given store; their clients are closed afterwards."""

@@ -464,6 +464,15 @@ def _wait_for(shopper: Shopper, order_id: int, status: str, timeout: float = 10.
         time.sleep(0.2)
 
 
+def _wait_for_refund(shopper: Shopper, order_id: int, timeout: float = 15.0) -> Json:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = dict(shopper.http.get(f"/api/orders/{order_id}").json())
+        if body["refund_status"] == "REFUNDED" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.25)
+
+
 def test_order_moves_through_states_to_delivered(shopper: Shopper, store: StoreProcess) -> None:
     before = stock(store.base_url, "FRU-002")
     order = shopper.buy("FRU-002", 2)
@@ -481,8 +490,10 @@ def test_order_moves_through_states_to_delivered(shopper: Shopper, store: StoreP
     assert shopper.http.get(f"/api/orders/{order['id']}").json()["status"] == "DELIVERED"
 
 
-def test_cancel_before_dispatch_refunds_and_releases_stock(shopper: Shopper,
-                                                           store: StoreProcess) -> None:
+def test_cancel_before_dispatch_refunds_and_releases_stock(slow_store: StoreProcess,
+                                                           shopper_for: Any) -> None:
+    store = slow_store  # 5 s per step: the order is surely not dispatched yet
+    shopper: Shopper = shopper_for(store).signup()
     before = stock(store.base_url, "FRU-003")
     order = shopper.buy("FRU-003", 3)
     assert stock(store.base_url, "FRU-003")["available"] == before["available"] - 3
@@ -491,8 +502,7 @@ def test_cancel_before_dispatch_refunds_and_releases_stock(shopper: Shopper,
     assert r.json()["status"] == "CANCELLED"
     assert r.json()["refund_status"] == "REFUND_INITIATED"
     assert stock(store.base_url, "FRU-003") == before
-    time.sleep(0.8)
-    body = shopper.http.get(f"/api/orders/{order['id']}").json()
+    body = _wait_for_refund(shopper, order["id"])
     assert body["status"] == "CANCELLED" and body["refund_status"] == "REFUNDED"
     assert body["payment"]["status"] == "refunded"
     assert_error(shopper.http.post(f"/api/orders/{order['id']}/cancel"), 409, "cannot_cancel")

@@ -12,7 +12,9 @@ import pytest
 
 from demostore.process import StoreProcess, start_store
 
-from .conftest import FAST_TICK, Shopper, stock
+from .conftest import Shopper, stock
+
+DB_TICK = 1.0  # the cancel below must land before dispatch (4 steps) even under load
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
@@ -23,7 +25,7 @@ def db_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'store.db'}"
     else:
         url = request.getfixturevalue(f"{request.param}_url")
-    with start_store(db_url=url, tick_seconds=FAST_TICK, ready_timeout=30) as proc:
+    with start_store(db_url=url, tick_seconds=DB_TICK, ready_timeout=30) as proc:
         yield proc
 
 
@@ -66,9 +68,9 @@ def test_buy_decline_track_cancel(db_store: StoreProcess, shopper_for: Any) -> N
     assert first.json()["order"]["id"] == second.json()["order"]["id"]
     order_id = first.json()["order"]["id"]
     assert stock(db_store.base_url, "MLK-001")["reserved"] == before["reserved"] + 3
-    time.sleep(FAST_TICK * 1.5)
+    time.sleep(DB_TICK * 1.5)
     body = s.http.get(f"/api/orders/{order_id}").json()
-    assert body["status"] in ("PICKING", "PACKED")
+    assert body["status"] in ("PICKING", "PACKED", "RIDER_ASSIGNED")
     stamps = [e["at"] for e in body["events"]]
     assert stamps == sorted(stamps)
     r = s.http.post(f"/api/orders/{order_id}/cancel")
@@ -82,7 +84,7 @@ def test_delivery_consumes_stock(db_store: StoreProcess, shopper_for: Any) -> No
     s: Shopper = shopper_for(db_store).signup()
     before = stock(db_store.base_url, "EGG-001")
     order = s.buy("EGG-001", 2)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 20
     while s.http.get(f"/api/orders/{order['id']}").json()["status"] != "DELIVERED":
         assert time.monotonic() < deadline, "order never delivered"
         time.sleep(0.3)

@@ -46,9 +46,9 @@ def test_slow_checkout(store_factory: StoreFactory, shopper_for: Any, mode: str)
     assert s.checkout().status_code == 201
     elapsed = time.perf_counter() - started
     if mode == "faulty":
-        assert 1.4 <= elapsed <= 4.0
+        assert 1.5 <= elapsed <= 8.0
     else:
-        assert elapsed < 1.0
+        assert elapsed < 1.4
 
 
 def test_payment_errors(store_factory: StoreFactory, shopper_for: Any, mode: str) -> None:

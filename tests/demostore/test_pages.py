@@ -185,7 +185,15 @@ def test_cart_page(browser: Browser) -> None:
     assert page.one("cart-empty")
 
 
-def test_checkout_order_account_journey(browser: Browser, store: StoreProcess) -> None:
+@pytest.fixture
+def slow_browser(slow_store: StoreProcess) -> Any:
+    b = Browser(slow_store.base_url)
+    yield b
+    b.close()
+
+
+def test_checkout_order_account_journey(slow_browser: Browser) -> None:
+    browser = slow_browser  # orders stay cancellable long enough under any load
     browser.get("/")
     browser.post("/location", {"pincode": "560001"})
     browser.http.post("/api/cart/items", json={"sku": "SOD-001", "qty": 2})
