@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -93,7 +94,10 @@ def test_start_store_context_manager_leaves_no_orphans() -> None:
 
 
 def test_two_stores_get_different_ports() -> None:
-    with start_store() as a, start_store() as b:
+    with ThreadPoolExecutor(2) as pool:  # started at the same moment: no port race
+        first, second = pool.submit(start_store), pool.submit(start_store)
+        a, b = first.result(), second.result()
+    with a, b:
         assert a.base_url != b.base_url
         assert httpx.get(a.base_url + "/healthz").status_code == 200
         assert httpx.get(b.base_url + "/healthz").status_code == 200
