@@ -50,7 +50,7 @@ def items(db: Session, ws: WebSession | None) -> list[tuple[Product, int]]:
 
 def to_line(product: Product, qty: int) -> pricing.Line:
     """A pricing line for a product."""
-    return pricing.Line(product.sku, product.name, product.unit, product.icon,
+    return pricing.Line(product.sku, product.name, product.unit, product.category_slug,
                         product.price_paise, product.mrp_paise, qty)
 
 

@@ -33,7 +33,7 @@ class Line:
     sku: str
     name: str
     unit: str
-    icon: str
+    category: str
     price_paise: int
     mrp_paise: int
     qty: int

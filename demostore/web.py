@@ -44,19 +44,7 @@ def initials(name: str) -> str:
     return "".join(w[0] for w in words[:2]).upper()
 
 
-def category_of(sku: str) -> str:
-    """A category slug guess from a SKU prefix, only for tile colours."""
-    return SKU_PREFIX_CATEGORY.get(sku.split("-", 1)[0], "other")
-
-
-SKU_PREFIX_CATEGORY = {"FRU": "fruits-veg", "AVO": "fruits-veg", "MLK": "dairy", "BRD": "dairy",
-                       "EGG": "dairy", "PNR": "dairy", "CHP": "snacks", "NUT": "snacks",
-                       "CHO": "snacks", "BIS": "snacks", "SOD": "beverages", "JUI": "beverages",
-                       "WAT": "beverages", "CUP": "beverages", "ICE": "frozen", "FRZ": "frozen",
-                       "PER": "personal-care", "BAB": "baby", "PET": "pet", "OTC": "otc",
-                       "CIG": "paan-corner", "PAN": "paan-corner", "LTR": "paan-corner"}
 templates.env.filters["initials"] = initials
-templates.env.filters["category_of"] = category_of
 STATIC_JS = (PACKAGE_DIR / "static" / "store.js").read_text(encoding="utf-8")
 # The broken-add-to-cart defect: a renamed function that the click handler still calls.
 BROKEN_JS = STATIC_JS.replace("addToCart(button);", "addItemToCart(button);")

@@ -35,7 +35,7 @@ def test_time_of_day_fees(hour: int, minute: int, codes: set[str]) -> None:
 
 
 def test_totals_always_add_up() -> None:
-    line = pricing.Line("X", "x", "1", "", 3333, 4000, 3)
+    line = pricing.Line("X", "x", "1", "snacks", 3333, 4000, 3)
     coupon = Coupon(code="P", kind="percent", value=15, max_discount_paise=None)
     for hour in range(24):
         quote = pricing.price([line], coupon, at_ist(hour))
