@@ -48,6 +48,8 @@ templates.env.filters["initials"] = initials
 STATIC_JS = (PACKAGE_DIR / "static" / "store.js").read_text(encoding="utf-8")
 # The broken-add-to-cart defect: a renamed function that the click handler still calls.
 BROKEN_JS = STATIC_JS.replace("addToCart(button);", "addItemToCart(button);")
+if BROKEN_JS == STATIC_JS:  # store.js changed shape: the fault would silently do nothing
+    raise RuntimeError("broken-add-to-cart: call site 'addToCart(button);' not in store.js")
 
 router = APIRouter(include_in_schema=False)
 Db = Annotated[Session, Depends(get_db)]
