@@ -217,8 +217,9 @@ def previous_version(version: str) -> str:
     if all(part.isdigit() for part in parts):
         numbers = [int(part) for part in parts]
         for index in range(len(numbers) - 1, -1, -1):
-            if numbers[index] > 0:
+            if numbers[index] > 0:  # 2.3.1 -> 2.3.0, 1.4.0 -> 1.3.9, 1.0.0 -> 0.9.9
                 numbers[index] -= 1
+                numbers[index + 1:] = [9] * (len(numbers) - index - 1)
                 return ".".join(str(n) for n in numbers)
     return version + "-previous"
 

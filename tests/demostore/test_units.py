@@ -73,8 +73,9 @@ def test_cards_and_passwords() -> None:
     assert "correct" not in stored
 
 
-@pytest.mark.parametrize(("version", "older"), [("1.0.0", "0.0.0"), ("2.3.1", "2.3.0"),
-                                                ("1.4.0", "1.3.0"), ("main", "main-previous")])
+@pytest.mark.parametrize(("version", "older"), [("1.0.0", "0.9.9"), ("2.3.1", "2.3.0"),
+                                                ("1.4.0", "1.3.9"), ("0.0.0", "0.0.0-previous"),
+                                                ("main", "main-previous")])
 def test_previous_version(version: str, older: str) -> None:
     assert previous_version(version) == older
 
