@@ -45,10 +45,8 @@ def test_slow_checkout(store_factory: StoreFactory, shopper_for: Any, mode: str)
     started = time.perf_counter()
     assert s.checkout().status_code == 201
     elapsed = time.perf_counter() - started
-    if mode == "faulty":
-        assert 1.5 <= elapsed <= 8.0
-    else:
-        assert elapsed < 1.4
+    # The fault sleeps 1.5-3 s; a clean checkout is far below that floor even on a busy box.
+    assert (elapsed >= 1.5) is (mode == "faulty"), elapsed
 
 
 def test_payment_errors(store_factory: StoreFactory, shopper_for: Any, mode: str) -> None:
