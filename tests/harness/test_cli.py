@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,20 @@ def test_doctor_lists_tools() -> None:
     # CI installs every required tool, so a MISS here is a broken setup, not a skip
     assert result.code == 0, result.out
     assert "everything required is installed" in result.out
+
+
+def test_a_bug_in_qgate_shows_its_traceback_and_exit_4() -> None:
+    code = ("import sys, harness.cli as cli\n"
+            "def broken(args):\n    return 1 / 0\n"
+            "cli._dispatch = broken\nsys.exit(cli.main(['doctor']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 4
+    assert "ZeroDivisionError" in proc.stderr and "Traceback" in proc.stderr
+    assert "this is a bug in qgate; please report it" in proc.stderr
+
+
+def test_debug_shows_the_traceback_of_a_user_error() -> None:
+    result = run_qgate("--debug", "run", "--env", "nope")
+    assert result.code == 2
+    assert "Traceback" in result.err and "environment 'nope' not found" in result.err
