@@ -345,7 +345,10 @@ def storefront(
     adapter_class = load_adapter(e2e_settings.adapter, str(request.config.rootpath))
     adapter = adapter_class(page, base_url, e2e_settings)
     yield adapter
-    adapter.clean_up(shopper)
+    # After a failure the page stays as it was, so the screenshot and trace show the failure;
+    # its leftovers are the price of that evidence.
+    if not _failed(request.node):
+        adapter.clean_up(shopper)
 
 
 def _journey_name(node: pytest.Item) -> str:

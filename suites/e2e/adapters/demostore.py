@@ -33,7 +33,9 @@ from harness.e2e.adapter import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator
+    from playwright.sync_api import Locator, Page
+
+    from harness.e2e.settings import E2ESettings
 
 _ETA = re.compile(r"(\d+)\s*min")
 _REFUSED = re.compile(r"(?i)\b(not|invalid|expired|minimum|exhausted|cannot|can't|limit|only)\b")
@@ -43,6 +45,10 @@ class DemoStorefront(BaseStorefront):
     """Drives the demo store's pages through their `data-testid` attributes."""
 
     name = "demostore"
+
+    def __init__(self, page: Page, base_url: str, settings: E2ESettings) -> None:
+        super().__init__(page, base_url, settings)
+        self._placed: list[str] = []  # order ids this journey placed, for clean_up
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -391,7 +397,9 @@ class DemoStorefront(BaseStorefront):
         error = self._optional_text("payment-error")
         if error:
             return PaymentOutcome(order_id=None, error=error)
-        return PaymentOutcome(order_id=self._text(self._id("order-id")))
+        order_id = self._text(self._id("order-id"))
+        self._placed.append(order_id)
+        return PaymentOutcome(order_id=order_id)
 
     # --- orders ------------------------------------------------------------------------
 
@@ -479,4 +487,13 @@ class DemoStorefront(BaseStorefront):
         return self._text(self._id("account-email"))
 
     def clean_up(self, shopper: Shopper) -> None:
-        """Nothing to remove: the demo store has no account deletion, carts live per session."""
+        """Cancel this journey's orders that are still cancellable, releasing their stock.
+
+        The demo store has no account deletion, and carts end with the browser context.
+        """
+        for order_id in self._placed:
+            self._goto(f"/orders/{quote(order_id)}")
+            cancel = self._id("cancel-order")
+            if cancel.count() and cancel.first.is_visible():
+                self.page.once("dialog", lambda dialog: dialog.accept())
+                self._submit(cancel.first)
