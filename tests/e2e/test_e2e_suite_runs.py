@@ -101,6 +101,43 @@ def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
         assert "bare adapter does not support 'set location'" in test["message"], test
 
 
+VIEWPORT_PROBE = """
+import json
+
+def test_probe(storefront, page, e2e_viewport, shopper):
+    page.set_content('<meta name="viewport" content="width=device-width"><p>probe</p>')
+    seen = page.evaluate("[innerWidth, navigator.maxTouchPoints, navigator.userAgent]")
+    print("PROBE " + json.dumps([e2e_viewport, *seen, shopper.email, shopper.phone]))
+"""
+
+
+def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) -> None:
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "test_probe.py").write_text(VIEWPORT_PROBE)
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "t.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\nsuites = ["e2e"]\n[e2e]\ndesktop_width = 1366\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path / "probe"), "--env", "t", "-s", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(ROOT), "--qgate-run-dir",
+         str(tmp_path / "run")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "QGATE_ROOT": str(tmp_path)},
+    )
+    probes = {p[0]: p for p in (json.loads(line.split("PROBE ", 1)[1])
+                                for line in proc.stdout.splitlines() if "PROBE " in line)}
+    assert set(probes) == {"desktop", "mobile"}, proc.stdout[-3000:]
+    assert probes["desktop"][1:3] == [1366, 0]
+    assert probes["mobile"][1] == 412 and probes["mobile"][2] >= 1  # Pixel 7, touch
+    assert "Pixel 7" in probes["mobile"][3]
+    # A fresh synthetic shopper per test.
+    assert probes["desktop"][4] != probes["mobile"][4]
+    for probe in probes.values():
+        assert probe[4].startswith("e2e+") and probe[4].endswith("@example.com")
+        assert probe[5].startswith("+91") and len(probe[5]) == 13 and probe[5][3] in "6789"
+
+
 def test_clean_store_checkout_passes_and_records_step_metrics(
     tmp_path: Path, store_with: str
 ) -> None:
