@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from harness.e2e.adapter import Shopper, Storefront, Unsupported, load_adapter
-from harness.e2e.browser import LAUNCH_ARGS, discover_browser
+from harness.e2e.browser import LAUNCH_ARGS, BrowserNotFound, discover_browser
 from harness.e2e.journey import Journey
 from harness.e2e.scrubbing import (
     scrub_text_file,
@@ -86,6 +86,18 @@ def _e2e_secret_needles(harness_config: Any, _e2e_auth: Any) -> list[bytes]:
 # --- collection: viewports and retries ------------------------------------------------
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse settings pytest cannot run with before anything starts (one-line error)."""
+    if not config.getoption("--env", default=None):
+        return
+    viewports = e2e_settings_for(config).viewports
+    unknown = sorted(set(viewports) - {"desktop", "mobile"})
+    if unknown or not viewports:
+        raise pytest.UsageError(
+            f"e2e.viewports: {', '.join(unknown) or 'empty'}; use 'desktop' and/or 'mobile'"
+        )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every journey once per configured viewport (desktop, mobile)."""
     if JOURNEY_FIXTURE not in metafunc.fixturenames:
@@ -132,6 +144,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Remember each phase's report, so fixtures know in teardown whether the test failed."""
     report = yield
+    if report.when == "setup":
+        item.stash[_REPORTS] = {}  # a rerun starts afresh (pytest-rerunfailures)
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     if report.when == "teardown":
         _scrub_playwright_artifacts(item, report)
@@ -169,7 +183,14 @@ def browser_type_launch_args(
         "headless": e2e_settings.headless and not pytestconfig.getoption("--headed"),
         "args": list(LAUNCH_ARGS),
     }
-    executable = discover_browser(e2e_settings.browser_path)
+    try:
+        executable = discover_browser(e2e_settings.browser_path)
+    except BrowserNotFound as exc:
+        missing = exc.one_line()  # failed outside the handler: one line, no chained repeat
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(missing, pytrace=False)
     if executable:
         args["executable_path"] = executable
     slowmo = pytestconfig.getoption("--slowmo")
@@ -195,18 +216,19 @@ def browser_context_args(
     """Context for one journey: viewport or device profile, base URL and staging auth."""
     args: dict[str, Any] = {}
     if e2e_viewport == "mobile":
+        if e2e_settings.mobile_device not in playwright.devices:
+            pytest.fail(
+                f"e2e.mobile_device {e2e_settings.mobile_device!r} is not a Playwright device "
+                "profile (e.g. 'Pixel 7', 'iPhone 13')", pytrace=False,
+            )
         device = dict(playwright.devices[e2e_settings.mobile_device])
         device.pop("default_browser_type", None)
         args.update(device)
-    elif e2e_viewport == "desktop":
+    else:  # "desktop"; other names are refused at collection
         args["viewport"] = {
             "width": e2e_settings.desktop_width,
             "height": e2e_settings.desktop_height,
         }
-    else:
-        raise pytest.UsageError(
-            f"e2e.viewports: unknown viewport {e2e_viewport!r} (use 'desktop' or 'mobile')"
-        )
     if base_url:
         args["base_url"] = base_url
     auth = _e2e_auth

@@ -280,3 +280,30 @@ def test_canary_secrets_never_reach_an_artifact(
     # The header really was sent and recorded (masked), so the scan above is meaningful.
     assert header_seen
     assert CANARY_PASSWORD not in run.output and CANARY_TOKEN not in run.output
+
+
+def _run_raw(tmp_path: Path, env_toml: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "environments").mkdir(exist_ok=True)
+    (tmp_path / "environments" / "t.toml").write_text(env_toml)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(SUITE), "--env", "t", "-q", "-p", "no:cacheprovider",
+         "--qgate-run-dir", str(tmp_path / "run"), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "QGATE_ROOT": str(tmp_path)},
+    )
+
+
+def test_unknown_viewport_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    proc = _run_raw(tmp_path, ENV.replace('["desktop"]', '["tablet"]'))
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage-error status
+    assert "e2e.viewports: tablet; use 'desktop' and/or 'mobile'" in proc.stderr
+
+
+def test_bad_browser_path_errors_every_journey_with_one_line(tmp_path: Path) -> None:
+    proc = _run_raw(tmp_path, ENV + 'browser_path = "/nope/chrome"\n', "-k", "paused")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "run" / "suites" / "e2e.json").read_text())
+    assert result["status"] == "error"  # the harness could not collect evidence: not a NO-GO
+    assert [t["outcome"] for t in result["tests"]] == ["error"]
+    assert "e2e.browser_path '/nope/chrome' is not an executable file" in proc.stdout
+    assert proc.stdout.count("is not an executable file") == 1
