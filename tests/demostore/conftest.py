@@ -129,8 +129,8 @@ def store(store_factory: StoreFactory) -> StoreProcess:
 
 @pytest.fixture(scope="session")
 def slow_store(store_factory: StoreFactory) -> StoreProcess:
-    """A clean store whose orders stay cancellable for a while (5 s per step)."""
-    return store_factory(tick_seconds=5.0)
+    """A clean store whose orders stay cancellable for a while (dispatch after 8 s)."""
+    return store_factory(tick_seconds=2.0)
 
 
 @pytest.fixture

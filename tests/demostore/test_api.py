@@ -492,7 +492,7 @@ def test_order_moves_through_states_to_delivered(shopper: Shopper, store: StoreP
 
 def test_cancel_before_dispatch_refunds_and_releases_stock(slow_store: StoreProcess,
                                                            shopper_for: Any) -> None:
-    store = slow_store  # 5 s per step: the order is surely not dispatched yet
+    store = slow_store  # 2 s per step: the order is surely not dispatched yet
     shopper: Shopper = shopper_for(store).signup()
     before = stock(store.base_url, "FRU-003")
     order = shopper.buy("FRU-003", 3)
