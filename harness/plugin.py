@@ -13,6 +13,7 @@ Inert unless `--env NAME` is given, so the harness's own tests are unaffected. W
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from harness.results import (
 )
 
 RUN_DIR_VAR = "QGATE_RUN_DIR"  # hands the controller's run dir to xdist workers
+_WORKER_BANNER = re.compile(r"^\[gw\d+\] \S+ -- Python ")  # xdist's header in failure text
 _MESSAGE_LIMIT = 6000
 
 
@@ -231,7 +233,7 @@ class Recorder:
                 rel = os.path.relpath(path, self.run_dir) if path.is_absolute() else str(path)
                 if (rel, value["kind"]) not in seen:
                     state.artifacts.append(Artifact(rel, value["kind"], value.get("label", ""),
-                                                    report.nodeid))
+                                                    report.nodeid, state.attempts))
                     seen.add((rel, value["kind"]))
             elif key == "qgate.step":
                 state.step = str(value)
@@ -298,7 +300,12 @@ _RECORDER = pytest.StashKey[Recorder]()
 
 
 def _text(report: pytest.TestReport) -> str:
-    return report.longreprtext[-_MESSAGE_LIMIT:]
+    """The failure's one-line cause first, then the traceback (without xdist's worker banner)."""
+    full = "\n".join(line for line in report.longreprtext.splitlines()
+                     if not _WORKER_BANNER.match(line)).strip()
+    crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", "")
+    text = f"{crash.strip()}\n\n{full}" if crash else full
+    return text[:_MESSAGE_LIMIT]
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

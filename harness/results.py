@@ -39,6 +39,7 @@ class Artifact:
     kind: str
     label: str = ""
     test_id: str = ""
+    attempt: int = 1
 
 
 @dataclass(frozen=True)

@@ -125,10 +125,11 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
                                        f"until {waiver.expires.isoformat()})", waiver=waiver.id))
         else:
             counted.append(test)
-    failed_names = ", ".join(t.name for t in counted[:5]) + (" …" if len(counted) > 5 else "")
+    failed_names = ", ".join(t.name for t in counted[:3]) + (" …" if len(counted) > 3 else "")
     out.append(CriterionResult(
         result.suite, "tests pass", len(counted), 0, "fail" if counted else "pass",
-        f"failed: {failed_names}" if counted else f"{result.count('passed')} passed"))
+        f"{len(counted)} of {result.executed} failed: {failed_names}" if counted
+        else f"{result.count('passed')} passed"))
     errored = [t for t in result.tests if t.outcome == "error"]
     if errored:
         out.append(CriterionResult(

@@ -133,8 +133,12 @@ def _suite(name: str, s: SuiteResult) -> str:
         parts.append(f"<pre>{escape(s.error)}</pre>")
     by_test: dict[str, list[str]] = {}
     loose: list[str] = []
+    retried = {t.id for t in s.tests if t.attempts > 1}
     for a in s.artifacts:
-        link = f"<a href='{escape(quote(a.path))}'>{escape(a.label or a.kind)}</a>"
+        label = a.label or a.kind
+        if a.test_id in retried:
+            label = f"attempt {a.attempt}: {label}"
+        link = f"<a href='{escape(quote(a.path))}'>{escape(label)}</a>"
         (by_test.setdefault(a.test_id, []) if a.test_id else loose).append(link)
     if s.tests:
         parts.append("<h3>Slowest tests</h3>" + _duration_chart(s.tests))

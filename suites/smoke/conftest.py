@@ -18,11 +18,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         env = environment_of(metafunc.config)
         names = [c.name for c in env.suite_settings("smoke").checks]
         metafunc.parametrize("check_name", names, ids=names)
-    if "browser_check" in metafunc.fixturenames:
-        # generated only when enabled, so a disabled check is absent rather than "skipped"
-        browser = environment_of(metafunc.config).suite_settings("smoke").browser
-        metafunc.parametrize("browser_check", [browser] if browser.enabled else [],
-                             ids=["home-search-product"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser check exists only when enabled: absent, not "skipped", otherwise."""
+    if environment_of(config).suite_settings("smoke").browser.enabled:
+        return
+    dropped = [i for i in items if i.name == "test_browser"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
+
+
+@pytest.fixture(scope="session")
+def browser_check(harness_config: Any) -> Any:
+    """The [smoke.browser] settings."""
+    return harness_config.suite_settings("smoke").browser
 
 
 @pytest.fixture(scope="session")

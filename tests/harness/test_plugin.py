@@ -90,13 +90,14 @@ def test_outcomes_flaky_skips_metrics_and_artifacts(tmp_path: Path) -> None:
         "test_skip": "skipped", "test_error": "error"}
     assert outcomes["test_flaky"]["attempts"] == 2
     assert outcomes["test_fail"]["step"] == "check the totals"
-    assert "totals do not add up" in outcomes["test_fail"]["message"]
+    assert outcomes["test_fail"]["message"].startswith("AssertionError: totals do not add up")
     assert outcomes["test_skip"]["message"] == "adapter: no pincode concept"
     assert smoke["metrics"]["smoke.sample_ms"] == 9  # the max over samples
     assert smoke["metrics"]["smoke.flaky"] == 1
     # one per attempt: the failed attempt's evidence is kept next to the passing one
     assert [a["kind"] for a in smoke["artifacts"]] == ["screenshot", "screenshot"]
     assert all(a["test_id"].endswith("::test_flaky") for a in smoke["artifacts"])
+    assert [a["attempt"] for a in smoke["artifacts"]] == [1, 2]
     assert run["verdict"]["decision"] == "NO-GO"
 
 

@@ -42,7 +42,7 @@ def test_health_down_is_no_go_naming_the_check(health_down_store: str) -> None:
     assert result.code == 1, result.out + result.err
     readyz = next(line for line in result.out.splitlines() if line.strip().startswith("readyz"))
     assert "FAIL expected HTTP 200, got 503" in readyz
-    assert "VERDICT: NO-GO — smoke: tests pass — failed: readyz" in result.out
+    assert "VERDICT: NO-GO — smoke: tests pass — 1 of 7 failed: readyz" in result.out
 
 
 def test_version_mismatch_is_no_go(mismatched_store: str) -> None:
