@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/e2e_parallel.py [--workers 2] [-k EXPR]
 
 Each run gets a fresh demo store (same seed, same stock), so both runs do the same work; store
-start-up is not timed. Prints a table and writes benchmarks/results/e2e_parallel.json.
+start-up is not timed. Serial and parallel runs alternate for `--rounds` rounds and the best
+(least disturbed) wall time of each counts: the cores are often shared with other work.
+Prints a table and writes benchmarks/results/e2e_parallel.json.
 """
 
 from __future__ import annotations
@@ -49,15 +51,25 @@ def run_suite(workers: int, keyword: str, work: Path) -> dict[str, object]:
     env = dict(os.environ, QGATE_ROOT=str(work))
     with start_store(tick_seconds=TICK_SECONDS) as store:
         command += ["--base-url", store.base_url]
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
+        cpu = _children_cpu() - cpu_before
     tests = _junit_times(junit)
     failed = [name for name, t in tests.items() if t["outcome"] != "passed"]
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-2000:], sep="\n", file=sys.stderr)
-    return {"wall_s": round(wall, 2), "exit_code": proc.returncode, "tests": tests,
-            "not_passed": failed}
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 1), "exit_code": proc.returncode,
+            "tests": tests, "not_passed": failed}
+
+
+def _children_cpu() -> float:
+    """CPU seconds used by finished child processes (pytest, its workers, Chromium)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _junit_times(path: Path) -> dict[str, dict[str, object]]:
@@ -88,6 +100,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("-k", dest="keyword", default="")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "e2e_parallel.json"))
     args = parser.parse_args()
     load_before = round(os.getloadavg()[0], 2)
@@ -95,23 +108,33 @@ def main() -> int:
         work = Path(tmp)
         (work / "environments").mkdir()
         (work / "environments" / "bench.toml").write_text(ENV_TOML)
-        serial = run_suite(0, args.keyword, work)
-        parallel = run_suite(args.workers, args.keyword, work)
+        serials, parallels = [], []
+        for _ in range(args.rounds):
+            serials.append(run_suite(0, args.keyword, work))
+            parallels.append(run_suite(args.workers, args.keyword, work))
+    serial = min(serials, key=lambda r: float(r["wall_s"]))  # type: ignore[arg-type]
+    parallel = min(parallels, key=lambda r: float(r["wall_s"]))  # type: ignore[arg-type]
     speedup = round(float(serial["wall_s"]) / float(parallel["wall_s"]), 2)  # type: ignore[arg-type]
     result = {
         "benchmark": "e2e_parallel",
-        "command": f"pytest suites/e2e --env <demo> [-n {args.workers}]",
+        "command": f"python benchmarks/e2e_parallel.py --workers {args.workers} "
+                   f"--rounds {args.rounds}",
         "store_tick_seconds": TICK_SECONDS,
         "tests": len(serial["tests"]),  # type: ignore[arg-type]
         "serial_wall_s": serial["wall_s"],
         "parallel_wall_s": parallel["wall_s"],
+        "rounds": args.rounds,
+        "serial_wall_s_all": [r["wall_s"] for r in serials],
+        "parallel_wall_s_all": [r["wall_s"] for r in parallels],
+        "serial_cpu_s": serial["cpu_s"],
+        "parallel_cpu_s": parallel["cpu_s"],
         "workers": args.workers,
         "speedup": speedup,
         "target_speedup": TARGET_SPEEDUP,
         "meets_target": speedup >= TARGET_SPEEDUP,
-        "serial_exit_code": serial["exit_code"],
-        "parallel_exit_code": parallel["exit_code"],
-        "not_passed": {"serial": serial["not_passed"], "parallel": parallel["not_passed"]},
+        "exit_codes": [r["exit_code"] for r in serials + parallels],
+        "not_passed": sorted({name for r in serials + parallels
+                              for name in r["not_passed"]}),  # type: ignore[attr-defined]
         "seconds_per_journey_serial": per_journey(serial["tests"]),  # type: ignore[arg-type]
         "cpu_count": os.cpu_count(),
         # Cores are shared with other work here; a high load explains a low speed-up.
@@ -129,7 +152,7 @@ def main() -> int:
         cells = "  ".join(f"{v}={s:.2f}s" for v, s in times.items())
         print(f"  {journey:<60} {cells}")
     print(f"saved {out}")
-    return 0 if serial["exit_code"] == 0 and parallel["exit_code"] == 0 else 1
+    return 0 if not any(result["exit_codes"]) else 1  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
