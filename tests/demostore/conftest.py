@@ -92,7 +92,11 @@ class Shopper:
 
 
 def stock(base_url: str, sku: str, store: str = "KOR-01") -> dict[str, Any]:
-    """Stock figures of one SKU."""
+    """Stock figures of one SKU.
+
+    Compare `available` across a test: `on_hand`, `reserved` and `sold` also move when the
+    fulfilment clock delivers other tests' orders of the same SKU in the background.
+    """
     r = httpx.get(f"{base_url}/api/stores/{store}/inventory/{sku}", timeout=10)
     assert r.status_code == 200, r.text
     return dict(r.json())

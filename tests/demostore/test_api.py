@@ -145,7 +145,7 @@ def test_quote_has_no_side_effects(store: StoreProcess) -> None:
     before = stock(store.base_url, "ICE-001")
     for _ in range(3):
         assert quote(store, [("ICE-001", 10)], coupon="SAVE10").status_code == 200
-    assert stock(store.base_url, "ICE-001") == before
+    assert stock(store.base_url, "ICE-001")["available"] == before["available"]
 
 
 @pytest.mark.parametrize(
@@ -368,7 +368,9 @@ def test_declined_cards_place_no_order_and_keep_cart(shopper: Shopper, store: St
     shopper.add("ICE-002", 2)
     before = stock(store.base_url, "ICE-002")
     assert_error(shopper.checkout(card), 402, code)
-    assert stock(store.base_url, "ICE-002") == before  # reservation released, stock not lost
+    # reservation released, stock not lost (only `available` is compared: earlier tests'
+    # orders of this SKU may be delivered by the fulfilment clock meanwhile)
+    assert stock(store.base_url, "ICE-002")["available"] == before["available"]
     assert shopper.cart()["count"] == 2
     assert shopper.http.get("/api/orders").json()["items"] == []
     r = shopper.checkout()  # the retry succeeds
@@ -383,7 +385,7 @@ def test_3ds_challenge_approved(shopper: Shopper, store: StoreProcess,
     r = shopper.checkout("4000 0027 6000 3184")
     details = assert_error(r, 402, "requires_action")["error"]["details"]
     assert details["challenge_url"].startswith("/3ds/")
-    assert stock(store.base_url, "ICE-002")["reserved"] == before["reserved"] + 1  # held
+    assert stock(store.base_url, "ICE-002")["available"] == before["available"] - 1  # held
     assert shopper.cart()["count"] == 1
     assert shopper.http.get("/api/orders").json()["items"] == []
     intruder: Shopper = shopper_for(store).signup()
@@ -404,7 +406,7 @@ def test_3ds_challenge_denied_releases_stock(shopper: Shopper, store: StoreProce
     details = shopper.checkout("4000 0027 6000 3184").json()["error"]["details"]
     r = shopper.http.post(details["authenticate_url"], json={"approve": False})
     assert_error(r, 402, "authentication_failed")
-    assert stock(store.base_url, "ICE-002") == before
+    assert stock(store.base_url, "ICE-002")["available"] == before["available"]
     assert shopper.cart()["count"] == 2
     assert shopper.checkout().status_code == 201
 
@@ -501,7 +503,7 @@ def test_cancel_before_dispatch_refunds_and_releases_stock(slow_store: StoreProc
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "CANCELLED"
     assert r.json()["refund_status"] == "REFUND_INITIATED"
-    assert stock(store.base_url, "FRU-003") == before
+    assert stock(store.base_url, "FRU-003")["available"] == before["available"]
     body = _wait_for_refund(shopper, order["id"])
     assert body["status"] == "CANCELLED" and body["refund_status"] == "REFUNDED"
     assert body["payment"]["status"] == "refunded"
