@@ -161,11 +161,18 @@ def _demo(args: argparse.Namespace) -> int:
         if fault not in FAULTS:
             raise UsageError(f"--fault: unknown fault '{fault}'",
                              hint=suggest(fault, FAULTS) or "see `qgate store faults`")
-    from demostore.process import start_store
+    from demostore.process import StoreStartError, start_store
+    from harness.errors import HarnessError
 
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
-    with start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION) as store:
+    try:
+        store = start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION)
+    except StoreStartError as exc:
+        # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
+        why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
+        raise HarnessError(f"the demo store did not start: {why}") from None
+    with store:
         print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
         return _run(args, base_url=store.base_url, env_name="demo", expect_version=DEMO_VERSION)
 

@@ -135,3 +135,14 @@ def test_debug_shows_the_traceback_of_a_user_error() -> None:
     result = run_qgate("--debug", "run", "--env", "nope")
     assert result.code == 2
     assert "Traceback" in result.err and "environment 'nope' not found" in result.err
+
+
+def test_demo_store_that_cannot_start_is_one_line_exit_2(closed_port_url: str) -> None:
+    port = closed_port_url.rsplit(":", 1)[1]
+    result = run_qgate("demo", "--suites", "smoke", "--db",
+                       f"postgresql+psycopg2://postgres@127.0.0.1:{port}/test")
+    assert result.code == 2, result.err
+    assert result.err.startswith("qgate: error: the demo store did not start: cannot prepare "
+                                 "the database")
+    assert "Traceback" not in result.err
+
