@@ -236,6 +236,10 @@ class Storefront(Protocol):
         """Open an order's confirmation/tracking page."""
         ...
 
+    def track_order(self, order_id: str, *, past: str, timeout_s: float) -> OrderView:
+        """Watch the tracking page until the order's status is no longer `past`."""
+        ...
+
     def order_history(self) -> list[OrderRow]:
         """The logged-in shopper's orders, newest first."""
         ...
@@ -321,6 +325,19 @@ class BaseStorefront:
     def order(self, order_id: str) -> OrderView:
         """Open an order page."""
         raise self._unsupported("order tracking")
+
+    def track_order(self, order_id: str, *, past: str, timeout_s: float) -> OrderView:
+        """Reload the order page every second until its status moves on (any storefront)."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = self.order(order_id)
+            if view.status != past:
+                return view
+            if time.monotonic() > deadline:
+                raise StorefrontError(f"order {order_id} stayed {past} for {timeout_s:.0f} s")
+            time.sleep(1.0)
 
     def order_history(self) -> list[OrderRow]:
         """List orders."""

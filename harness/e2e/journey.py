@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from decimal import Decimal
@@ -117,18 +116,11 @@ class Journey:
             return product.available
 
     def wait_for_progress(self, order_id: str, past: str) -> OrderView:
-        """Reload the tracking page until the order has moved past `past`."""
-        deadline = time.monotonic() + self.settings.order_progress_timeout_s
+        """Watch the tracking page until the order has moved past `past`."""
         with self.step("tracking"):
-            while True:
-                order = self.store.order(order_id)
-                if order.status != past:
-                    return order
-                assert time.monotonic() < deadline, (
-                    f"order {order_id} stayed {past} for "
-                    f"{self.settings.order_progress_timeout_s:.0f} s"
-                )
-                time.sleep(0.5)
+            return self.store.track_order(
+                order_id, past=past, timeout_s=self.settings.order_progress_timeout_s
+            )
 
 
 def assert_totals_add_up(cart: Cart) -> None:

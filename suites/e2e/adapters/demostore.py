@@ -49,6 +49,7 @@ class DemoStorefront(BaseStorefront):
     def __init__(self, page: Page, base_url: str, settings: E2ESettings) -> None:
         super().__init__(page, base_url, settings)
         self._placed: list[str] = []  # order ids this journey placed, for clean_up
+        self._fresh_order: str | None = None  # confirmation page on screen right after pay()
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -247,8 +248,12 @@ class DemoStorefront(BaseStorefront):
     # --- cart --------------------------------------------------------------------------
 
     def cart(self) -> Cart:
-        """Open the cart page and read lines, totals and the last refusal."""
-        self._goto("/cart")
+        """Open the cart page and read lines, totals and the last refusal.
+
+        Already on the cart, the page is read as is: every cart change made there reloads it.
+        """
+        if not self._on("/cart"):
+            self._goto("/cart")
         return self._read_cart()
 
     def _read_cart(self) -> Cart:
@@ -399,13 +404,35 @@ class DemoStorefront(BaseStorefront):
             return PaymentOutcome(order_id=None, error=error)
         order_id = self._text(self._id("order-id"))
         self._placed.append(order_id)
+        self._fresh_order = order_id
         return PaymentOutcome(order_id=order_id)
 
     # --- orders ------------------------------------------------------------------------
 
     def order(self, order_id: str) -> OrderView:
-        """Open the order's tracking page."""
-        self._goto(f"/orders/{quote(order_id)}")
+        """Open the order's tracking page (the confirmation just shown by pay() is read as is)."""
+        if self._fresh_order != order_id or not self._on(f"/orders/{quote(order_id)}"):
+            self._goto(f"/orders/{quote(order_id)}")
+        self._fresh_order = None
+        return self._read_order()
+
+    def track_order(self, order_id: str, *, past: str, timeout_s: float) -> OrderView:
+        """Stay on the tracking page, which updates itself, until the status moves on."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        if not self._on(f"/orders/{quote(order_id)}"):
+            self._goto(f"/orders/{quote(order_id)}")
+        try:
+            self.page.wait_for_function(
+                """(past) => { const s = document.querySelector('[data-testid=order-status]');
+                               return !!s && s.textContent.trim().toUpperCase() !== past; }""",
+                arg=past, timeout=timeout_s * 1000, polling=200,
+            )
+        except PlaywrightTimeout:
+            raise StorefrontError(
+                f"tracking: order {order_id} stayed {past} on the tracking page for "
+                f"{timeout_s:.0f} s"
+            ) from None
         return self._read_order()
 
     def _read_order(self) -> OrderView:
