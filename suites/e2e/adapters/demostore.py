@@ -349,7 +349,10 @@ class DemoStorefront(BaseStorefront):
             f"apply coupon: the cart showed no outcome after applying {code}",
         )
         message = self._optional_text("coupon-message") or self._optional_text("flash")
-        return CouponResult(applied=bool(message) and not _REFUSED.search(message),
+        # The message names an applied coupon ("FLAT50 applied: …") or says why it was refused;
+        # with no coupon the store shows a hint, which is not an application either.
+        applied = "applied" in message.lower() and not _REFUSED.search(message)
+        return CouponResult(applied=applied,
                             message=message)
 
     # --- checkout and payment ----------------------------------------------------------
