@@ -174,6 +174,15 @@ def _failed(item: pytest.Item) -> bool:
 # --- browser ----------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def delete_output_dir() -> None:
+    """Keep the output folder: pytest-playwright would wipe it at session start.
+
+    qgate gives every run its own artifact folder, and `qgate run` is already writing the
+    suite's pytest.log there when the session starts.
+    """
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(
     pytestconfig: pytest.Config, e2e_settings: E2ESettings

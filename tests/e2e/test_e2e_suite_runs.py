@@ -118,16 +118,20 @@ def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) ->
     (tmp_path / "environments" / "t.toml").write_text(
         'base_url = "http://127.0.0.1:9"\nsuites = ["e2e"]\n[e2e]\ndesktop_width = 1366\n'
     )
+    # `qgate run` writes pytest.log into the artifact folder before pytest starts.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "pytest.log").write_text("runner log\n")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", str(tmp_path / "probe"), "--env", "t", "-s", "-q",
          "-p", "no:cacheprovider", "--rootdir", str(ROOT), "--qgate-run-dir",
-         str(tmp_path / "run")],
+         str(tmp_path / "run"), "--output", str(tmp_path / "out")],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "QGATE_ROOT": str(tmp_path)},
     )
     probes = {p[0]: p for p in (json.loads(line.split("PROBE ", 1)[1])
                                 for line in proc.stdout.splitlines() if "PROBE " in line)}
     assert set(probes) == {"desktop", "mobile"}, proc.stdout[-3000:]
+    assert (tmp_path / "out" / "pytest.log").read_text() == "runner log\n"
     assert probes["desktop"][1:3] == [1366, 0]
     assert probes["mobile"][1] == 412 and probes["mobile"][2] >= 1  # Pixel 7, touch
     assert "Pixel 7" in probes["mobile"][3]
