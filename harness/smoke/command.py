@@ -50,8 +50,10 @@ def smoke_command(args: argparse.Namespace) -> int:
                           started_at=started_at)
     extra = [TestCase(id=f"smoke::{c.name}", name=c.name, outcome="skipped",
                       message="writes data: not allowed in this environment") for c in refused]
+    browser_ms: dict[str, float] = {}
     if args.browser or settings.browser.enabled:
         extra.append(_browser_check(env, settings))
+        browser_ms["smoke.browser.duration_ms"] = round(extra[-1].duration_s * 1000, 1)
     notes: list[str] = []
     if old is not None:
         extra += compare_tests(results, old)
@@ -63,12 +65,13 @@ def smoke_command(args: argparse.Namespace) -> int:
         from harness.results import outcome_counts, status_from_tests
         tests = result.tests + tuple(extra)
         result = replace(result, tests=tests, status=status_from_tests(tests),
-                         metrics=result.metrics | outcome_counts("smoke", tests))
+                         metrics=result.metrics | outcome_counts("smoke", tests) | browser_ms)
     record, run_dir = _record(env, result, deployed_version(results), started_at, notes)
     if args.json:
         print(json.dumps(record.to_dict()["verdict"] | {
             "run_dir": str(run_dir), "version": record.version,
             "checks": [r.__dict__ for r in results],
+            "tests": [t.__dict__ for t in result.tests],
             "compare": [r.__dict__ for r in old] if old is not None else None}, indent=2))
     else:
         print(render_table(env, results, result, record, expect, old, run_dir))

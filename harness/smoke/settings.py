@@ -34,6 +34,7 @@ class BrowserCheck:
     enabled: bool = False
     search_term: str = "milk"
     result_selector: str = "[data-testid=product-card] a"
+    #: time allowed for each step (page load, click); a step that takes longer fails
     budget_ms: float = 8000.0
 
 

@@ -118,10 +118,12 @@ writes = true
 def test_browser_check_drives_real_chromium(clean_store: str) -> None:
     result = run_qgate("smoke", "--env", "demo", "--base-url", clean_store, "--browser",
                        "--json")
+    data = json.loads(result.out)
+    browser = next(t for t in data["tests"] if t["id"] == "smoke::browser")
+    assert browser["outcome"] == "passed", browser["message"]
     assert result.code == 0, result.out + result.err
-    run = json.loads((Path(json.loads(result.out)["run_dir"]) / "run.json").read_text())
-    browser = next(t for t in run["suites"]["smoke"]["tests"] if t["id"] == "smoke::browser")
-    assert browser["outcome"] == "passed"
+    run = json.loads((Path(data["run_dir"]) / "run.json").read_text())
+    assert run["suites"]["smoke"]["metrics"]["smoke.browser.duration_ms"] > 0
 
 
 def test_browser_check_fails_naming_the_step(closed_port_url: str) -> None:
