@@ -27,11 +27,6 @@ from harness.smoke.engine import (
 )
 from harness.smoke.settings import Check, SmokeSettings
 
-#: the new colour is "worse" when a check's latency exceeds the old one's by this much
-COMPARE_SLOWER_FACTOR = 2.0
-COMPARE_SLOWER_SLACK_MS = 100.0
-
-
 def smoke_command(args: argparse.Namespace) -> int:
     """Run `qgate smoke` and return its exit code."""
     env = load_environment(args.env)
@@ -111,15 +106,17 @@ async def _run_both(env: Environment, settings: SmokeSettings, checks: Sequence[
 
 
 def compare_tests(new: Sequence[CheckResult], old: Sequence[CheckResult]) -> list[TestCase]:
-    """One test per check: the new colour must not be worse than the old one."""
+    """One test per check: the new colour must not fail where the old one passes.
+
+    A latency regression counts when it breaks the check's budget on the new colour only
+    (then the new check fails while the old passes); single-sample latency differences
+    within budget are shown, not judged, because they are mostly noise.
+    """
     out = []
     for n, o in zip(new, old, strict=True):
         reason = ""
         if o.ok and not n.ok:
             reason = f"passes on the old colour but fails on the new one: {n.reason}"
-        elif n.ok and o.ok and n.latency_ms > o.latency_ms * COMPARE_SLOWER_FACTOR + \
-                COMPARE_SLOWER_SLACK_MS:
-            reason = f"new colour much slower: {n.latency_ms:.0f} ms vs {o.latency_ms:.0f} ms"
         out.append(TestCase(id=f"smoke::compare::{n.name}", name=f"compare: {n.name}",
                             outcome="failed" if reason else "passed",
                             duration_s=round(n.latency_ms / 1000, 4), message=reason))
