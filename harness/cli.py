@@ -8,6 +8,7 @@ Exit codes (the contract): 0 GO, 1 NO-GO, 2 usage/config error, 3 INCONCLUSIVE,
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,6 +17,9 @@ from harness import __version__
 from harness.errors import ExitCode, HarnessError
 
 DEMO_VERSION = "1.0.0"
+# Seconds per fulfilment state in `qgate demo`: quick enough for tracking journeys, slow
+# enough that an order can still be cancelled before dispatch.
+DEMO_TICK_SECONDS = 3.0
 
 EPILOG = """exit codes: 0 GO, 1 NO-GO, 2 usage/config error, 3 INCONCLUSIVE, 4 internal error
 docs: README.md (quickstart, QA, CI and on-call guides)"""
@@ -91,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `qgate` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM (CI cancelling a job, a deploy pipeline's timeout) unwinds like Ctrl-C, so the
+    # demo store and suite processes are stopped instead of orphaned.
+    signal.signal(signal.SIGTERM, _terminate)
     if not args.command:
         parser.print_help()
         return ExitCode.USAGE
@@ -109,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qgate {__version__}: internal error — this is a bug in qgate; please report it "
               "with the traceback above.", file=sys.stderr)
         return ExitCode.INTERNAL
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -167,7 +178,8 @@ def _demo(args: argparse.Namespace) -> int:
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
     try:
-        store = start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION)
+        store = start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION,
+                            tick_seconds=DEMO_TICK_SECONDS)
     except StoreStartError as exc:
         # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
         why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")

@@ -160,14 +160,17 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(suite_command(suite, plan, run_dir), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env_vars,
-                                cwd=project_root())
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            clean = redact(line, secrets)
-            log.write(clean)
-            out.write(f"    {clean}")
-            out.flush()
-        code = proc.wait()
+                                cwd=project_root(), start_new_session=True)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                clean = redact(line, secrets)
+                log.write(clean)
+                out.write(f"    {clean}")
+                out.flush()
+            code = proc.wait()
+        finally:
+            _stop_group(proc)
     result = read_suite_result(run_dir, suite)
     if result is None:
         result = SuiteResult.errored(
@@ -176,6 +179,24 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
             duration_s=round(time.time() - started, 3), started_at=started_at)
         write_suite_result(run_dir, result, secrets)
     return result
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """Stop the suite's process group (pytest, xdist workers, browsers) if still running."""
+    import signal
+
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, started_at: str,

@@ -34,7 +34,6 @@ from harness.e2e.scrubbing import (
 )
 from harness.e2e.settings import E2ESettings
 
-_SETTINGS = pytest.StashKey[E2ESettings]()
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 # The fixture that marks a test as a journey (browser + adapter).
 JOURNEY_FIXTURE = "storefront"
@@ -48,16 +47,10 @@ class StepFailed(AssertionError):
 
 
 def e2e_settings_for(config: pytest.Config) -> E2ESettings:
-    """The `[e2e]` settings of the selected environment (defaults without `--env`)."""
-    if _SETTINGS in config.stash:
-        return config.stash[_SETTINGS]
-    settings = E2ESettings()
-    env_name = config.getoption("--env", default=None)
-    if env_name:
-        from harness.config import load_environment
+    """The `[e2e]` settings of the session's environment (qgate's plugin loaded it)."""
+    from harness.plugin import environment_of
 
-        settings = load_environment(env_name).suite_settings("e2e")
-    config.stash[_SETTINGS] = settings
+    settings: E2ESettings = environment_of(config).suite_settings("e2e")
     return settings
 
 

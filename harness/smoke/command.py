@@ -27,6 +27,7 @@ from harness.smoke.engine import (
 )
 from harness.smoke.settings import Check, SmokeSettings
 
+
 def smoke_command(args: argparse.Namespace) -> int:
     """Run `qgate smoke` and return its exit code."""
     env = load_environment(args.env)

@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -207,6 +208,7 @@ def assert_trace_opens_in_viewer(trace: Path) -> None:
     viewer = subprocess.Popen(
         [sys.executable, "-m", "playwright", "show-trace", "--host", "127.0.0.1", "--port", "0",
          str(trace)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # the python wrapper runs node: stop the whole group
     )
     try:
         assert viewer.stdout is not None
@@ -228,7 +230,7 @@ def assert_trace_opens_in_viewer(trace: Path) -> None:
             page.get_by_text("Navigate").first.wait_for(timeout=15000)
             browser.close()
     finally:
-        viewer.terminate()
+        os.killpg(viewer.pid, signal.SIGTERM)
         viewer.wait(timeout=10)
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from cli_support import heavy_modules_after, run_qgate
+from cli_support import PROJECT, heavy_modules_after, run_qgate
 
 
 def test_version() -> None:
@@ -146,3 +151,41 @@ def test_demo_store_that_cannot_start_is_one_line_exit_2(closed_port_url: str) -
                                  "the database")
     assert "Traceback" not in result.err
 
+
+
+def _processes() -> dict[str, str]:
+    """pid -> command line of every process on the machine."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                found[pid] = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+    return found
+
+
+def test_sigterm_stops_the_demo_store_and_the_suite_processes() -> None:
+    before = set(_processes())
+    env = {**os.environ}
+    env.pop("QGATE_RUN_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "demo", "--suites", "e2e"],
+                            cwd=PROJECT, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    store_url = ""
+    for line in proc.stdout:
+        if m := re.search(r"demo store up at (\S+)", line):
+            store_url = m.group(1)
+        if "e2e: running" in line:
+            break
+    time.sleep(5)  # let pytest start its workers and browsers
+    started = {pid: cmd for pid, cmd in _processes().items() if pid not in before}
+    assert any("chromium" in cmd for cmd in started.values()), started
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 3  # interrupted: no verdict, INCONCLUSIVE
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(store_url + "/healthz", timeout=2)
+    time.sleep(1)
+    alive = _processes()
+    leftovers = [cmd for pid, cmd in started.items() if pid in alive and alive[pid] == cmd]
+    assert not leftovers
