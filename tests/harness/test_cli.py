@@ -37,12 +37,14 @@ def test_unknown_environment_is_one_line_exit_2() -> None:
 
 def test_misspelt_key_is_one_line_exit_2(project_copy: Path) -> None:
     demo = project_copy / "environments" / "demo.toml"
-    demo.write_text(demo.read_text().replace("retries = 1", "retrys = 1"))
+    text = demo.read_text()
+    assert 'workers = "2"' in text
+    demo.write_text(text.replace('workers = "2"', 'workrs = "2"'))
     result = run_qgate("run", "--env", "demo", cwd=project_copy,
                        env={"QGATE_ROOT": str(project_copy)})
     assert result.code == 2
-    assert result.err.strip() == ("qgate: error: environments/demo.toml: e2e.retrys: unknown key;"
-                                  " did you mean 'retries'?")
+    assert result.err.strip() == ("qgate: error: environments/demo.toml: e2e.workrs: unknown key;"
+                                  " did you mean 'workers'?")
     assert "Traceback" not in result.err
 
 
