@@ -30,7 +30,7 @@ from harness.results import (
     write_suite_result,
 )
 
-RUN_DIR_VAR = "QGATE_RUN_DIR"  # hands the controller's run dir to xdist workers
+_WORKER_RUN_DIR = "qgate_run_dir"  # key in xdist's workerinput: the controller's run dir
 _WORKER_BANNER = re.compile(r"^\[gw\d+\] \S+ -- Python ")  # xdist's header in failure text
 _MESSAGE_LIMIT = 6000
 
@@ -71,18 +71,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(exc.one_line()) from None
     config.option.base_url = env.base_url
     _check_suites_allowed(config, env)
-    worker = hasattr(config, "workerinput")
-    given = config.getoption("qgate_run_dir") or os.environ.get(RUN_DIR_VAR)
+    worker_input = getattr(config, "workerinput", None)
+    given = config.getoption("qgate_run_dir") or (worker_input or {}).get(_WORKER_RUN_DIR)
     standalone = not given
     if given:
         run_dir = Path(given)
-    elif worker:
-        raise pytest.UsageError(f"xdist worker started without {RUN_DIR_VAR}")
+    elif worker_input is not None:
+        raise pytest.UsageError("xdist worker started without qgate's run directory")
     else:
         from harness.config import reports_dir
         from harness.runrecord import new_run_dir
         run_dir = new_run_dir(reports_dir(), env.name)
-    os.environ[RUN_DIR_VAR] = str(run_dir.resolve())
     if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
         config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
                                                              or "tests"))
@@ -178,6 +177,11 @@ class Recorder:
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist: every worker records into the controller's run directory."""
+        node.workerinput[_WORKER_RUN_DIR] = str(self.run_dir)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:

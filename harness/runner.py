@@ -156,7 +156,6 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
     from harness.redaction import redact
 
     env_vars = {**os.environ, "QGATE_ROOT": str(project_root()), "PYTHONUNBUFFERED": "1"}
-    env_vars.pop("QGATE_RUN_DIR", None)
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(suite_command(suite, plan, run_dir), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env_vars,

@@ -169,10 +169,8 @@ def _processes() -> dict[str, str]:
 
 def test_sigterm_stops_the_demo_store_and_the_suite_processes() -> None:
     before = set(_processes())
-    env = {**os.environ}
-    env.pop("QGATE_RUN_DIR", None)
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "demo", "--suites", "e2e"],
-                            cwd=PROJECT, env=env, stdout=subprocess.PIPE, text=True)
+                            cwd=PROJECT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     store_url = ""
     for line in proc.stdout:

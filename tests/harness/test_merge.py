@@ -48,7 +48,6 @@ def test_shard_runs_merge_into_one_run(tmp_path: Path) -> None:
         body = "def test_ok():\n    pass\n" if n != 5 else "def test_bad():\n    assert False\n"
         (suite / f"test_{n}.py").write_text(body)
     env = {**os.environ, "QGATE_ROOT": str(tmp_path)}
-    env.pop("QGATE_RUN_DIR", None)
     shard_dirs = []
     for i in (1, 2):
         run_dir = tmp_path / "reports" / f"shard{i}"

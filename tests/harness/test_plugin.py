@@ -15,7 +15,6 @@ from cli_support import PROJECT
 def pytest_run(args: list[str], cwd: Path, env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **(env or {})}
-    full.pop("QGATE_RUN_DIR", None)
     if cwd != PROJECT:  # scratch projects keep their runs in their own reports/
         full.pop("QGATE_REPORTS_DIR", None)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],

@@ -25,7 +25,6 @@ def run_qgate(*args: str, cwd: Path = PROJECT, env: dict[str, str] | None = None
               timeout: float = 600) -> Completed:
     """Run the real `qgate` console entry in a subprocess."""
     full_env = {**os.environ, **(env or {})}
-    full_env.pop("QGATE_RUN_DIR", None)
     proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     return Completed(proc.returncode, proc.stdout, proc.stderr)
