@@ -33,7 +33,8 @@ def render_markdown(record: RunRecord) -> str:
     lines += ["", "| | suite | criterion | observed | threshold | reason |",
               "|---|---|---|---|---|---|"]
     for c in notable or v.criteria:
-        reason = c.reason.replace("|", "\\|").replace("\n", " ")[:200]
+        reason = c.reason.replace("|", "\\|").replace("\n", " ")
+        reason = reason if len(reason) <= 240 else reason[:239] + "…"
         lines.append(f"| {ICONS[c.outcome]} {c.outcome} | {c.suite} | {c.name} | "
                      f"{_cell(c.observed)} | {_cell(c.threshold)} | {reason} |")
     passed = sum(1 for c in v.criteria if c.outcome == "pass")
