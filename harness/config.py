@@ -14,12 +14,12 @@ import importlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ProductionRefused, UsageError
 from harness.schema import build, check_url, suggest
 
 #: Suites qgate knows, with the dataclass that validates each one's table.
@@ -43,6 +43,12 @@ class AuthSettings:
     basic_password: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     storage_state: str = ""
+
+    def basic_credentials(self) -> tuple[str, str] | None:
+        """(user, password) for HTTP basic auth, or None when none is configured."""
+        if self.basic_user or self.basic_password:
+            return self.basic_user, self.basic_password
+        return None
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,20 @@ class Environment:
     def secret_values(self) -> list[str]:
         """Every resolved secret, longest first, for redaction."""
         return sorted(set(self.secrets), key=len, reverse=True)
+
+    def refuse_disallowed(self, suites: Iterable[str], *, allow_production: bool) -> None:
+        """Apply the allow-list and production protection (both front-ends call this)."""
+        suites = list(suites)
+        for suite in suites:
+            if suite not in self.suites:
+                raise UsageError(f"suite '{suite}' is not allowed in environment '{self.name}'",
+                                 hint=f"{self.file} allows: {', '.join(self.suites)}")
+        intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
+        if self.production and intrusive and not allow_production:
+            raise ProductionRefused(
+                f"environment '{self.name}' is production; refusing {', '.join(intrusive)} "
+                "(writes data or loads the system)",
+                hint="run smoke only, or pass --allow-production (recorded in the report)")
 
     def with_base_url(self, base_url: str) -> Environment:
         """A copy pointed at another URL (api_url follows when it was derived)."""

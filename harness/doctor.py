@@ -14,7 +14,7 @@ from harness.errors import ExitCode, HarnessError
 
 
 @dataclass(frozen=True)
-class Finding:
+class ToolStatus:
     """One line of the doctor's report."""
 
     name: str
@@ -25,62 +25,62 @@ class Finding:
     optional: bool = False
 
 
-def _module(name: str, needed_by: str, fix: str, optional: bool = False) -> Finding:
+def _module(name: str, needed_by: str, fix: str, optional: bool = False) -> ToolStatus:
     spec = importlib.util.find_spec(name)
-    return Finding(name, spec is not None, "importable" if spec else "not installed", fix,
+    return ToolStatus(name, spec is not None, "importable" if spec else "not installed", fix,
                    needed_by, optional)
 
 
-def _browser() -> Finding:
+def _browser() -> ToolStatus:
     from harness.e2e.browser import discover_browser
     try:
         path = discover_browser("")
     except HarnessError as exc:
-        return Finding("chromium", False, exc.message, exc.hint or
+        return ToolStatus("chromium", False, exc.message, exc.hint or
                        "apt-get install -y chromium", "e2e, smoke --browser")
-    return Finding("chromium", True, path or "Playwright's own Chromium", "", "e2e")
+    return ToolStatus("chromium", True, path or "Playwright's own Chromium", "", "e2e")
 
 
-def _binary(name: str, needed_by: str, fix: str, optional: bool = False) -> Finding:
+def _binary(name: str, needed_by: str, fix: str, optional: bool = False) -> ToolStatus:
     path = shutil.which(name)
-    return Finding(name, path is not None, path or "not on PATH", fix, needed_by, optional)
+    return ToolStatus(name, path is not None, path or "not on PATH", fix, needed_by, optional)
 
 
-def _port(name: str, host: str, port: int, needed_by: str, fix: str) -> Finding:
+def _port(name: str, host: str, port: int, needed_by: str, fix: str) -> ToolStatus:
     try:
         with socket.create_connection((host, port), timeout=1.0):
-            return Finding(name, True, f"{host}:{port} accepts connections", "", needed_by, True)
+            return ToolStatus(name, True, f"{host}:{port} accepts connections", "", needed_by, True)
     except OSError as exc:
-        return Finding(name, False, f"{host}:{port}: {exc.strerror or exc}", fix, needed_by,
+        return ToolStatus(name, False, f"{host}:{port}: {exc.strerror or exc}", fix, needed_by,
                        True)
 
 
-def _wapiti() -> Finding:
+def _wapiti() -> ToolStatus:
     from harness.config import project_root
     local = project_root() / ".scanner-venv" / "bin" / "wapiti"
     path = str(local) if local.exists() else shutil.which("wapiti")
-    return Finding("wapiti", path is not None, path or "not installed",
+    return ToolStatus("wapiti", path is not None, path or "not installed",
                    "the security suite will install it in .scanner-venv", "security (planned)",
                    True)
 
 
-def _allure() -> Finding:
+def _allure() -> ToolStatus:
     from harness.allure_cli import find_allure
     path = find_allure()
-    return Finding("allure (npm)", path is not None, path or "not installed",
+    return ToolStatus("allure (npm)", path is not None, path or "not installed",
                    "make setup (npm install allure)", "qgate report --allure", True)
 
 
-def _playwright_driver() -> Finding:
+def _playwright_driver() -> ToolStatus:
     if importlib.util.find_spec("playwright") is None:
-        return Finding("playwright", False, "not installed", "make setup", "e2e")
+        return ToolStatus("playwright", False, "not installed", "make setup", "e2e")
     result = subprocess.run([sys.executable, "-m", "playwright", "--version"], capture_output=True,
                             text=True, timeout=30, check=False)
-    return Finding("playwright", result.returncode == 0, result.stdout.strip() or
+    return ToolStatus("playwright", result.returncode == 0, result.stdout.strip() or
                    result.stderr.strip()[:80], "pip install playwright", "e2e")
 
 
-CHECKS: list[Callable[[], Finding]] = [
+CHECKS: list[Callable[[], ToolStatus]] = [
     lambda: _module("pytest", "every suite", "make setup"),
     lambda: _module("httpx", "smoke", "make setup"),
     lambda: _module("pytest_playwright", "e2e", "pip install pytest-playwright"),

@@ -108,16 +108,14 @@ def suites_in_args(config: pytest.Config) -> set[str]:
 
 def _check_suites_allowed(config: pytest.Config, env: Any) -> None:
     """Apply the environment's allow-list and production protection to plain pytest runs too."""
-    from harness.config import INTRUSIVE_SUITES, SUITE_SETTINGS
+    from harness.config import SUITE_SETTINGS
+    from harness.errors import HarnessError
 
-    for suite in sorted(suites_in_args(config) & set(SUITE_SETTINGS)):
-        if suite not in env.suites:
-            raise pytest.UsageError(f"suite '{suite}' is not allowed in environment "
-                                    f"'{env.name}'; {env.file} allows: {', '.join(env.suites)}")
-        if env.production and suite in INTRUSIVE_SUITES and \
-                not config.getoption("qgate_allow_production"):
-            raise pytest.UsageError(f"environment '{env.name}' is production; refusing {suite}; "
-                                    "pass --allow-production to override")
+    try:
+        env.refuse_disallowed(sorted(suites_in_args(config) & set(SUITE_SETTINGS)),
+                              allow_production=config.getoption("qgate_allow_production"))
+    except HarnessError as exc:
+        raise pytest.UsageError(exc.one_line()) from None
 
 
 @dataclass

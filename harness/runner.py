@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.config import INTRUSIVE_SUITES, SUITE_SETTINGS, Environment, project_root, reports_dir
-from harness.errors import ProductionRefused, TargetUnreachable, UsageError
+from harness.errors import TargetUnreachable, UsageError
 from harness.results import SuiteResult, read_suite_result, write_suite_result
 from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
 from harness.schema import suggest
@@ -53,17 +53,9 @@ def plan_run(env: Environment, required_by_policy: Sequence[str], requested: Seq
              *, allow_production: bool = False, expect_version: str = "",
              fail_on_flaky: bool | None = None, shard: str = "") -> Plan:
     """Check the request against the environment's allow-list and production protection."""
-    for suite in requested:
-        if suite not in env.suites:
-            raise UsageError(f"suite '{suite}' is not allowed in environment '{env.name}'",
-                             hint=f"{env.file} allows: {', '.join(env.suites)}")
     suites = tuple(requested) if requested else env.suites
+    env.refuse_disallowed(suites, allow_production=allow_production)
     intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
-    if env.production and intrusive and not allow_production:
-        raise ProductionRefused(
-            f"environment '{env.name}' is production; refusing {', '.join(intrusive)} "
-            "(writes data or loads the system)",
-            hint="run --suites smoke, or pass --allow-production (recorded in the report)")
     required = tuple(requested) if requested else tuple(required_by_policy)
     if shard:
         from harness.merge import parse_shard
@@ -79,9 +71,9 @@ def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
     """
     import httpx
 
-    auth = (env.auth.basic_user, env.auth.basic_password) if env.auth.basic_user else None
     try:
-        with httpx.Client(timeout=timeout_s, auth=auth, headers=env.auth.headers) as client:
+        with httpx.Client(timeout=timeout_s, auth=env.auth.basic_credentials(),
+                          headers=env.auth.headers) as client:
             client.get(env.base_url + "/")
             try:
                 response = client.get(env.base_url + env.version_path)

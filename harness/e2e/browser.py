@@ -7,7 +7,9 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from harness.config import AuthSettings
 from harness.errors import ToolMissing
 
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -25,6 +27,19 @@ LAUNCH_ARGS = (
     "--disable-sync",
     "--no-first-run",
 )
+
+
+def http_credentials(auth: AuthSettings, base_url: str) -> dict[str, str] | None:
+    """Playwright `http_credentials` for basic auth, answering only the target's challenge."""
+    credentials = auth.basic_credentials()
+    if credentials is None:
+        return None
+    user, password = credentials
+    scoped = {"username": user, "password": password}
+    if base_url:
+        parts = urlsplit(base_url)
+        scoped["origin"] = f"{parts.scheme}://{parts.netloc}"
+    return scoped
 
 
 class BrowserNotFound(ToolMissing):

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from harness.e2e.adapter import Shopper, Storefront, Unsupported, load_adapter
-from harness.e2e.browser import LAUNCH_ARGS, BrowserNotFound, discover_browser
+from harness.e2e.browser import LAUNCH_ARGS, BrowserNotFound, discover_browser, http_credentials
 from harness.e2e.journey import Journey
 from harness.e2e.scrubbing import (
     scrub_text_file,
@@ -234,17 +234,8 @@ def browser_context_args(
     if base_url:
         args["base_url"] = base_url
     auth = _e2e_auth
-    if auth.basic_user or auth.basic_password:
-        credentials: dict[str, str] = {
-            "username": auth.basic_user,
-            "password": auth.basic_password,
-        }
-        if base_url:
-            # Only ever answer the target's own challenge.
-            from urllib.parse import urlsplit
-
-            parts = urlsplit(base_url)
-            credentials["origin"] = f"{parts.scheme}://{parts.netloc}"
+    credentials = http_credentials(auth, base_url or "")
+    if credentials:
         args["http_credentials"] = credentials
     if auth.headers:
         args["extra_http_headers"] = dict(auth.headers)

@@ -14,7 +14,7 @@ def browser_check(env: Environment, check: BrowserCheck) -> TestCase:
     """Drive one real Chromium through home → search → product within the check's budget."""
     from playwright.sync_api import Error, sync_playwright
 
-    from harness.e2e.browser import LAUNCH_ARGS, discover_browser
+    from harness.e2e.browser import LAUNCH_ARGS, discover_browser, http_credentials
 
     started = time.perf_counter()
     step = "launch browser"
@@ -26,11 +26,11 @@ def browser_check(env: Environment, check: BrowserCheck) -> TestCase:
                 launch["executable_path"] = executable
             browser = pw.chromium.launch(**launch)
             try:
-                context = browser.new_context(
-                    base_url=env.base_url, extra_http_headers=dict(env.auth.headers) or None,
-                    http_credentials={"username": env.auth.basic_user,
-                                      "password": env.auth.basic_password}
-                    if env.auth.basic_user else None)
+                context_args: dict[str, Any] = {
+                    "base_url": env.base_url,
+                    "extra_http_headers": dict(env.auth.headers) or None,
+                    "http_credentials": http_credentials(env.auth, env.base_url)}
+                context = browser.new_context(**context_args)
                 page = context.new_page()
                 timeout = check.budget_ms
                 step = "open home page"

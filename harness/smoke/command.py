@@ -85,8 +85,7 @@ def select_checks(env: Environment, settings: SmokeSettings) -> tuple[list[Check
 
 def target_for(env: Environment, base_url: str) -> SmokeTarget:
     """The HTTP target with the environment's auth."""
-    auth = (env.auth.basic_user, env.auth.basic_password) if env.auth.basic_user else None
-    return SmokeTarget(base_url, auth, dict(env.auth.headers))
+    return SmokeTarget(base_url, env.auth.basic_credentials(), dict(env.auth.headers))
 
 
 async def _run_both(env: Environment, settings: SmokeSettings, checks: Sequence[Check],
