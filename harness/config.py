@@ -102,6 +102,19 @@ class Environment:
                 "(writes data or loads the system)",
                 hint="run smoke only, or pass --allow-production (recorded in the report)")
 
+    def declared_criteria(self) -> list[Any]:
+        """Gate criteria this environment declares in its suite tables (e.g. load SLOs).
+
+        A suite's settings dataclass opts in with a `gate_criteria(suite) -> list[Criterion]`
+        method; the verdict judges them next to `gate.toml`'s.
+        """
+        out: list[Any] = []
+        for suite in self.suites:
+            declare = getattr(self.settings.get(suite), "gate_criteria", None)
+            if declare is not None:
+                out.extend(declare(suite))
+        return out
+
     def with_base_url(self, base_url: str) -> Environment:
         """A copy pointed at another URL (api_url follows when it was derived)."""
         url = check_url(base_url, "--base-url", "base_url")

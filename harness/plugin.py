@@ -23,6 +23,7 @@ import pytest
 
 from harness.results import (
     Artifact,
+    Finding,
     SuiteResult,
     TestCase,
     outcome_counts,
@@ -120,16 +121,22 @@ def _check_suites_allowed(config: pytest.Config, env: Any) -> None:
 
 @dataclass
 class _TestState:
-    """What the recorder knows about one test so far."""
+    """What the recorder knows about one test so far.
+
+    A test starts as an error ("no outcome recorded") and becomes `passed` only when its
+    call phase reports a pass: a crash that never reports (or xdist's `when="???"` report
+    for a crashed worker) can never read as a pass.
+    """
 
     suite: str
     name: str
-    outcome: str = "passed"
+    outcome: str = "error"
     duration_s: float = 0.0
     attempts: int = 1
-    message: str = ""
+    message: str = "no outcome was recorded for this test (its process may have crashed)"
     step: str = ""
-    started: bool = False
+    steps: list[str] = field(default_factory=list)
+    not_applicable: str = ""
     artifacts: list[Artifact] = field(default_factory=list)
 
 
@@ -145,6 +152,10 @@ class Recorder:
         self.tests: dict[str, _TestState] = {}
         self.metrics: dict[str, dict[str, float]] = {}
         self.collect_errors: dict[str, list[str]] = {}
+        self.findings: dict[str, list[Finding]] = {}
+        self.unmeasured: dict[str, dict[str, str]] = {}
+        self.notes: dict[str, list[str]] = {}
+        self.series: dict[str, dict[str, list[tuple[float, float]]]] = {}
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
@@ -195,7 +206,11 @@ class Recorder:
                 f"collection error in {report.nodeid}: {text}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Fold setup/call/teardown (and reruns) reports into one final outcome per test."""
+        """Fold setup/call/teardown (and reruns) reports into one final outcome per test.
+
+        Goes by `report.outcome` the way pytest's own reporters do; a phase qgate does not
+        expect (xdist reports a crashed worker with `when="???"`) is an error, never a pass.
+        """
         state = self.tests.get(report.nodeid)
         if state is None:
             name = report.nodeid.split("::", 1)[-1]
@@ -205,31 +220,40 @@ class Recorder:
         if report.outcome == "rerun":  # pytest-rerunfailures: a failed attempt, retried
             state.attempts += 1
             state.message = f"attempt {state.attempts - 1} failed: " + _text(report)
-            state.outcome = "passed"
+            state.outcome = "error"  # the next attempt must report its own outcome
             return
-        if report.when == "setup":
-            if report.skipped:
+        if report.when not in ("setup", "call", "teardown"):
+            state.outcome = "error"
+            state.message = (f"pytest reported an unexpected phase {report.when!r} "
+                             f"({report.outcome}): " + _text(report))
+            return
+        if report.skipped:
+            if report.when == "teardown":
+                return
+            if state.not_applicable:
+                state.outcome, state.message = "not_applicable", state.not_applicable
+            else:
                 state.outcome, state.message = "skipped", _skip_reason(report)
-            elif report.failed:
-                state.outcome, state.message = "error", _text(report)
-        elif report.when == "call":
-            if report.failed:
+            return
+        if report.failed:
+            if report.when == "call":
                 state.outcome, state.message = "failed", _text(report)
-            elif report.skipped:
-                state.outcome, state.message = "skipped", _skip_reason(report)
-            elif state.attempts > 1:
-                state.outcome = "flaky"
-        elif report.when == "teardown" and report.failed and state.outcome in ("passed", "flaky"):
-            state.outcome, state.message = "error", "teardown failed: " + _text(report)
+            elif report.when == "setup":
+                state.outcome, state.message = "error", _text(report)
+            elif state.outcome in ("passed", "flaky"):
+                state.outcome, state.message = "error", "teardown failed: " + _text(report)
+            return
+        if report.when == "call":  # the one phase whose pass makes the test pass
+            state.outcome = "flaky" if state.attempts > 1 else "passed"
+            if state.outcome == "passed":
+                state.message = ""
 
     def _evidence(self, state: _TestState, report: pytest.TestReport) -> None:
         seen = {(a.path, a.kind) for a in state.artifacts}
         for key, raw in report.user_properties:
             value: Any = raw
             if key == "qgate.metric":
-                suite_metrics = self.metrics.setdefault(state.suite, {})
-                name, number = value["name"], float(value["value"])
-                suite_metrics[name] = max(number, suite_metrics.get(name, number))
+                self._metric(state.suite, report.nodeid, value)
             elif key == "qgate.artifact":
                 path = Path(value["path"])
                 rel = os.path.relpath(path, self.run_dir) if path.is_absolute() else str(path)
@@ -239,6 +263,38 @@ class Recorder:
                     seen.add((rel, value["kind"]))
             elif key == "qgate.step":
                 state.step = str(value)
+                if str(value) not in state.steps:
+                    state.steps.append(str(value))
+            elif key == "qgate.finding":
+                finding = Finding(**value)
+                if finding not in self.findings.setdefault(state.suite, []):
+                    self.findings[state.suite].append(finding)
+            elif key == "qgate.unmeasured":
+                self.unmeasured.setdefault(state.suite, {})[value["metric"]] = value["reason"]
+            elif key == "qgate.series":
+                self.series.setdefault(state.suite, {})[value["name"]] = [
+                    (float(t), float(v)) for t, v in value["points"]]
+            elif key == "qgate.note":
+                if value not in self.notes.setdefault(state.suite, []):
+                    self.notes[state.suite].append(str(value))
+            elif key == "qgate.not_applicable":
+                state.not_applicable = str(value)
+
+    def _metric(self, suite: str, nodeid: str, value: Any) -> None:
+        """Keep the worst (max) sample of a metric; a non-number is a harness error."""
+        name = str(value.get("name", ""))
+        try:
+            number = float(value["value"])
+        except (TypeError, ValueError, KeyError):
+            self.collect_errors.setdefault(suite, []).append(
+                f"{nodeid} reported metric {name!r} with a non-numeric value "
+                f"{value.get('value')!r}")
+            return
+        if number != number:  # NaN: not a measurement
+            self.unmeasured.setdefault(suite, {})[name] = f"{nodeid} measured NaN"
+            return
+        suite_metrics = self.metrics.setdefault(suite, {})
+        suite_metrics[name] = max(number, suite_metrics.get(name, number))
 
     def results(self, exitstatus: int) -> list[SuiteResult]:
         """One SuiteResult per suite seen (or the fixed suite, even with no tests)."""
@@ -251,7 +307,8 @@ class Recorder:
             tests = tuple(
                 TestCase(id=nodeid, name=s.name, outcome=s.outcome,  # type: ignore[arg-type]
                          duration_s=round(s.duration_s, 3),
-                         message=_redact(s.message, self.env), attempts=s.attempts, step=s.step)
+                         message=_redact(s.message, self.env), attempts=s.attempts, step=s.step,
+                         steps=tuple(s.steps))
                 for nodeid, s in self.tests.items() if s.suite == suite)
             artifacts = tuple(a for s in self.tests.values() if s.suite == suite
                               for a in s.artifacts)
@@ -264,8 +321,12 @@ class Recorder:
             out.append(SuiteResult(suite=suite, status=status,  # type: ignore[arg-type]
                                    duration_s=round(duration, 3), engine=engine,
                                    started_at=self.started_at, metrics=metrics,
-                                   artifacts=artifacts, tests=tests, error=_redact(error,
-                                                                                   self.env)))
+                                   findings=tuple(self.findings.get(suite, ())),
+                                   artifacts=artifacts, tests=tests,
+                                   error=_redact(error, self.env),
+                                   unmeasured=dict(self.unmeasured.get(suite, {})),
+                                   notes=tuple(self.notes.get(suite, ())),
+                                   series=dict(self.series.get(suite, {}))))
         return out
 
     @pytest.hookimpl(trylast=True)
@@ -311,6 +372,8 @@ def _text(report: pytest.TestReport) -> str:
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return f"expected to fail (xfail){': ' + report.wasxfail if report.wasxfail else ''}"
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
@@ -322,8 +385,36 @@ def _redact(text: str, env: Any) -> str:
     return redact(text, env.secret_values())
 
 
+class NotApplicable(pytest.skip.Exception):  # type: ignore[misc, name-defined]
+    """Raised (via `not_applicable`) when the environment declares a test's concept absent.
+
+    Reported as `not_applicable`, not `skipped`: the shop has no such concept, so the test is
+    not required, unlike an adapter gap (`Unsupported`) which is missing evidence.
+    """
+
+
+def not_applicable(reason: str) -> None:
+    """Stop the running test as not applicable; `reason` should name the declaring key."""
+    raise NotApplicable(f"not applicable: {reason}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Tag a report whose phase raised NotApplicable, so the recorder tells it from a skip."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(NotApplicable):
+        report.user_properties.append(("qgate.not_applicable",
+                                       str(excinfo.value.msg).removeprefix("not applicable: ")))
+    return report
+
+
 class Evidence:
-    """What a test hands to the gate: metrics and artifact files (xdist-safe)."""
+    """What a test hands to the gate: metrics, findings and artifact files (xdist-safe).
+
+    Everything travels in the test report's `user_properties`, so it reaches the recorder
+    from xdist workers too. Tests collect evidence; they never judge (no thresholds here).
+    """
 
     def __init__(self, node: pytest.Item) -> None:
         self._node = node
@@ -331,7 +422,7 @@ class Evidence:
     def metric(self, name: str, value: float, unit: str = "") -> None:
         """Record a metric sample; the suite's value is the max over all samples."""
         self._node.user_properties.append(
-            ("qgate.metric", {"name": name, "value": float(value), "unit": unit}))
+            ("qgate.metric", {"name": name, "value": value, "unit": unit}))
 
     def artifact(self, path: str | Path, kind: str, label: str = "") -> None:
         """Attach a file as evidence to this test."""
@@ -342,6 +433,25 @@ class Evidence:
     def step(self, name: str) -> None:
         """Name the step in progress, so a failure report says where it broke."""
         self._node.user_properties.append(("qgate.step", name))
+
+    def finding(self, finding: Finding) -> None:
+        """Record a finding (security alert, PII match, broken invariant) for the suite."""
+        from dataclasses import asdict
+        self._node.user_properties.append(("qgate.finding", asdict(finding)))
+
+    def unmeasured(self, metric: str, reason: str) -> None:
+        """Say `metric` could not be measured meaningfully (the verdict: INCONCLUSIVE)."""
+        self._node.user_properties.append(("qgate.unmeasured",
+                                           {"metric": metric, "reason": reason}))
+
+    def series(self, name: str, points: list[tuple[float, float]]) -> None:
+        """Attach a time series for the report's charts: [(t_seconds, value), …]."""
+        self._node.user_properties.append(
+            ("qgate.series", {"name": name, "points": [[float(t), float(v)] for t, v in points]}))
+
+    def note(self, text: str) -> None:
+        """Context worth showing with the suite (an early abort, the profile used)."""
+        self._node.user_properties.append(("qgate.note", text))
 
 
 def recorder_of(config: pytest.Config) -> Recorder:

@@ -48,6 +48,14 @@ class GatePolicy:
     required: dict[str, list[str]] = field(default_factory=dict)
     criteria: list[Criterion] = field(default_factory=list)
     fail_on_flaky: bool = False
+    #: per suite, core journeys → the journey steps that exercise them; each must have been
+    #: reached by a test that ran, else the run is INCONCLUSIVE (skips are no evidence)
+    core_journeys: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def with_criteria(self, extra: list[Criterion]) -> GatePolicy:
+        """This policy plus criteria declared elsewhere (an environment's SLOs)."""
+        import dataclasses
+        return dataclasses.replace(self, criteria=[*self.criteria, *extra])
 
     def required_for(self, environment: str) -> list[str]:
         """Suites `environment` must have evidence from (default: smoke)."""

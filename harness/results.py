@@ -14,14 +14,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 SuiteStatus = Literal["passed", "failed", "error", "skipped"]
-TestOutcome = Literal["passed", "failed", "skipped", "error", "flaky"]
+TestOutcome = Literal["passed", "failed", "skipped", "error", "flaky", "not_applicable"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITY_ORDER: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
 
+#: How a rules file (e.g. zap-baseline's tsv) classifies a finding; "" = judged by gate.toml.
+FindingLevel = Literal["", "fail", "warn", "info", "ignore"]
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem a suite found: a security alert, a PII match, a broken invariant."""
+    """One problem a suite found: a security alert, a PII match, a broken invariant.
+
+    Engines fill what their tool knows. `location` is a URL, `table.column[key]` or
+    `file:line` (never a raw PII value); `reproduce` is a request or a curl line. `level`
+    is the classification a rules file declared for this rule (the verdict applies it);
+    empty means the gate's `findings_at_least` criteria decide.
+    """
 
     rule_id: str
     title: str
@@ -29,6 +39,12 @@ class Finding:
     location: str = ""
     evidence: str = ""
     cwe: str = ""
+    wstg: str = ""
+    confidence: str = ""
+    parameter: str = ""
+    reproduce: str = ""
+    source: str = ""
+    level: FindingLevel = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,8 @@ class TestCase:
     message: str = ""
     attempts: int = 1
     step: str = ""
+    #: every journey step the test entered, in order (the verdict's core-journey evidence)
+    steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,13 @@ class SuiteResult:
     tests: tuple[TestCase, ...] = ()
     error: str = ""
     seed: int | None = None
+    #: metrics the engine could not measure meaningfully, with why (too few samples, a run
+    #: dominated by rate limiting…); a criterion on one of them is INCONCLUSIVE, not judged
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    #: context from the engine worth showing next to the suite (an early abort, a profile)
+    notes: tuple[str, ...] = ()
+    #: named time series for charts, e.g. "load.rps": [[t_seconds, value], …]
+    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def count(self, outcome: TestOutcome) -> int:
         """How many tests ended with `outcome`."""
@@ -78,8 +103,8 @@ class SuiteResult:
 
     @property
     def executed(self) -> int:
-        """Tests that really ran (not skipped)."""
-        return sum(1 for t in self.tests if t.outcome != "skipped")
+        """Tests that really ran (not skipped, not declared not applicable)."""
+        return sum(1 for t in self.tests if t.outcome not in ("skipped", "not_applicable"))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -94,8 +119,13 @@ class SuiteResult:
             metrics={k: float(v) for k, v in data.get("metrics", {}).items()},
             findings=tuple(Finding(**f) for f in data.get("findings", [])),
             artifacts=tuple(Artifact(**a) for a in data.get("artifacts", [])),
-            tests=tuple(TestCase(**t) for t in data.get("tests", [])),
+            tests=tuple(TestCase(**(t | {"steps": tuple(t.get("steps", ()))}))
+                        for t in data.get("tests", [])),
             error=data.get("error", ""), seed=data.get("seed"),
+            unmeasured={str(k): str(v) for k, v in data.get("unmeasured", {}).items()},
+            notes=tuple(data.get("notes", ())),
+            series={str(k): [(float(t), float(v)) for t, v in points]
+                    for k, points in data.get("series", {}).items()},
         )
 
     @classmethod
@@ -113,7 +143,7 @@ def status_from_tests(tests: tuple[TestCase, ...]) -> SuiteStatus:
         return "failed"
     if "error" in outcomes:
         return "error"
-    if not tests or outcomes == {"skipped"}:
+    if not tests or outcomes <= {"skipped", "not_applicable"}:
         return "skipped"
     return "passed"
 
@@ -121,7 +151,7 @@ def status_from_tests(tests: tuple[TestCase, ...]) -> SuiteStatus:
 def outcome_counts(suite: str, tests: tuple[TestCase, ...]) -> dict[str, float]:
     """The standard counters every suite reports: `<suite>.tests`, `.failed`, …"""
     counts: dict[str, float] = {f"{suite}.tests": float(len(tests))}
-    for outcome in ("passed", "failed", "skipped", "error", "flaky"):
+    for outcome in ("passed", "failed", "skipped", "error", "flaky", "not_applicable"):
         counts[f"{suite}.{outcome}"] = float(sum(1 for t in tests if t.outcome == outcome))
     return counts
 

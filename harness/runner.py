@@ -201,7 +201,7 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
     from harness.verdict import judge
 
     root = project_root()
-    policy = load_policy(root / "gate.toml")
+    policy = load_policy(root / "gate.toml").with_criteria(env.declared_criteria())
     waivers = load_waivers(root / "waivers.toml")
     results = {s: r for s in suites if (r := read_suite_result(run_dir, s)) is not None}
     must = tuple(required) if required is not None else tuple(suites)

@@ -21,7 +21,7 @@ from harness.policy import Criterion, GatePolicy, Waiver
 from harness.results import SEVERITY_ORDER, Finding, SuiteResult, TestCase
 
 Decision = Literal["GO", "NO-GO", "INCONCLUSIVE"]
-Outcome = Literal["pass", "warn", "fail", "waived", "error"]
+Outcome = Literal["pass", "warn", "fail", "waived", "error", "n/a"]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
@@ -90,6 +90,9 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
         if result is None or result.status == "error" and not result.tests:
             continue
         out.extend(_tests(result, active, is_required, flaky_fails))
+        out.extend(_not_run(result))
+        out.extend(_core_journeys(result, policy.core_journeys.get(suite, {}), is_required))
+        out.extend(_ruled_findings(result, active))
         for criterion in policy.criteria_for(suite, environment):
             out.extend(_configured(criterion, result, active, is_required))
     return Verdict(_decide(out), tuple(out), _summarise(out))
@@ -145,6 +148,85 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
     return out
 
 
+def _not_run(result: SuiteResult) -> list[CriterionResult]:
+    """Skipped tests are evidence of nothing: count and show them, one row per reason.
+
+    Tests the environment declared not applicable are shown as such (not required).
+    """
+    out: list[CriterionResult] = []
+    for outcome, label in (("skipped", "tests skipped (no evidence)"),
+                           ("not_applicable", "tests not applicable here")):
+        by_reason: dict[str, list[TestCase]] = {}
+        for test in result.tests:
+            if test.outcome == outcome:
+                by_reason.setdefault(test.message.splitlines()[0] if test.message else
+                                     "no reason given", []).append(test)
+        for reason, tests in by_reason.items():
+            names = ", ".join(t.name for t in tests[:3]) + (" …" if len(tests) > 3 else "")
+            out.append(CriterionResult(
+                result.suite, label, len(tests), 0 if outcome == "skipped" else "declared",
+                "warn" if outcome == "skipped" else "n/a", f"{reason} ({names})",
+                blocking=False))
+    return out
+
+
+def _core_journeys(result: SuiteResult, journeys: Mapping[str, Sequence[str]],
+                   required: bool) -> list[CriterionResult]:
+    """Each core journey must have been exercised by a test that ran (passed or failed)."""
+    out: list[CriterionResult] = []
+    ran = [t for t in result.tests if t.outcome in ("passed", "failed", "flaky")]
+    for name, steps in journeys.items():
+        covering = [t for t in ran if set(t.steps) & set(steps)]
+        if covering:
+            out.append(CriterionResult(
+                result.suite, f"core journey ran: {name}", len(covering), ">= 1 test", "pass",
+                f"{len(covering)} tests exercised {' / '.join(steps)}", blocking=required))
+            continue
+        skipped = [t for t in result.tests if t.outcome in ("skipped", "not_applicable")]
+        why = "; ".join(sorted({t.message.splitlines()[0] for t in skipped if t.message})[:3])
+        out.append(CriterionResult(
+            result.suite, f"core journey ran: {name}", 0, ">= 1 test",
+            "error" if required else "warn",
+            f"no test that ran reached step {' / '.join(repr(s) for s in steps)}"
+            + (f" ({len(skipped)} tests did not run: {why})" if skipped else ""),
+            blocking=required))
+    return out
+
+
+def _ruled_findings(result: SuiteResult, waivers: Sequence[Waiver]) -> list[CriterionResult]:
+    """Apply the levels a rules file gave findings: FAIL blocks, WARN warns, INFO shows."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in result.findings:
+        if finding.level in ("fail", "warn", "info"):
+            groups.setdefault((finding.level, finding.rule_id), []).append(finding)
+    out: list[CriterionResult] = []
+    outcome_of: dict[str, Outcome] = {"fail": "fail", "warn": "warn", "info": "pass"}
+    for (level, rule), findings in sorted(groups.items()):
+        counted = []
+        for finding in findings:
+            waiver = _find(waivers, partial(_waives_finding, suite=result.suite,
+                                            finding=finding))
+            if waiver and level != "info":
+                out.append(CriterionResult(
+                    result.suite, f"finding {rule} at {finding.location}", finding.severity,
+                    f"rules: {level.upper()}", "waived",
+                    f"{waiver.reason} (owner {waiver.owner}, until {waiver.expires})",
+                    blocking=level == "fail", waiver=waiver.id))
+            else:
+                counted.append(finding)
+        if not counted:
+            continue
+        first = counted[0]
+        where = ", ".join(f.location for f in counted[:3] if f.location)
+        more = f" and {len(counted) - 3} more" if len(counted) > 3 else ""
+        out.append(CriterionResult(
+            result.suite, f"finding {rule}: {first.title}", len(counted),
+            f"rules: {level.upper()}", outcome_of[level],
+            f"{first.severity} ({first.source or result.engine}) at {where or '—'}{more}",
+            blocking=level == "fail"))
+    return out
+
+
 def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Waiver],
                 required: bool) -> list[CriterionResult]:
     out: list[CriterionResult] = []
@@ -166,6 +248,12 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
                 counted += 1
         observed: float | None = float(counted)
     else:
+        unmeasured = result.unmeasured.get(criterion.metric)
+        if unmeasured is not None:
+            return [CriterionResult(result.suite, criterion.name, None, threshold,
+                                    "error" if criterion.blocking and required else "warn",
+                                    f"{criterion.metric} not measured: {unmeasured}",
+                                    blocking=criterion.blocking)]
         observed = result.metrics.get(criterion.metric)
     if observed is None:
         outcome: Outcome = "error" if criterion.blocking and required else "warn"

@@ -18,9 +18,9 @@ from typing import Any
 from harness.runrecord import RunRecord
 
 _TEST_STATUS = {"passed": "passed", "flaky": "passed", "failed": "failed", "error": "broken",
-                "skipped": "skipped"}
+                "skipped": "skipped", "not_applicable": "skipped"}
 _CRITERION_STATUS = {"pass": "passed", "warn": "passed", "fail": "failed", "error": "broken",
-                     "waived": "skipped"}
+                     "waived": "skipped", "n/a": "skipped"}
 
 
 def render_allure(record: RunRecord, run_dir: Path) -> Path:

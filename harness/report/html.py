@@ -11,7 +11,7 @@ from harness.runrecord import RunRecord
 COLOURS = {"GO": "#1a7f37", "NO-GO": "#cf222e", "INCONCLUSIVE": "#9a6700",
            "pass": "#1a7f37", "passed": "#1a7f37", "fail": "#cf222e", "failed": "#cf222e",
            "warn": "#9a6700", "flaky": "#9a6700", "waived": "#6e7781", "skipped": "#6e7781",
-           "error": "#8250df"}
+           "error": "#8250df", "n/a": "#6e7781", "not_applicable": "#6e7781"}
 
 CSS = "".join((
     'body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;'
@@ -69,7 +69,7 @@ def _pill(outcome: str) -> str:
 
 
 def _criteria(record: RunRecord) -> str:
-    order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "pass": 4}
+    order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "n/a": 4, "pass": 5}
     rows = sorted(record.verdict.criteria, key=lambda c: order[c.outcome])
     body = "".join(
         f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.suite)}</td><td>{escape(c.name)}</td>"
@@ -98,7 +98,7 @@ def _outcome_bar(s: SuiteResult, width: int = 360) -> str:
         return "<i>no tests</i>"
     x = 0.0
     rects, legend = [], []
-    for outcome in ("passed", "flaky", "failed", "error", "skipped"):
+    for outcome in ("passed", "flaky", "failed", "error", "skipped", "not_applicable"):
         n = s.count(outcome)  # type: ignore[arg-type]
         if not n:
             continue
@@ -131,6 +131,13 @@ def _suite(name: str, s: SuiteResult) -> str:
     parts = [f"<section id='suite-{escape(name)}'><h2>{escape(name)} {_pill(s.status)}</h2>"]
     if s.error:
         parts.append(f"<pre>{escape(s.error)}</pre>")
+    for note in s.notes:
+        parts.append(f"<p class='note'>{escape(note)}</p>")
+    if s.unmeasured:
+        parts.append("<h3>Not measured</h3><ul>" + "".join(
+            f"<li><code>{escape(k)}</code>: {escape(v)}</li>"
+            for k, v in sorted(s.unmeasured.items())) + "</ul>")
+    parts.append(_suite_section(name, s))
     by_test: dict[str, list[str]] = {}
     loose: list[str] = []
     retried = {t.id for t in s.tests if t.attempts > 1}
@@ -143,7 +150,8 @@ def _suite(name: str, s: SuiteResult) -> str:
     if s.tests:
         parts.append("<h3>Slowest tests</h3>" + _duration_chart(s.tests))
         rows = []
-        order = {"failed": 0, "error": 1, "flaky": 2, "passed": 3, "skipped": 4}
+        order = {"failed": 0, "error": 1, "flaky": 2, "passed": 3, "skipped": 4,
+                 "not_applicable": 5}
         for t in sorted(s.tests, key=lambda t: order.get(t.outcome, 5)):
             detail = ""
             if t.message:
@@ -173,6 +181,24 @@ def _suite(name: str, s: SuiteResult) -> str:
         parts.append("<h3>Artifacts</h3>" + " · ".join(loose))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _suite_section(name: str, s: SuiteResult) -> str:
+    """Suite-specific panels (charts, tables) from `harness.report.sections.<suite>`, if any.
+
+    A suite adds its own panel by adding that module with `render(result) -> str` (HTML,
+    rendered from the SuiteResult alone); nothing here changes.
+    """
+    import importlib
+
+    try:
+        module = importlib.import_module(f"harness.report.sections.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"harness.report.sections.{name}":
+            raise
+        return ""
+    html: str = module.render(s)
+    return html
 
 
 def _fmt(value: object) -> str:

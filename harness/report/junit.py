@@ -20,6 +20,8 @@ def render_junit(record: RunRecord) -> str:
             ET.SubElement(case, "error", message=c.reason, type="no-evidence").text = detail
         elif c.outcome == "waived":
             ET.SubElement(case, "skipped", message=f"waived by {c.waiver}: {c.reason}")
+        elif c.outcome == "n/a":
+            ET.SubElement(case, "skipped", message=f"not applicable: {c.reason}")
         elif c.outcome == "warn":
             ET.SubElement(case, "system-out").text = f"WARNING: {detail}"
     _count(gate)
@@ -36,8 +38,8 @@ def render_junit(record: RunRecord) -> str:
             elif test.outcome == "error":
                 ET.SubElement(case, "error", message=test.message[:300] or "error").text = \
                     test.message
-            elif test.outcome == "skipped":
-                ET.SubElement(case, "skipped", message=test.message or "skipped")
+            elif test.outcome in ("skipped", "not_applicable"):
+                ET.SubElement(case, "skipped", message=test.message or test.outcome)
             elif test.outcome == "flaky":
                 ET.SubElement(case, "system-out").text = (
                     f"FLAKY: passed on attempt {test.attempts}. {test.message}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from harness.runrecord import RunRecord
 
 ICONS = {"GO": "✅", "NO-GO": "❌", "INCONCLUSIVE": "⚠️",
-         "pass": "✅", "fail": "❌", "warn": "⚠️", "waived": "🔕", "error": "⛔"}
+         "pass": "✅", "fail": "❌", "warn": "⚠️", "waived": "🔕", "error": "⛔",
+         "n/a": "➖"}
 
 
 def render_markdown(record: RunRecord) -> str:
