@@ -404,8 +404,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     excinfo = call.excinfo
     if excinfo is not None and excinfo.errisinstance(NotApplicable):
+        reason = str(getattr(excinfo.value, "msg", excinfo.value))
         report.user_properties.append(("qgate.not_applicable",
-                                       str(excinfo.value.msg).removeprefix("not applicable: ")))
+                                       reason.removeprefix("not applicable: ")))
     return report
 
 
