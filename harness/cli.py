@@ -44,10 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run only shard I of N of each suite's test files (merge with "
                           "`qgate merge`)")
 
-    merge = commands.add_parser("merge", help="merge shard runs into one judged run")
+    merge = commands.add_parser(
+        "merge", help="merge shard runs into one judged run",
+        description="Merge the run folders of `qgate run --shard I/N` (every shard 1..N exactly "
+                    "once) into one run, judged against the gate's required suites.")
     merge.add_argument("--env", required=True, metavar="NAME", help="environments/NAME.toml")
-    merge.add_argument("--suites", metavar="a,b",
-                       help="suites the merged run requires (default: the gate's policy)")
+    merge.add_argument("--allow-production", action="store_true",
+                       help="accept intrusive suites' shards from a production environment")
     merge.add_argument("shard_dirs", nargs="+", metavar="RUN_DIR", help="the shards' run folders")
 
     demo = commands.add_parser("demo", help="start the demo store, run the gate on it, stop it")
@@ -89,6 +92,9 @@ def _gate_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--expect-version", metavar="V", help="the version that must be deployed")
     sub.add_argument("--fail-on-flaky", action="store_true", default=None,
                      help="a test that passes only on retry fails the gate")
+    sub.add_argument("--no-fail-fast", dest="fail_fast", action="store_false",
+                     help="run every suite even when smoke fails (default: stop after a "
+                          "failed smoke suite; the rest are listed as not run)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,19 +151,18 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str | None = None,
          expect_version: str | None = None) -> int:
-    from harness.config import load_environment, project_root
-    from harness.policy import load_policy
+    from harness.config import load_environment
     from harness.report.console import render_console
     from harness.runner import parse_suites, plan_run, run_gate
 
     env = load_environment(env_name or args.env)
     if base_url or getattr(args, "base_url", None):
         env = env.with_base_url(base_url or args.base_url)
-    policy = load_policy(project_root() / "gate.toml")
-    plan = plan_run(env, policy.required_for(env.name), parse_suites(args.suites),
+    plan = plan_run(env, parse_suites(args.suites),
                     allow_production=getattr(args, "allow_production", False),
                     expect_version=args.expect_version or expect_version or "",
-                    fail_on_flaky=args.fail_on_flaky, shard=getattr(args, "shard", ""))
+                    fail_on_flaky=args.fail_on_flaky, shard=getattr(args, "shard", ""),
+                    fail_fast=args.fail_fast)
     record, run_dir = run_gate(plan)
     print(render_console(record, run_dir / "report.html"))
     return int(record.verdict.exit_code)
@@ -192,24 +197,31 @@ def _demo(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from harness.config import load_environment, project_root, reports_dir
+    from harness.config import load_environment, reports_dir
     from harness.merge import merge_runs
-    from harness.policy import load_policy
     from harness.report.console import render_console
-    from harness.runner import finish_run, parse_suites
+    from harness.runner import finish_run
     from harness.runrecord import new_run_dir, now_iso
 
     env = load_environment(args.env)
     started_at = now_iso()
+    shard_dirs = [Path(d) for d in args.shard_dirs]
     run_dir = new_run_dir(reports_dir(), env.name)
-    suites, base_url, version = merge_runs([Path(d) for d in args.shard_dirs], run_dir)
-    if base_url:
-        env = env.with_base_url(base_url)
-    required = parse_suites(args.suites) or load_policy(project_root() / "gate.toml"
-                                                        ).required_for(env.name)
-    record = finish_run(env, run_dir, sorted(set(suites) | set(required)),
-                        started_at=started_at, required=required, version=version,
-                        notes=[f"Merged from {len(args.shard_dirs)} shard runs."])
+    try:
+        merged = merge_runs(shard_dirs, run_dir)
+        if merged.base_url:
+            env = env.with_base_url(merged.base_url)
+        env.refuse_disallowed(merged.suites, allow_production=args.allow_production
+                              or merged.production_override)
+    except BaseException:
+        import shutil
+        shutil.rmtree(run_dir, ignore_errors=True)  # a refused merge leaves no half run
+        raise
+    record = finish_run(env, run_dir, merged.suites, started_at=started_at,
+                        version=merged.version,
+                        production_override=merged.production_override,
+                        notes=[f"Merged from {len(shard_dirs)} shard runs "
+                               f"({', '.join(merged.shards)})."])
     print(render_console(record, run_dir / "report.html"))
     return int(record.verdict.exit_code)
 

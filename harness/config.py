@@ -16,8 +16,10 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.errors import ConfigError, ProductionRefused, UsageError
 from harness.schema import build, check_url, suggest
@@ -79,6 +81,14 @@ class Environment:
     auth: AuthSettings
     settings: Mapping[str, Any]
     secrets: tuple[str, ...] = ()
+    #: why this environment counts as production when its file does not say so
+    production_reason: str = ""
+
+    @property
+    def shown_url(self) -> str:
+        """base_url as it may be printed: credentials in it masked."""
+        from harness.redaction import redact
+        return redact(self.base_url, self.secret_values())
 
     def suite_settings(self, suite: str) -> Any:
         """The validated settings dataclass of `suite`."""
@@ -97,9 +107,10 @@ class Environment:
                                  hint=f"{self.file} allows: {', '.join(self.suites)}")
         intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
         if self.production and intrusive and not allow_production:
+            why = f" ({self.production_reason})" if self.production_reason else ""
             raise ProductionRefused(
-                f"environment '{self.name}' is production; refusing {', '.join(intrusive)} "
-                "(writes data or loads the system)",
+                f"environment '{self.name}' is production{why}; refusing "
+                f"{', '.join(intrusive)} (writes data or loads the system)",
                 hint="run smoke only, or pass --allow-production (recorded in the report)")
 
     def declared_criteria(self) -> list[Any]:
@@ -115,13 +126,27 @@ class Environment:
                 out.extend(declare(suite))
         return out
 
-    def with_base_url(self, base_url: str) -> Environment:
-        """A copy pointed at another URL (api_url follows when it was derived)."""
+    def with_base_url(self, base_url: str, root: Path | None = None) -> Environment:
+        """A copy pointed at another URL (api_url follows when it was derived).
+
+        Retargeting cannot smuggle production past the guard: a URL whose host is the
+        base_url host of an environment marked production makes this one production too.
+        """
         url = check_url(base_url, "--base-url", "base_url")
         api = self.api_url
         if api == self.base_url + "/api":
             api = url + "/api"
-        return dataclasses.replace(self, base_url=url, api_url=api)
+        moved = dataclasses.replace(self, base_url=url, api_url=api)
+        if self.production:
+            return moved
+        host = (urlsplit(url).hostname or "").lower()
+        for name, prod_host in production_hosts(root or environments_dir().parent):
+            if host == prod_host:
+                return dataclasses.replace(
+                    moved, production=True,
+                    production_reason=f"--base-url host {host} is the production target of "
+                                      f"environments/{name}.toml")
+        return moved
 
 
 def project_root() -> Path:
@@ -193,6 +218,28 @@ def load_environment(name: str, root: Path | None = None) -> Environment:
         version_path=top.version_path, auth=top.auth, settings=settings,
         secrets=tuple(secrets),
     )
+
+
+def production_hosts(root: Path) -> list[tuple[str, str]]:
+    """(environment, host) for every environment file marked production whose base_url
+    resolves (from the process environment and `.env` files); unresolvable ones are skipped."""
+    out: list[tuple[str, str]] = []
+    for path in sorted(environments_dir(root).glob("*.toml")):
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if raw.get("production") is not True or not isinstance(raw.get("base_url"), str):
+            continue
+        url = _VAR.sub(partial(_lookup, _dotenv(root, path.stem)), raw["base_url"])
+        host = urlsplit(url).hostname if "\0" not in url else None
+        if host:
+            out.append((path.stem, host.lower()))
+    return out
+
+
+def _lookup(variables: Mapping[str, str], match: re.Match[str]) -> str:
+    return variables.get(match.group(1), "\0")  # NUL: unresolved, so no host
 
 
 def settings_class(suite: str) -> type[Any]:

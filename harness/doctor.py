@@ -106,7 +106,10 @@ CHECKS: list[Callable[[], ToolStatus]] = [
 
 
 def doctor() -> int:
-    """Print one line per tool; exit 0 when everything required is found, else 1."""
+    """Print one line per tool; exit 0 when everything required is found, else 2.
+
+    A missing tool is a set-up problem (exit 2, like a config error), not a NO-GO (1).
+    """
     findings = [check() for check in CHECKS]
     width = max(len(f.name) for f in findings)
     for f in findings:
@@ -120,4 +123,4 @@ def doctor() -> int:
     missing = [f for f in findings if not f.ok and not f.optional]
     print(f"\n{len(missing)} required tool(s) missing" if missing else
           "\neverything required is installed")
-    return int(ExitCode.NO_GO if missing else ExitCode.GO)
+    return int(ExitCode.USAGE if missing else ExitCode.GO)

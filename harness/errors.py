@@ -7,7 +7,8 @@
     ├── ConfigError              bad environment / gate / waiver file        -> exit 2
     ├── ProductionRefused        a suite that writes or attacks, on production -> exit 2
     ├── ToolMissing              a required tool or browser is not installed -> exit 2
-    └── TargetUnreachable        the system under test does not answer       -> exit 3
+    ├── TargetUnreachable        the system under test does not answer       -> exit 3
+    └── IncompleteEvidence       evidence cannot be complete (a shard missing) -> exit 3
 
 Anything else that escapes is a bug in qgate: it is shown with its traceback and exit 4.
 The verdict's own exit codes are 0 GO, 1 NO-GO and 3 INCONCLUSIVE.
@@ -70,5 +71,11 @@ class ToolMissing(HarnessError):
 
 class TargetUnreachable(HarnessError):
     """The system under test does not answer at all."""
+
+    exit_code = ExitCode.INCONCLUSIVE
+
+
+class IncompleteEvidence(HarnessError):
+    """The evidence asked for cannot be complete (e.g. a shard of I/N is missing)."""
 
     exit_code = ExitCode.INCONCLUSIVE

@@ -71,7 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(exc.one_line()) from None
     config.option.base_url = env.base_url
-    _check_suites_allowed(config, env)
+    refuse_disallowed_suites(env, suites_in_args(config),
+                             config.getoption("qgate_allow_production"))
     worker_input = getattr(config, "workerinput", None)
     given = config.getoption("qgate_run_dir") or (worker_input or {}).get(_WORKER_RUN_DIR)
     standalone = not given
@@ -95,26 +96,44 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def suites_in_args(config: pytest.Config) -> set[str]:
-    """The suites a session will run: --qgate-suite, else `suites/<name>` in the arguments."""
+    """The suites a session may run: --qgate-suite, else every `suites/<name>` its arguments
+    reach — a file or folder inside one suite, `suites` itself, or a folder holding `suites/`
+    (such as `.`)."""
     fixed = config.getoption("qgate_suite")
     if fixed:
         return {fixed}
-    found = set()
+    found: set[str] = set()
     for arg in config.args:
-        parts = Path(arg.split("::")[0]).resolve().parts
+        path = Path(arg.split("::")[0]).resolve()
+        parts = path.parts
         if "suites" in parts[:-1]:
             found.add(parts[parts.index("suites") + 1])
+            continue
+        folder = path if path.name == "suites" else path / "suites"
+        if folder.is_dir():
+            found |= {p.name for p in folder.iterdir() if p.is_dir() and
+                      not p.name.startswith(("_", "."))}
     return found
 
 
-def _check_suites_allowed(config: pytest.Config, env: Any) -> None:
-    """Apply the environment's allow-list and production protection to plain pytest runs too."""
+def refuse_disallowed_suites(env: Any, suites: set[str], allow_production: bool) -> None:
+    """The environment's allow-list and production protection, as a pytest usage error.
+
+    Tests outside `suites/<name>` cannot be shown to be production-safe, so on production
+    they are refused too (fail closed).
+    """
     from harness.config import SUITE_SETTINGS
-    from harness.errors import HarnessError
+    from harness.errors import HarnessError, ProductionRefused
 
     try:
-        env.refuse_disallowed(sorted(suites_in_args(config) & set(SUITE_SETTINGS)),
-                              allow_production=config.getoption("qgate_allow_production"))
+        unknown = sorted(suites - set(SUITE_SETTINGS))
+        if env.production and unknown and not allow_production:
+            raise ProductionRefused(
+                f"environment '{env.name}' is production; refusing tests outside qgate's "
+                f"suites ({', '.join(unknown)}): they cannot be shown to be read-only",
+                hint="run `qgate smoke`, or pass --allow-production (recorded in the report)")
+        env.refuse_disallowed(sorted(suites & set(SUITE_SETTINGS)),
+                              allow_production=allow_production)
     except HarnessError as exc:
         raise pytest.UsageError(exc.one_line()) from None
 
@@ -137,6 +156,8 @@ class _TestState:
     step: str = ""
     steps: list[str] = field(default_factory=list)
     not_applicable: str = ""
+    measured_s: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
 
 
@@ -159,6 +180,7 @@ class Recorder:
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
+        self.refused = False
 
     def suite_of(self, nodeid: str) -> str:
         """The suite a test belongs to: --qgate-suite, else `suites/<name>/...`."""
@@ -169,9 +191,17 @@ class Recorder:
             return parts[parts.index("suites") + 1]
         return "tests"
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        """With --qgate-shard I/N keep only the test files that hash to shard I."""
+        """Refuse what the environment does not allow, judged on the tests actually collected
+        (a second net behind the arguments check); then apply --qgate-shard I/N."""
+        try:
+            refuse_disallowed_suites(self.env, {self.suite_of(i.nodeid) for i in items},
+                                     config.getoption("qgate_allow_production"))
+        except pytest.UsageError:
+            self.refused = True
+            raise
         shard = config.getoption("qgate_shard")
         if not shard:
             return
@@ -279,6 +309,10 @@ class Recorder:
                     self.notes[state.suite].append(str(value))
             elif key == "qgate.not_applicable":
                 state.not_applicable = str(value)
+            elif key == "qgate.duration":
+                state.measured_s = float(value)
+            elif key == "qgate.details":
+                state.details.update(value)
 
     def _metric(self, suite: str, nodeid: str, value: Any) -> None:
         """Keep the worst (max) sample of a metric; a non-number is a harness error."""
@@ -306,15 +340,22 @@ class Recorder:
         for suite in sorted(suites):
             tests = tuple(
                 TestCase(id=nodeid, name=s.name, outcome=s.outcome,  # type: ignore[arg-type]
-                         duration_s=round(s.duration_s, 3),
+                         duration_s=round(s.duration_s if s.measured_s is None
+                                          else s.measured_s, 3),
+                         details=dict(s.details),
                          message=_redact(s.message, self.env), attempts=s.attempts, step=s.step,
                          steps=tuple(s.steps))
                 for nodeid, s in self.tests.items() if s.suite == suite)
             artifacts = tuple(a for s in self.tests.values() if s.suite == suite
                               for a in s.artifacts)
             error = "\n".join(self.collect_errors.get(suite, []))
-            if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+            if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
+                              pytest.ExitCode.USAGE_ERROR):
                 error = error or f"pytest stopped early (exit status {int(exitstatus)})"
+            elif exitstatus == pytest.ExitCode.TESTS_FAILED and not any(
+                    s.outcome in ("failed", "error") for s in self.tests.values()):
+                error = error or ("pytest reported failures (exit status 1) that qgate did not "
+                                  "record; see the pytest output")
             status = "error" if error else status_from_tests(tests)
             metrics = outcome_counts(suite, tests) | self.metrics.get(suite, {})
             engine = "pytest + pytest-playwright" if suite == "e2e" else "pytest"
@@ -334,6 +375,11 @@ class Recorder:
         """Write the suite results (controller only); standalone runs also judge."""
         if hasattr(self.config, "workerinput"):
             return
+        if self.refused:  # nothing ran; leave no half run behind
+            if self.standalone and not any(self.run_dir.joinpath("suites").iterdir()):
+                import shutil
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            return
         secrets = self.env.secret_values()
         self.written = self.results(exitstatus)
         for result in self.written:
@@ -343,7 +389,12 @@ class Recorder:
             override = bool(self.env.production and
                             self.config.getoption("qgate_allow_production"))
             self.record = finish_run(self.env, self.run_dir, [r.suite for r in self.written],
-                                     started_at=self.started_at, production_override=override)
+                                     started_at=self.started_at, production_override=override,
+                                     shard=self.config.getoption("qgate_shard") or "",
+                                     expected_version=self.config.getoption(
+                                         "qgate_expect_version") or "")
+            # the same verdict as `qgate run`, with qgate's exit codes
+            session.exitstatus = int(self.record.verdict.exit_code)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """Show where the evidence went (and the verdict, when standalone)."""
@@ -434,6 +485,15 @@ class Evidence:
     def step(self, name: str) -> None:
         """Name the step in progress, so a failure report says where it broke."""
         self._node.user_properties.append(("qgate.step", name))
+
+    def duration(self, seconds: float) -> None:
+        """The test's own duration, when its work ran in a shared batch (smoke checks run
+        together in one fixture; each test reports its check's own time)."""
+        self._node.user_properties.append(("qgate.duration", float(seconds)))
+
+    def details(self, **observations: Any) -> None:
+        """Structured observations for writers (JSON values): HTTP status, latency, …"""
+        self._node.user_properties.append(("qgate.details", observations))
 
     def finding(self, finding: Finding) -> None:
         """Record a finding (security alert, PII match, broken invariant) for the suite."""

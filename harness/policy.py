@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -57,9 +58,15 @@ class GatePolicy:
         import dataclasses
         return dataclasses.replace(self, criteria=[*self.criteria, *extra])
 
-    def required_for(self, environment: str) -> list[str]:
-        """Suites `environment` must have evidence from (default: smoke)."""
-        return self.required.get(environment, self.required.get("default", ["smoke"]))
+    def required_for(self, environment: str, allowed: Sequence[str]) -> list[str]:
+        """Suites `environment` must have evidence from.
+
+        An environment not listed under `[required]` requires every suite it allows: the
+        required set never shrinks silently.
+        """
+        if environment in self.required:
+            return list(self.required[environment])
+        return list(allowed)
 
     def criteria_for(self, suite: str, environment: str) -> list[Criterion]:
         """The configured criteria that apply to `suite` in `environment`."""
@@ -92,15 +99,50 @@ class _WaiverFile:
 
 
 def load_policy(path: Path) -> GatePolicy:
-    """Load and validate `gate.toml`; a missing file gives the default policy."""
+    """Load and validate `gate.toml`; a missing file gives the default policy.
+
+    Every name must mean something: a required suite, a criterion's suite, metric prefix or
+    environment that matches nothing is a config error, never a rule that silently never
+    applies.
+    """
     if not path.is_file():
         return GatePolicy()
     policy = build(GatePolicy, _read_toml(path), str(path))
+    from harness.config import SUITE_SETTINGS, available_environments
+    from harness.schema import suggest
+
+    known_envs = available_environments(path.parent)
+    file = str(path)
+
+    def check_suite(suite: str, key: str) -> None:
+        if suite not in SUITE_SETTINGS:
+            raise ConfigError(file, key, f"unknown suite '{suite}'",
+                              hint=suggest(suite, SUITE_SETTINGS) or
+                              f"known suites: {', '.join(SUITE_SETTINGS)}")
+
+    def check_env(env: str, key: str) -> None:
+        if known_envs and env not in known_envs:
+            raise ConfigError(file, key, f"unknown environment '{env}'",
+                              hint=suggest(env, known_envs) or
+                              f"environments: {', '.join(known_envs)}")
+
     for env, suites in policy.required.items():
-        from harness.config import SUITE_SETTINGS
+        check_env(env, f"required.{env}")
         for i, suite in enumerate(suites):
-            if suite not in SUITE_SETTINGS:
-                raise ConfigError(str(path), f"required.{env}[{i}]", f"unknown suite '{suite}'")
+            check_suite(suite, f"required.{env}[{i}]")
+    for i, c in enumerate(policy.criteria):
+        check_suite(c.suite, f"criteria[{i}].suite")
+        if not c.metric and not c.findings_at_least:
+            raise ConfigError(file, f"criteria[{i}]", f"criterion '{c.name}' judges nothing",
+                              hint="set metric (with op and threshold) or findings_at_least")
+        if c.metric and not c.metric.startswith(f"{c.suite}."):
+            raise ConfigError(file, f"criteria[{i}].metric",
+                              f"metric '{c.metric}' is not a {c.suite} metric",
+                              hint=f"{c.suite} metrics start with '{c.suite}.'")
+        for j, env in enumerate(c.environments):
+            check_env(env, f"criteria[{i}].environments[{j}]")
+    for suite in policy.core_journeys:
+        check_suite(suite, f"core_journeys.{suite}")
     return policy
 
 

@@ -72,6 +72,8 @@ class TestCase:
     step: str = ""
     #: every journey step the test entered, in order (the verdict's core-journey evidence)
     steps: tuple[str, ...] = ()
+    #: structured observations for writers (a smoke check's HTTP status and latency, …)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,22 @@ def write_suite_result(run_dir: Path, result: SuiteResult, secrets: Iterable[str
 
 
 def read_suite_result(run_dir: Path, suite: str) -> SuiteResult | None:
-    """The result `suite` wrote, or None when it wrote none."""
+    """The result `suite` wrote, or None when it wrote none.
+
+    A corrupt or partial file (a crash mid-write, a non-numeric metric) is not a crash of the
+    gate: it reads as an `error` result saying what is wrong with the file.
+    """
     path = suite_path(run_dir, suite)
     if not path.is_file():
         return None
-    return SuiteResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        return SuiteResult.from_dict(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        problem = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyError) else \
+            f"missing key {exc}"
+        return SuiteResult.errored(suite, f"{path.name} is corrupt or partial ({problem}); "
+                                          "the suite's evidence cannot be read")
 

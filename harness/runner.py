@@ -11,8 +11,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +21,11 @@ from harness.errors import TargetUnreachable, UsageError
 from harness.results import SuiteResult, read_suite_result, write_suite_result
 from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
 from harness.schema import suggest
+
+#: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
+#: the browser journeys, load, the scanner, and data last because its audit scans the
+#: artifacts and logs the other suites left behind.
+SUITE_ORDER = ("smoke", "e2e", "load", "security", "data")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Plan:
     expect_version: str = ""
     fail_on_flaky: bool | None = None
     shard: str = ""
+    fail_fast: bool = True
 
 
 def parse_suites(text: str | None) -> list[str]:
@@ -49,27 +55,57 @@ def parse_suites(text: str | None) -> list[str]:
     return names
 
 
-def plan_run(env: Environment, required_by_policy: Sequence[str], requested: Sequence[str] = (),
-             *, allow_production: bool = False, expect_version: str = "",
-             fail_on_flaky: bool | None = None, shard: str = "") -> Plan:
+def order_suites(suites: Sequence[str]) -> tuple[str, ...]:
+    """`suites` in run order (SUITE_ORDER; suites it does not name run last, as given)."""
+    rank = {name: i for i, name in enumerate(SUITE_ORDER)}
+    unique = list(dict.fromkeys(suites))
+    return tuple(sorted(unique, key=lambda s: (rank.get(s, len(rank)), unique.index(s))))
+
+
+def required_suites(env: Environment, root: Path | None = None) -> tuple[str, ...]:
+    """The suites the gate requires for `env` (gate.toml), checked against its allow-list.
+
+    Every front-end (qgate run/demo/merge, standalone pytest) judges against this set, so
+    narrowing a run never narrows what GO certifies.
+    """
+    from harness.errors import ConfigError
+    from harness.policy import load_policy
+
+    gate = (root or project_root()) / "gate.toml"
+    required = load_policy(gate).required_for(env.name, env.suites)
+    for suite in required:
+        if suite not in env.suites:
+            raise ConfigError(str(gate.name), f"required.{env.name}",
+                              f"requires '{suite}', which {env.file} does not allow",
+                              hint=f"add it to suites in {env.file} or drop it from gate.toml")
+    return tuple(required)
+
+
+def plan_run(env: Environment, requested: Sequence[str] = (), *,
+             allow_production: bool = False, expect_version: str = "",
+             fail_on_flaky: bool | None = None, shard: str = "",
+             fail_fast: bool = True) -> Plan:
     """Check the request against the environment's allow-list and production protection."""
-    suites = tuple(requested) if requested else env.suites
+    suites = order_suites(requested or env.suites)
     env.refuse_disallowed(suites, allow_production=allow_production)
     intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
-    required = tuple(requested) if requested else tuple(required_by_policy)
     if shard:
         from harness.merge import parse_shard
         parse_shard(shard)
-    return Plan(env, suites, required, tuple(requested), allow_production and bool(intrusive),
-                expect_version, fail_on_flaky, shard)
+    return Plan(env, suites, required_suites(env), tuple(requested),
+                allow_production and bool(intrusive), expect_version, fail_on_flaky, shard,
+                fail_fast)
 
 
 def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
     """Check the target answers; return the version it reports ('' if none).
 
-    Raises TargetUnreachable when nothing answers at base_url at all.
+    Raises TargetUnreachable when nothing answers at base_url at all (refused, reset,
+    closed mid-answer, timed out).
     """
     import httpx
+
+    from harness.net import describe_transport_error
 
     try:
         with httpx.Client(timeout=timeout_s, auth=env.auth.basic_credentials(),
@@ -81,24 +117,28 @@ def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
                 return str(data.get("version", "")) if isinstance(data, dict) else ""
             except (httpx.HTTPError, ValueError):
                 return ""
-    except httpx.ConnectError as exc:
-        from harness.net import describe_connect_error
-        why = describe_connect_error(exc)
-        raise TargetUnreachable(f"target {env.base_url} is unreachable: {why}",
-                                hint="is the store running? check base_url or --base-url"
-                                ) from None
     except httpx.TimeoutException:
-        raise TargetUnreachable(f"target {env.base_url} did not answer within {timeout_s:g} s"
+        raise TargetUnreachable(f"target {env.shown_url} did not answer within {timeout_s:g} s"
+                                ) from None
+    except httpx.TransportError as exc:
+        raise TargetUnreachable(f"target {env.shown_url} is unreachable: "
+                                f"{describe_transport_error(exc)}",
+                                hint="is the store running? check base_url or --base-url"
                                 ) from None
 
 
 def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]:
-    """Run every planned suite; return the judged, written run record and its folder."""
+    """Run every planned suite; return the judged, written run record and its folder.
+
+    With `plan.fail_fast` (the default) a failed smoke suite stops the run: a deploy that is
+    not up is NO-GO in seconds, and the suites not started are listed as not run.
+    """
     env = plan.environment
     started_at = now_iso()
     run_dir = new_run_dir(reports_dir(), env.name)
-    print(f"qgate run {run_dir.name}: environment {env.name}, target {env.base_url}, "
+    print(f"qgate run {run_dir.name}: environment {env.name}, target {env.shown_url}, "
           f"suites {', '.join(plan.suites)}", file=out, flush=True)
+    not_run: dict[str, str] = {}
     try:
         version = probe_target(env)
     except TargetUnreachable as exc:
@@ -109,14 +149,24 @@ def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]
         version = ""
     else:
         for i, suite in enumerate(plan.suites, 1):
+            if not_run:
+                not_run[suite] = next(iter(not_run.values()))
+                continue
             print(f"[{i}/{len(plan.suites)}] {suite}: running…", file=out, flush=True)
             result = run_suite(suite, plan, run_dir, out=out)
             print(f"[{i}/{len(plan.suites)}] {suite}: {result.status} "
                   f"({len(result.tests)} tests, {result.duration_s:.1f}s)", file=out, flush=True)
+            if plan.fail_fast and suite == "smoke" and result.status == "failed":
+                not_run["_"] = ("not started: smoke failed, so the deploy is broken and the "
+                                "gate stopped early (--no-fail-fast runs every suite)")
+        not_run.pop("_", None)
+        if not_run:
+            print(f"  not started: {', '.join(not_run)} (smoke failed; fail fast)", file=out,
+                  flush=True)
     record = finish_run(env, run_dir, plan.suites, started_at=started_at,
-                        required=plan.required, requested=plan.requested,
-                        production_override=plan.production_override, version=version,
-                        fail_on_flaky=plan.fail_on_flaky)
+                        requested=plan.requested, production_override=plan.production_override,
+                        version=version, fail_on_flaky=plan.fail_on_flaky, not_run=not_run,
+                        shard=plan.shard, expected_version=plan.expect_version)
     return record, run_dir
 
 
@@ -169,7 +219,30 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
             f"{os.path.relpath(log_path, run_dir)}", engine="pytest",
             duration_s=round(time.time() - started, 3), started_at=started_at)
         write_suite_result(run_dir, result, secrets)
+    elif (problem := pytest_exit_problem(code, result)) and result.status != "error":
+        result = replace(result, status="error", error="\n".join(
+            e for e in (result.error, f"{problem}; see {os.path.relpath(log_path, run_dir)}")
+            if e))
+        write_suite_result(run_dir, result, secrets)
     return result
+
+
+def pytest_exit_problem(code: int, result: SuiteResult) -> str:
+    """Why pytest's exit code contradicts a suite result, or '' when it does not.
+
+    0 and 5 (nothing collected) agree with what the result says; 1 must come with a failed
+    or errored test; anything else (interrupted, internal error, usage error, a signal)
+    means the evidence is incomplete.
+    """
+    if code in (0, 5):
+        return ""
+    if code == 1:
+        if result.count("failed") or result.count("error"):
+            return ""
+        return "pytest exited 1 (tests failed) but no failed test was recorded"
+    names = {2: "interrupted", 3: "internal error", 4: "usage error"}
+    what = names.get(code, f"killed by signal {-code}" if code < 0 else "unexpected exit")
+    return f"pytest stopped with exit code {code} ({what})"
 
 
 def _stop_group(proc: subprocess.Popen[str]) -> None:
@@ -191,10 +264,19 @@ def _stop_group(proc: subprocess.Popen[str]) -> None:
 
 
 def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, started_at: str,
-               required: Sequence[str] | None = None, requested: Sequence[str] = (),
-               production_override: bool = False, version: str = "",
-               fail_on_flaky: bool | None = None, notes: Sequence[str] = ()) -> RunRecord:
-    """Judge the suite results in `run_dir`, write run.json and render every report."""
+               requested: Sequence[str] = (), production_override: bool = False,
+               version: str = "", fail_on_flaky: bool | None = None,
+               notes: Sequence[str] = (), not_run: Mapping[str, str] | None = None,
+               shard: str = "", scope: Sequence[str] | None = None,
+               expected_version: str = "") -> RunRecord:
+    """Judge the suite results in `run_dir` against the gate's required suites, write run.json
+    and render every report.
+
+    `suites` are the suites this run attempted; the required set always comes from the gate
+    policy (`required_suites`), so a partial run cannot be GO. `not_run` gives the reason a
+    planned suite was not started (fail fast). Only `qgate smoke` passes `scope`: its
+    record certifies "the deploy is up" (and says so), not a release.
+    """
     from harness import __version__
     from harness.policy import load_policy, load_waivers
     from harness.report import render_reports
@@ -203,21 +285,29 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
     root = project_root()
     policy = load_policy(root / "gate.toml").with_criteria(env.declared_criteria())
     waivers = load_waivers(root / "waivers.toml")
-    results = {s: r for s in suites if (r := read_suite_result(run_dir, s)) is not None}
-    must = tuple(required) if required is not None else tuple(suites)
+    required = tuple(scope) if scope is not None else required_suites(env, root)
+    attempted = [s for s in suites if s not in (not_run or {})]
+    results = {s: r for s in attempted if (r := read_suite_result(run_dir, s)) is not None}
+    absent = dict(not_run or {})
+    for suite in required:
+        if suite not in results and suite not in absent:
+            absent[suite] = ("the suite did not run or wrote no result" if suite in attempted
+                             else f"left out of this run (ran: {', '.join(suites) or 'none'}); "
+                                  f"the gate requires it for {env.name}")
     all_notes = list(notes)
-    if requested:
-        skipped = [s for s in policy.required_for(env.name) if s not in requested]
-        if skipped:
-            all_notes.append(f"Partial run: only {', '.join(requested)} requested; the gate "
-                             f"also requires {', '.join(skipped)} for {env.name}.")
-    verdict = judge(results, policy, waivers, environment=env.name, required=must,
-                    today=dt.date.today(), fail_on_flaky=fail_on_flaky)
+    left_out = [s for s in required if s not in suites]
+    if left_out:
+        all_notes.append(f"Partial run: the gate also requires {', '.join(left_out)} for "
+                         f"{env.name}, so this run cannot be GO.")
+    verdict = judge(results, policy, waivers, environment=env.name, required=required,
+                    today=dt.date.today(), fail_on_flaky=fail_on_flaky, absent=absent)
     record = RunRecord(
         run_id=run_dir.name, environment=env.name, base_url=env.base_url, version=version,
         started_at=started_at, finished_at=now_iso(), verdict=verdict, suites=results,
-        requested=tuple(requested), required=must, production_override=production_override,
-        qgate_version=__version__, notes=tuple(all_notes))
+        requested=tuple(requested), required=required, production_override=production_override,
+        qgate_version=__version__, notes=tuple(all_notes),
+        not_run={s: r for s, r in absent.items() if s in suites or s in required},
+        shard=shard, expected_version=expected_version)
     write_run(record, run_dir, env.secret_values())
     render_reports(run_dir)
     return record

@@ -4,7 +4,9 @@ Schema (version 1; fields may be added, never renamed)::
 
     {"schema_version": 1, "run_id", "environment", "target": {"base_url", "version"},
      "started_at", "finished_at", "qgate_version", "scope": {"requested", "required"},
-     "production_override": bool,
+     "production_override": bool, "notes": [str], "shard": "I/N" | "",
+     "expected_version": str,
+     "not_run": {"<suite>": "why it produced no result"},
      "verdict": {"decision": "GO"|"NO-GO"|"INCONCLUSIVE", "summary",
                  "criteria": [{"suite", "name", "observed", "threshold",
                                "outcome": "pass"|"warn"|"fail"|"waived"|"error",
@@ -49,6 +51,12 @@ class RunRecord:
     production_override: bool = False
     qgate_version: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: suites planned or required that produced no result, with why (left out, fail fast)
+    not_run: Mapping[str, str] = field(default_factory=dict)
+    #: "I/N" when this run is one shard of a suite split across machines
+    shard: str = ""
+    #: the version the run was told to expect (--expect-version), if any
+    expected_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document."""
@@ -60,6 +68,8 @@ class RunRecord:
             "qgate_version": self.qgate_version,
             "scope": {"requested": list(self.requested), "required": list(self.required)},
             "production_override": self.production_override, "notes": list(self.notes),
+            "not_run": dict(self.not_run), "shard": self.shard,
+            "expected_version": self.expected_version,
             "verdict": self.verdict.to_dict(),
             "suites": {name: _suite_entry(r) for name, r in self.suites.items()},
         }
@@ -81,6 +91,8 @@ class RunRecord:
             requested=tuple(scope.get("requested", ())), required=tuple(scope.get("required", ())),
             production_override=bool(data.get("production_override", False)),
             qgate_version=data.get("qgate_version", ""), notes=tuple(data.get("notes", ())),
+            not_run=dict(data.get("not_run", {})), shard=str(data.get("shard", "")),
+            expected_version=str(data.get("expected_version", "")),
         )
 
 

@@ -72,8 +72,13 @@ class Verdict:
 
 def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequence[Waiver], *,
           environment: str, required: Collection[str], today: dt.date,
-          fail_on_flaky: bool | None = None) -> Verdict:
-    """Judge the evidence: GO, NO-GO or INCONCLUSIVE with one outcome per criterion."""
+          fail_on_flaky: bool | None = None, absent: Mapping[str, str] | None = None
+          ) -> Verdict:
+    """Judge the evidence: GO, NO-GO or INCONCLUSIVE with one outcome per criterion.
+
+    `absent` says why a suite has no result (left out of the run, not started after smoke
+    failed); a required suite without a result is INCONCLUSIVE either way.
+    """
     flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
     active = [w for w in waivers if not w.expired(today)]
     out: list[CriterionResult] = [
@@ -83,10 +88,10 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
                         "waives anything — renew or remove it", blocking=False)
         for w in waivers if w.expired(today)
     ]
-    for suite in sorted(set(required) | set(suites)):
+    for suite in sorted(set(required) | set(suites) | set(absent or {})):
         result = suites.get(suite)
         is_required = suite in required
-        out.append(_evidence(suite, result, is_required))
+        out.append(_evidence(suite, result, is_required, (absent or {}).get(suite, "")))
         if result is None or result.status == "error" and not result.tests:
             continue
         out.extend(_tests(result, active, is_required, flaky_fails))
@@ -98,12 +103,14 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
     return Verdict(_decide(out), tuple(out), _summarise(out))
 
 
-def _evidence(suite: str, result: SuiteResult | None, required: bool) -> CriterionResult:
+def _evidence(suite: str, result: SuiteResult | None, required: bool,
+              why_absent: str = "") -> CriterionResult:
     missing: Outcome = "error" if required else "warn"
     name = "evidence collected"
     if result is None:
-        return CriterionResult(suite, name, "no result", "a result file", missing,
-                               "the suite did not run or wrote no result", blocking=required)
+        return CriterionResult(suite, name, "not run", "a result", missing,
+                               why_absent or "the suite did not run or wrote no result",
+                               blocking=required)
     if result.status == "error" and result.error:
         return CriterionResult(suite, name, "error", "a result file", missing,
                                result.error, blocking=required)

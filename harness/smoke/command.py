@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -17,10 +16,11 @@ from pathlib import Path
 
 from harness.config import Environment, load_environment, reports_dir
 from harness.results import SuiteResult, TestCase, write_suite_result
-from harness.runrecord import RunRecord, new_run_dir, now_iso
+from harness.runrecord import new_run_dir, now_iso
 from harness.smoke.engine import (
     CheckResult,
     SmokeTarget,
+    check_details,
     deployed_version,
     run_checks,
     suite_result,
@@ -29,7 +29,11 @@ from harness.smoke.settings import Check, SmokeSettings
 
 
 def smoke_command(args: argparse.Namespace) -> int:
-    """Run `qgate smoke` and return its exit code."""
+    """Run `qgate smoke` and return its exit code.
+
+    The table, `--json` and `--prom-file` are all rendered from the run record as written
+    (redacted) to run.json, so `qgate report` can rebuild exactly what on-call saw.
+    """
     env = load_environment(args.env)
     if args.base_url:
         env = env.with_base_url(args.base_url)
@@ -55,24 +59,22 @@ def smoke_command(args: argparse.Namespace) -> int:
         extra += compare_tests(results, old)
         old_version, new_version = deployed_version(old), deployed_version(results)
         if old_version != new_version:
-            notes.append(f"Blue/green: new colour {env.base_url} runs {new_version or '?'}, "
+            notes.append(f"Blue/green: new colour {env.shown_url} runs {new_version or '?'}, "
                          f"old colour {args.compare} runs {old_version or '?'}.")
     if extra:
         from harness.results import outcome_counts, status_from_tests
         tests = result.tests + tuple(extra)
         result = replace(result, tests=tests, status=status_from_tests(tests),
                          metrics=result.metrics | outcome_counts("smoke", tests) | browser_ms)
-    record, run_dir = _record(env, result, deployed_version(results), started_at, notes)
-    if args.json:
-        print(json.dumps(record.to_dict()["verdict"] | {
-            "run_dir": str(run_dir), "version": record.version,
-            "checks": [r.__dict__ for r in results],
-            "tests": [t.__dict__ for t in result.tests],
-            "compare": [r.__dict__ for r in old] if old is not None else None}, indent=2))
-    else:
-        print(render_table(env, results, result, record, expect, old, run_dir))
+    run_dir = _record(env, result, deployed_version(results), started_at, notes, expect)
+    from harness.report.oncall import render_prom, render_smoke_json, render_smoke_table
+    from harness.runrecord import load_run
+
+    record = load_run(run_dir)  # what was written (redacted) is what on-call sees
+    print(render_smoke_json(record, run_dir) if args.json else
+          render_smoke_table(record, run_dir))
     if args.prom_file:
-        write_prom_file(Path(args.prom_file), env.name, results, record)
+        write_prom_file(Path(args.prom_file), render_prom(record, time.time()))
     return int(record.verdict.exit_code)
 
 
@@ -119,7 +121,8 @@ def compare_tests(new: Sequence[CheckResult], old: Sequence[CheckResult]) -> lis
             reason = f"passes on the old colour but fails on the new one: {n.reason}"
         out.append(TestCase(id=f"smoke::compare::{n.name}", name=f"compare: {n.name}",
                             outcome="failed" if reason else "passed",
-                            duration_s=round(n.latency_ms / 1000, 4), message=reason))
+                            duration_s=round(n.latency_ms / 1000, 4), message=reason,
+                            details={"check": n.name, "old": check_details(o) | {"ok": o.ok}}))
     return out
 
 
@@ -130,81 +133,22 @@ def _browser_check(env: Environment, settings: SmokeSettings) -> TestCase:
 
 
 def _record(env: Environment, result: SuiteResult, version: str, started_at: str,
-            notes: list[str]) -> tuple[RunRecord, Path]:
+            notes: list[str], expect: str) -> Path:
+    """Write and judge the smoke run; `qgate smoke` certifies one thing: the deploy is up."""
     from harness.runner import finish_run
 
     run_dir = new_run_dir(reports_dir(), env.name)
     write_suite_result(run_dir, result, env.secret_values())
-    record = finish_run(env, run_dir, ["smoke"], started_at=started_at, required=["smoke"],
-                        version=version, notes=notes)
-    return record, run_dir
+    finish_run(env, run_dir, ["smoke"], started_at=started_at, version=version,
+               notes=["Smoke check (qgate smoke): certifies that the deploy is up and can "
+                      "sell, not a full release.", *notes], scope=("smoke",),
+               expected_version=expect)
+    return run_dir
 
 
-def render_table(env: Environment, results: Sequence[CheckResult], result: SuiteResult,
-                 record: RunRecord, expect: str, old: Sequence[CheckResult] | None,
-                 run_dir: Path) -> str:
-    """The compact on-call screen: one row per check, then the verdict line."""
-    head = f"qgate smoke · {env.name} · {env.base_url}"
-    if expect:
-        head += f" · expect {expect}"
-    width = max([len(c.name) for c in result.tests] + [5])
-    lines = [head, "", f"  {'CHECK':<{width}}  {'STATUS':>6}  {'LATENCY':>8}  RESULT"]
-    by_name = {r.name: r for r in results}
-    for test in result.tests:
-        if test.id.startswith("smoke::compare::") and test.outcome == "passed":
-            continue  # the "| old:" column already shows it; list only regressions
-        r = by_name.get(test.name)
-        status = str(r.status) if r and r.status is not None else "-"
-        latency = f"{r.latency_ms:.0f} ms" if r else "-"
-        if test.outcome == "passed":
-            text = "ok"
-        elif test.outcome == "skipped":
-            text = f"SKIP {test.message}"
-        else:
-            text = "FAIL " + (r.reason + (f" (after {r.attempts} attempts)"
-                                          if r.attempts > 1 else "") if r else test.message)
-        if old is not None and r is not None:
-            o = next(x for x in old if x.name == r.name)
-            text += f"   | old: {'ok' if o.ok else o.reason}, {o.latency_ms:.0f} ms"
-        lines.append(f"  {test.name:<{width}}  {status:>6}  {latency:>8}  {text}")
-    v = record.verdict
-    took = result.duration_s
-    lines += ["", f"VERDICT: {v.decision} — {v.summary}  ({took:.1f}s, version "
-              f"{record.version or 'unknown'})",
-              f"report: {run_dir / 'report.html'}"]
-    return "\n".join(lines)
-
-
-def write_prom_file(path: Path, env_name: str, results: Sequence[CheckResult],
-                    record: RunRecord) -> None:
-    """Prometheus textfile-collector metrics, written atomically (node_exporter reads it)."""
-    env = _label(env_name)
-    lines = [
-        "# HELP qgate_smoke_check_success 1 if the smoke check passed.",
-        "# TYPE qgate_smoke_check_success gauge",
-        *(f'qgate_smoke_check_success{{env="{env}",check="{_label(r.name)}"}} {int(r.ok)}'
-          for r in results),
-        "# HELP qgate_smoke_check_latency_seconds Latency of the last attempt.",
-        "# TYPE qgate_smoke_check_latency_seconds gauge",
-        *(f'qgate_smoke_check_latency_seconds{{env="{env}",check="{_label(r.name)}"}} '
-          f"{r.latency_ms / 1000:.4f}" for r in results),
-        "# HELP qgate_smoke_verdict 1 for the decision of the last smoke run.",
-        "# TYPE qgate_smoke_verdict gauge",
-        *(f'qgate_smoke_verdict{{env="{env}",decision="{d}"}} '
-          f"{int(record.verdict.decision == d)}" for d in ("GO", "NO-GO", "INCONCLUSIVE")),
-        "# HELP qgate_smoke_target_info The version the target reported.",
-        "# TYPE qgate_smoke_target_info gauge",
-        f'qgate_smoke_target_info{{env="{env}",version="{_label(record.version)}"}} 1',
-        "# HELP qgate_smoke_last_run_timestamp_seconds When the last smoke run finished.",
-        "# TYPE qgate_smoke_last_run_timestamp_seconds gauge",
-        f'qgate_smoke_last_run_timestamp_seconds{{env="{env}"}} {time.time():.0f}',
-    ]
+def write_prom_file(path: Path, text: str) -> None:
+    """Write Prometheus textfile metrics atomically (node_exporter never reads half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-

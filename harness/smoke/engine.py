@@ -148,7 +148,7 @@ def suite_result(results: Sequence[CheckResult], *, duration_s: float, started_a
         TestCase(id=f"smoke::{r.name}", name=r.name, outcome="passed" if r.ok else "failed",
                  duration_s=round(r.latency_ms / 1000, 4), attempts=r.attempts,
                  message="" if r.ok else f"{r.reason} ({r.url}, {r.attempts} attempt"
-                 f"{'s' if r.attempts != 1 else ''})")
+                 f"{'s' if r.attempts != 1 else ''})", details=check_details(r))
         for r in results)
     metrics = outcome_counts(suite, tests)
     for r in results:
@@ -158,6 +158,12 @@ def suite_result(results: Sequence[CheckResult], *, duration_s: float, started_a
     return SuiteResult(suite=suite, status=status_from_tests(tests),
                        duration_s=round(duration_s, 3), engine="httpx (async)",
                        started_at=started_at, metrics=metrics, tests=tests)
+
+
+def check_details(r: CheckResult) -> dict[str, Any]:
+    """What writers show of one check: HTTP status, latency, the reason, attempts."""
+    return {"status": r.status, "latency_ms": round(r.latency_ms, 1), "url": r.url,
+            "reason": r.reason, "attempts": r.attempts, "version": r.body_version}
 
 
 def slug(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.smoke.engine import CheckResult, slug
+from harness.smoke.engine import CheckResult, check_details, slug
 from harness.smoke.settings import BrowserCheck
 
 
@@ -13,6 +13,9 @@ def test_check(check_name: str, smoke_results: dict[str, CheckResult], evidence)
     if check_name not in smoke_results:
         pytest.skip("writes data: not allowed in this environment")
     result = smoke_results[check_name]
+    # every check ran in one parallel batch (the fixture); report this check's own time
+    evidence.duration(result.latency_ms / 1000)
+    evidence.details(**check_details(result))
     evidence.metric(f"smoke.{slug(check_name)}.latency_ms", result.latency_ms, "ms")
     evidence.metric("smoke.latency_max_ms", result.latency_ms, "ms")  # the suite keeps the max
     assert result.ok, f"{result.url}: {result.reason} (after {result.attempts} attempts)"

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from cli_support import PROJECT, heavy_modules_after, run_qgate
+from cli_support import (
+    PROJECT,
+    alive,
+    assert_partial,
+    descendants,
+    heavy_modules_after,
+    run_dir_of,
+    run_qgate,
+    wait_for,
+)
 
 
 def test_version() -> None:
@@ -86,17 +93,20 @@ def test_store_down_is_inconclusive_and_names_the_url(closed_port_url: str, tmp_
     assert {s["status"] for s in data["suites"].values()} == {"error"}
 
 
-def test_demo_smoke_is_go_and_report_rerenders() -> None:
+def test_partial_demo_run_is_inconclusive_naming_what_it_left_out() -> None:
     result = run_qgate("demo", "--suites", "smoke")
-    assert result.code == 0, result.out + result.err
-    assert "VERDICT: GO" in result.out
-    report = Path(result.out.strip().splitlines()[-1].removeprefix("report: "))
-    run_dir = report.parent
+    # smoke passed, but the gate requires more for demo: a partial run never certifies GO
+    assert result.code == 3, result.out + result.err
+    assert "VERDICT: INCONCLUSIVE" in result.out and "left out of this run" in result.out
+    run_dir = run_dir_of(result.out)
+    run = json.loads((run_dir / "run.json").read_text())
+    assert_partial(run, ran=["smoke"], left_out=[s for s in run["scope"]["required"]
+                                                 if s != "smoke"])
     for name in ("run.json", "junit.xml", "summary.md", "report.html"):
         assert (run_dir / name).is_file(), name
     (run_dir / "report.html").unlink()
     again = run_qgate("report", str(run_dir))
-    assert again.code == 0
+    assert again.code == 3
     assert (run_dir / "report.html").is_file()
 
 
@@ -155,20 +165,7 @@ def test_demo_store_that_cannot_start_is_one_line_exit_2(closed_port_url: str) -
 
 
 
-def _processes() -> dict[str, str]:
-    """pid -> command line of every process on the machine."""
-    found = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                found[pid] = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-    return found
-
-
 def test_sigterm_stops_the_demo_store_and_the_suite_processes() -> None:
-    before = set(_processes())
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "demo", "--suites", "e2e"],
                             cwd=PROJECT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -178,14 +175,13 @@ def test_sigterm_stops_the_demo_store_and_the_suite_processes() -> None:
             store_url = m.group(1)
         if "e2e: running" in line:
             break
-    time.sleep(5)  # let pytest start its workers and browsers
-    started = {pid: cmd for pid, cmd in _processes().items() if pid not in before}
-    assert any("chromium" in cmd for cmd in started.values()), started
+    # wait until the suite has really started a browser (only this run's own process tree)
+    started = wait_for(lambda: (lambda tree: tree if any(
+        "chromium" in cmd for cmd in tree.values()) else None)(descendants(proc.pid)),
+        timeout=120, what="the e2e suite to start Chromium")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 3  # interrupted: no verdict, INCONCLUSIVE
     with pytest.raises(httpx.ConnectError):
         httpx.get(store_url + "/healthz", timeout=2)
-    time.sleep(1)
-    alive = _processes()
-    leftovers = [cmd for pid, cmd in started.items() if pid in alive and alive[pid] == cmd]
-    assert not leftovers
+    wait_for(lambda: not any(alive(pid, cmd) for pid, cmd in started.items()), timeout=15,
+             what="every process the run started to exit")

@@ -51,10 +51,12 @@ def test_shard_runs_merge_into_one_run(tmp_path: Path) -> None:
     shard_dirs = []
     for i in (1, 2):
         run_dir = tmp_path / "reports" / f"shard{i}"
-        (run_dir / "suites").mkdir(parents=True)
+        # standalone pytest (judged per shard, so each records its I/N in run.json)
+        env["QGATE_REPORTS_DIR"] = str(run_dir.parent)
         subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                        "suites/smoke", "--env", "demo", "--qgate-shard", f"{i}/2",
-                        "--qgate-run-dir", str(run_dir)], cwd=tmp_path, env=env, check=False)
+                        "suites/smoke", "--env", "demo", "--qgate-shard", f"{i}/2"],
+                       cwd=tmp_path, env=env, check=False)
+        (run_dir.parent / "latest").resolve().rename(run_dir)
         shard_dirs.append(str(run_dir))
     counts = [json.loads((Path(d) / "suites" / "smoke.json").read_text())["metrics"]
               ["smoke.tests"] for d in shard_dirs]
@@ -66,4 +68,4 @@ def test_shard_runs_merge_into_one_run(tmp_path: Path) -> None:
     run = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
     assert run["suites"]["smoke"]["metrics"]["smoke.tests"] == 8
     assert run["suites"]["smoke"]["metrics"]["smoke.failed"] == 1
-    assert "Merged from 2 shard runs." in run["notes"]
+    assert "Merged from 2 shard runs (1/2, 2/2)." in run["notes"]

@@ -9,7 +9,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from cli_support import PROJECT
+import pytest
+
+from cli_support import PROJECT, assert_partial
 
 
 def pytest_run(args: list[str], cwd: Path, env: dict[str, str] | None = None
@@ -30,12 +32,20 @@ def latest_run(root: Path) -> dict:
 def test_plain_pytest_smoke_suite_writes_a_judged_run(clean_store: str) -> None:
     result = pytest_run(["suites/smoke", "--env", "demo", "--base-url", clean_store,
                          "--expect-version", "1.0.0", "-q"], PROJECT)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "VERDICT: GO" in result.stdout
+    # the same verdict and exit code as `qgate run --suites smoke`: partial, so INCONCLUSIVE
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "VERDICT: INCONCLUSIVE" in result.stdout
     run = latest_run(PROJECT)
     assert run["target"]["base_url"] == clean_store
-    assert run["suites"]["smoke"]["status"] == "passed"
+    assert_partial(run, ran=["smoke"],
+                   left_out=[s for s in run["scope"]["required"] if s != "smoke"])
     assert run["suites"]["smoke"]["metrics"]["smoke.tests"] == 7
+    # each check reports its own time, not the whole parallel batch's
+    durations = {t["name"]: t["duration_s"] for t in run["suites"]["smoke"]["tests"]}
+    latencies = {t["name"]: t["details"]["latency_ms"] / 1000
+                 for t in run["suites"]["smoke"]["tests"]}
+    assert durations == {n: pytest.approx(v, abs=0.002) for n, v in latencies.items()}
+    assert max(durations.values()) < sum(durations.values())  # not one test holding it all
 
 
 def write_suite(root: Path, body: str) -> None:
@@ -104,7 +114,7 @@ def test_suite_that_collects_nothing_is_inconclusive(tmp_path: Path) -> None:
     write_suite(tmp_path, "X = 1\n")
     result = pytest_run(["suites/smoke", "--env", "demo", "--qgate-suite", "smoke", "-q"],
                         tmp_path, {"QGATE_ROOT": str(tmp_path)})
-    assert result.returncode == 5
+    assert result.returncode == 3  # qgate's INCONCLUSIVE, not pytest's "no tests" (5)
     assert latest_run(tmp_path)["verdict"]["decision"] == "INCONCLUSIVE"
 
 
@@ -145,7 +155,10 @@ def test_plain_pytest_respects_production_protection(tmp_path: Path) -> None:
     assert "environment 'prod' is production; refusing e2e" in refused.stderr
     allowed = pytest_run(["suites/e2e", "--env", "prod", "--allow-production", "-q"], tmp_path,
                          env)
-    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    # allowed to run, and partial (prod also requires smoke): INCONCLUSIVE, not refused
+    assert allowed.returncode == 3, allowed.stdout + allowed.stderr
+    assert latest_run(tmp_path)["suites"]["e2e"]["status"] == "passed"
+    assert latest_run(tmp_path)["production_override"] is True
 
 
 def test_plain_pytest_respects_the_allow_list(tmp_path: Path) -> None:
@@ -164,7 +177,8 @@ def test_smoke_suite_runs_the_browser_check_only_when_enabled(clean_store: str,
     env = {"QGATE_ROOT": str(project_copy)}
     result = pytest_run(["suites/smoke", "--env", "demo", "--base-url", clean_store, "-q"],
                         project_copy, env)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr  # partial: smoke only
     tests = latest_run(project_copy)["suites"]["smoke"]["tests"]
+    assert latest_run(project_copy)["suites"]["smoke"]["status"] == "passed"
     assert [t["outcome"] for t in tests if "test_browser" in t["id"]] == ["passed"]
     assert len(tests) == 8

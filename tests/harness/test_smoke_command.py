@@ -90,7 +90,8 @@ def test_compare_same_build_is_go_and_reports_version_difference(
                        "--compare", mismatched_store, "--json")
     assert result.code == 0, result.out
     data = json.loads(result.out)
-    assert data["compare"] and all(c["ok"] for c in data["compare"])
+    compares = [c for c in data["checks"] if c["name"].startswith("compare: ")]
+    assert compares and all(c["old"]["ok"] and c["outcome"] == "passed" for c in compares)
     run = json.loads((Path(data["run_dir"]) / "run.json").read_text())
     assert any("Blue/green" in n for n in run["notes"])
 
@@ -119,7 +120,7 @@ def test_browser_check_drives_real_chromium(clean_store: str) -> None:
     result = run_qgate("smoke", "--env", "demo", "--base-url", clean_store, "--browser",
                        "--json")
     data = json.loads(result.out)
-    browser = next(t for t in data["tests"] if t["id"] == "smoke::browser")
+    browser = next(t for t in data["checks"] if t["id"] == "smoke::browser")
     assert browser["outcome"] == "passed", browser["message"]
     assert result.code == 0, result.out + result.err
     run = json.loads((Path(data["run_dir"]) / "run.json").read_text())

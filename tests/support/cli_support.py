@@ -43,3 +43,73 @@ def heavy_modules_after(argv: list[str]) -> tuple[int | None, list[str]]:
                          check=True, cwd=PROJECT).stdout.strip().splitlines()[-1]
     status, loaded = json.loads(out)
     return status, loaded
+
+
+def run_dir_of(output: str) -> Path:
+    """The run folder a qgate command printed as its last `report: …` line."""
+    line = next(x for x in reversed(output.strip().splitlines()) if x.startswith("report: "))
+    return Path(line.removeprefix("report: ")).parent
+
+
+def assert_partial(run: dict, ran: list[str], left_out: list[str]) -> None:
+    """A partial run: INCONCLUSIVE only because `left_out` did not run; what ran passed."""
+    verdict = run["verdict"]
+    assert verdict["decision"] == "INCONCLUSIVE", verdict
+    bad = [c for c in verdict["criteria"] if c["outcome"] in ("fail", "error")]
+    assert sorted(c["suite"] for c in bad) == sorted(left_out), bad
+    assert all(c["name"] == "evidence collected" and c["observed"] == "not run" for c in bad)
+    assert all("left out of this run" in c["reason"] for c in bad), bad
+    for suite in ran:
+        assert run["suites"][suite]["status"] == "passed", run["suites"][suite]
+
+
+def wait_for(condition, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """pid -> command line of every live descendant of `pid` (walks /proc children lists;
+    never looks at processes outside this tree)."""
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children") as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            for child in children:
+                if child in found:
+                    continue
+                try:
+                    with open(f"/proc/{child}/cmdline", "rb") as f:
+                        found[child] = f.read().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                todo.append(child)
+    return found
+
+
+def alive(pid: int, cmdline: str) -> bool:
+    """Whether `pid` still runs `cmdline` (not reused by another process)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace") == cmdline
+    except OSError:
+        return False
