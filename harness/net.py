@@ -21,10 +21,15 @@ def describe_connect_error(exc: BaseException) -> str:
             return "connect timed out"
         if getattr(current, "errno", None) in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             return "host unreachable"
+        if isinstance(current, ConnectionResetError) or \
+                getattr(current, "errno", None) == errno.ECONNRESET:
+            return "connection reset by the server"
         current = current.__cause__ or current.__context__
     text = str(exc).lower()
     if "refused" in text:
         return "connection refused"
+    if "reset by peer" in text:
+        return "connection reset by the server"
     return f"cannot connect ({exc})"
 
 

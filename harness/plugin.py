@@ -56,8 +56,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; when --env is given, load the environment and start recording."""
     config.addinivalue_line("markers", "journey(name): a critical shopper journey (e2e)")
-    config.addinivalue_line("markers", "check(name): a declared smoke check")
-    config.addinivalue_line("markers", "production_safe: makes no writes; allowed in production")
     name = config.getoption("qgate_env", default=None)
     if not name:
         return

@@ -107,12 +107,13 @@ def load_policy(path: Path) -> GatePolicy:
     """
     if not path.is_file():
         return GatePolicy()
-    policy = build(GatePolicy, _read_toml(path), str(path))
-    from harness.config import SUITE_SETTINGS, available_environments
+    from harness.config import shown_path
+    policy = build(GatePolicy, _read_toml(path), shown_path(path))
+    from harness.config import SUITE_SETTINGS, available_environments, shown_path
     from harness.schema import suggest
 
     known_envs = available_environments(path.parent)
-    file = str(path)
+    file = shown_path(path)
 
     def check_suite(suite: str, key: str) -> None:
         if suite not in SUITE_SETTINGS:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from harness.config import INTRUSIVE_SUITES, SUITE_SETTINGS, Environment, project_root, reports_dir
+from harness.config import (
+    INTRUSIVE_SUITES,
+    SUITE_SETTINGS,
+    Environment,
+    project_root,
+    reports_dir,
+    shown_path,
+)
 from harness.errors import TargetUnreachable, UsageError
 from harness.results import SuiteResult, read_suite_result, write_suite_result
 from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
@@ -75,7 +82,7 @@ def required_suites(env: Environment, root: Path | None = None) -> tuple[str, ..
     required = load_policy(gate).required_for(env.name, env.suites)
     for suite in required:
         if suite not in env.suites:
-            raise ConfigError(str(gate.name), f"required.{env.name}",
+            raise ConfigError(shown_path(gate), f"required.{env.name}",
                               f"requires '{suite}', which {env.file} does not allow",
                               hint=f"add it to suites in {env.file} or drop it from gate.toml")
     return tuple(required)

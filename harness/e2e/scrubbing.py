@@ -1,7 +1,10 @@
 """Keep auth secrets out of browser evidence: Playwright traces, console logs.
 
-Playwright records every request header and the context options (HTTP credentials, extra
-headers) inside trace.zip, so each kept trace is rewritten with those values masked.
+Playwright records every request header, cookie and the context options (HTTP credentials,
+extra headers) inside trace.zip, so each kept trace is rewritten with those values masked:
+known secrets byte for byte, and credentials by shape (`harness.redaction`): Authorization,
+Cookie and Set-Cookie headers and cookie objects, including cookies the shop issued during
+the run.
 """
 
 from __future__ import annotations
@@ -40,11 +43,31 @@ def secret_needles(
     return sorted((n for n in needles if len(n) >= 3), key=len, reverse=True)
 
 
-def scrub_bytes(data: bytes, needles: Iterable[bytes]) -> bytes:
-    """`data` with every needle and every Authorization header value masked."""
+def scrub_bytes(data: bytes, needles: Iterable[bytes], *, json_lines: bool = False) -> bytes:
+    """`data` with every needle masked and credentials masked by shape.
+
+    `json_lines` (a trace's `.trace`/`.network` members) redacts each JSON line by
+    structure (header objects, cookie lists); other text gets the line/JSON-text patterns.
+    """
+    from harness.redaction import redact, redact_data
+
     for needle in needles:
         data = data.replace(needle, MASK)
-    return _HEADER_VALUE.sub(lambda m: m.group(1) + MASK + m.group(3), data)
+    data = _HEADER_VALUE.sub(lambda m: m.group(1) + MASK + m.group(3), data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    if json_lines:
+        lines = []
+        for line in text.split("\n"):
+            try:
+                lines.append(json.dumps(redact_data(json.loads(line)), ensure_ascii=False)
+                             if line.strip() else line)
+            except ValueError:
+                lines.append(redact(line))
+        return "\n".join(lines).encode("utf-8")
+    return redact(text).encode("utf-8")
 
 
 def scrub_text_file(path: str | os.PathLike[str], needles: Iterable[bytes]) -> None:
@@ -66,7 +89,8 @@ def scrub_trace(path: str | os.PathLike[str], needles: Iterable[bytes]) -> None:
             for info in zin.infolist():
                 data = zin.read(info.filename)
                 if not data.startswith(_IMAGE_MAGIC):
-                    data = scrub_bytes(data, needles)
+                    data = scrub_bytes(data, needles, json_lines=info.filename.endswith(
+                        (".trace", ".network")))
                 zout.writestr(info.filename, data)
         os.replace(tmp, source)
     except BaseException:

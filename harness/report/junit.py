@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from harness.runrecord import RunRecord
+
+# Characters XML 1.0 cannot carry at all (NUL, most C0 controls, lone surrogates, U+FFFE/F):
+# like pytest's junitxml `bin_xml_escape`, each is written as a visible #xNN instead.
+_ILLEGAL_XML = re.compile("[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD"
+                          "\U00010000-\U0010FFFF]")
+
+
+def xml_safe(text: object) -> str:
+    """`text` with every character XML cannot represent replaced by `#xNN`."""
+    return _ILLEGAL_XML.sub(lambda m: f"#x{ord(m.group()):02X}", str(text))
 
 
 def render_junit(record: RunRecord) -> str:
@@ -45,6 +56,11 @@ def render_junit(record: RunRecord) -> str:
                     f"FLAKY: passed on attempt {test.attempts}. {test.message}")
         _count(element)
     _count_root(root)
+    for element in root.iter():
+        if element.text:
+            element.text = xml_safe(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, xml_safe(value))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

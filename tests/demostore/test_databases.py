@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cli_support import wait_for
 from demostore.process import StoreProcess, start_store
 
 from .conftest import Shopper, stock
@@ -68,8 +68,10 @@ def test_buy_decline_track_cancel(db_store: StoreProcess, shopper_for: Any) -> N
     assert first.json()["order"]["id"] == second.json()["order"]["id"]
     order_id = first.json()["order"]["id"]
     assert stock(db_store.base_url, "MLK-001")["available"] == before["available"] - 3
-    time.sleep(DB_TICK * 1.5)
-    body = s.http.get(f"/api/orders/{order_id}").json()
+    # wait for the fulfilment clock to move the order on (a condition, not a guessed sleep)
+    body = wait_for(lambda: (lambda b: b if b["status"] != "PLACED" else None)(
+        s.http.get(f"/api/orders/{order_id}").json()), timeout=20 * DB_TICK,
+        what=f"order {order_id} to leave PLACED")
     assert body["status"] in ("PICKING", "PACKED", "RIDER_ASSIGNED")
     stamps = [e["at"] for e in body["events"]]
     assert stamps == sorted(stamps)
@@ -84,10 +86,8 @@ def test_delivery_consumes_stock(db_store: StoreProcess, shopper_for: Any) -> No
     s: Shopper = shopper_for(db_store).signup()
     before = stock(db_store.base_url, "EGG-001")
     order = s.buy("EGG-001", 2)
-    deadline = time.monotonic() + 20
-    while s.http.get(f"/api/orders/{order['id']}").json()["status"] != "DELIVERED":
-        assert time.monotonic() < deadline, "order never delivered"
-        time.sleep(0.3)
+    wait_for(lambda: s.http.get(f"/api/orders/{order['id']}").json()["status"] == "DELIVERED",
+             timeout=20, interval=0.3, what="the order to be delivered")
     after = stock(db_store.base_url, "EGG-001")
     assert after["on_hand"] == before["on_hand"] - 2 and after["sold"] == before["sold"] + 2
     assert after["reserved"] == before["reserved"]
