@@ -17,8 +17,8 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev,load,data]'
+$(STAMP): pyproject.toml setup.py | $(PY)
+	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $@
 
 # Playwright's own Chromium where downloads work; else Debian's chromium (+ ffmpeg for video).

@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check tools, browser, scanner, daemons and databases")
 
+    init = commands.add_parser("init", help="lay out a new project: environments, gate policy, "
+                                            "conftest.py, an adapter skeleton")
+    init.add_argument("directory", nargs="?", default=".", metavar="DIR",
+                      help="where to write the files (default: the current folder)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     store = commands.add_parser("store", help="the bundled demo store (serve, faults)",
                                 add_help=False)
     store.add_argument("store_args", nargs=argparse.REMAINDER)
@@ -143,6 +149,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         from harness.doctor import doctor
         return doctor()
+    if args.command == "init":
+        from harness.scaffold import init_command
+        return init_command(args.directory, args.force)
     if args.command == "store":
         if args.store_args == ["faults"]:  # qgate knows which suites exist today
             from demostore.faults import format_fault_table

@@ -180,10 +180,34 @@ def available_environments(root: Path | None = None) -> list[str]:
     return sorted(p.stem for p in environments_dir(root).glob("*.toml"))
 
 
+def packaged_dir(package: str) -> Path | None:
+    """Where a folder shipped inside qgate lives (`harness.suites`, `harness.environments`):
+    inside the package in a wheel (setup.py maps them there), the repository's top-level
+    folder in a checkout."""
+    name = package.removeprefix("harness.")
+    here = Path(__file__).resolve().parent
+    for candidate in (here / name, here.parent / name):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+#: The one environment qgate ships ready to use: the bundled demo store's.
+BUILTIN_ENVIRONMENTS = ("demo",)
+
+
 def load_environment(name: str, root: Path | None = None) -> Environment:
-    """Load and validate `environments/<name>.toml`."""
+    """Load and validate `environments/<name>.toml`.
+
+    A project without its own `demo.toml` (a wheel install, `qgate init` not yet run) gets
+    the one shipped with qgate, so `qgate demo` works from any folder.
+    """
     directory = environments_dir(root)
     path = directory / f"{name}.toml"
+    if not path.is_file() and name in BUILTIN_ENVIRONMENTS:
+        builtin = packaged_dir("harness.environments")
+        if builtin is not None and (builtin / f"{name}.toml").is_file():
+            path = builtin / f"{name}.toml"
     shown = shown_path(path)
     if not path.is_file():
         known = available_environments(root)

@@ -91,6 +91,26 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.has_plugin("playwright"):
         import harness.e2e.fixtures as e2e_fixtures
         config.pluginmanager.register(e2e_fixtures, "qgate-e2e-fixtures")
+    _load_project_conftest(config)
+
+
+def _load_project_conftest(config: pytest.Config) -> None:
+    """Load the project's root `conftest.py` (where a team overrides fixtures) even when the
+    suites run from the installed package, outside the project folder pytest would search."""
+    from harness.config import project_root
+
+    path = project_root() / "conftest.py"
+    if not path.is_file() or any(
+            getattr(p, "__file__", None) and Path(p.__file__).resolve() == path.resolve()
+            for p in config.pluginmanager.get_plugins()):
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("qgate_project_conftest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config.pluginmanager.register(module, f"qgate-project-conftest:{path}")
 
 
 def suites_in_args(config: pytest.Config) -> set[str]:

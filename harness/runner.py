@@ -177,10 +177,27 @@ def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]
     return record, run_dir
 
 
+def suite_dir(suite: str) -> Path:
+    """Where `suite`'s tests live: the project's own `suites/<suite>` when it has one (a
+    checkout, or a team's own suite), else the one shipped in the qgate package."""
+    from harness.config import packaged_dir
+    from harness.errors import ToolMissing
+
+    own = project_root() / "suites" / suite
+    if own.is_dir():
+        return own
+    shipped = packaged_dir("harness.suites")
+    if shipped is not None and (shipped / suite).is_dir():
+        return shipped / suite
+    raise ToolMissing(f"the {suite} suite is not installed (no suites/{suite} in "
+                      f"{project_root()} or in the qgate package)",
+                      hint="reinstall qcommerce-harness")
+
+
 def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
     """The pytest command line that runs `suite` for `plan` into `run_dir`."""
     env = plan.environment
-    cmd = [sys.executable, "-m", "pytest", str(project_root() / "suites" / suite),
+    cmd = [sys.executable, "-m", "pytest", str(suite_dir(suite)),
            "--env", env.name, "--base-url", env.base_url, "--qgate-run-dir", str(run_dir),
            "--qgate-suite", suite, "-p", "no:cacheprovider", "-q", "-o", "addopts=",
            "--rootdir", str(project_root())]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DEMO_ADAPTER = "suites.e2e.adapters.demostore:DemoStorefront"
+DEMO_ADAPTER = "harness.suites.e2e.adapters.demostore:DemoStorefront"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,420 @@
+"""Pytest fixtures and hooks of the e2e suite, on top of pytest-playwright.
+
+Chain: `e2e_settings` → `browser_type_launch_args` / `browser_context_args` (pytest-playwright
+overrides) → `page` → `storefront` (the environment's adapter). Each journey also gets a fresh
+`shopper` and a `step` timer. On failure the trace (secrets masked), a screenshot and the
+console errors are kept and registered as evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.e2e.adapter import Shopper, Storefront, Unsupported, load_adapter
+from harness.e2e.browser import LAUNCH_ARGS, BrowserNotFound, discover_browser, http_credentials
+from harness.e2e.journey import Journey
+from harness.e2e.scrubbing import (
+    scrub_text_file,
+    scrub_trace,
+    secret_needles,
+    storage_state_secrets,
+)
+from harness.e2e.settings import E2ESettings
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+# The fixture that marks a test as a journey (browser + adapter).
+JOURNEY_FIXTURE = "storefront"
+
+
+class StepFailed(AssertionError):
+    """A journey step failed; the message names the journey and the step."""
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def e2e_settings_for(config: pytest.Config) -> E2ESettings:
+    """The `[e2e]` settings of the session's environment (qgate's plugin loaded it)."""
+    from harness.plugin import environment_of
+
+    settings: E2ESettings = environment_of(config).suite_settings("e2e")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def e2e_settings(harness_config: Any) -> E2ESettings:
+    """The e2e suite's settings from the environment file."""
+    settings: E2ESettings = harness_config.suite_settings("e2e")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def _e2e_auth(harness_config: Any) -> Any:
+    """The environment's AuthSettings (basic auth, headers, storage state)."""
+    return harness_config.auth
+
+
+@pytest.fixture(scope="session")
+def _e2e_secret_needles(harness_config: Any, _e2e_auth: Any) -> list[bytes]:
+    """Byte patterns to mask in traces and logs."""
+    auth = _e2e_auth
+    values = [*harness_config.secret_values(), *auth.headers.values(),
+              *storage_state_secrets(auth.storage_state)]
+    return secret_needles(values, auth.basic_user, auth.basic_password)
+
+
+# --- collection: viewports and retries ------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse settings pytest cannot run with before anything starts (one-line error)."""
+    if not config.getoption("--env", default=None):
+        return
+    viewports = e2e_settings_for(config).viewports
+    unknown = sorted(set(viewports) - {"desktop", "mobile"})
+    if unknown or not viewports:
+        raise pytest.UsageError(
+            f"e2e.viewports: {', '.join(unknown) or 'empty'}; use 'desktop' and/or 'mobile'"
+        )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every journey once per configured viewport (desktop, mobile)."""
+    if JOURNEY_FIXTURE not in metafunc.fixturenames:
+        return
+    viewports = e2e_settings_for(metafunc.config).viewports
+    metafunc.fixturenames.append("e2e_viewport")
+    metafunc.parametrize("e2e_viewport", viewports, ids=viewports, scope="function")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give journeys the configured reruns; a pass on a rerun is then reported as flaky."""
+    retries = e2e_settings_for(config).retries
+    if retries <= 0:
+        return
+    for item in items:
+        fixturenames = getattr(item, "fixturenames", ())
+        if JOURNEY_FIXTURE in fixturenames and item.get_closest_marker("flaky") is None:
+            item.add_marker(pytest.mark.flaky(reruns=retries))
+
+
+# --- Unsupported → skipped with the reason --------------------------------------------
+
+
+def _skip_unsupported() -> Iterator[None]:
+    try:
+        yield
+    except Unsupported as exc:
+        raise pytest.skip.Exception(f"unsupported by the storefront adapter: {exc}") from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A fixture hitting an unsupported step skips the journey."""
+    return (yield from _skip_unsupported())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A journey hitting an unsupported step is skipped with the adapter's reason."""
+    return (yield from _skip_unsupported())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's report, so fixtures know in teardown whether the test failed."""
+    report = yield
+    if report.when == "setup":
+        item.stash[_REPORTS] = {}  # a rerun starts afresh (pytest-rerunfailures)
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    if report.when == "teardown":
+        _scrub_playwright_artifacts(item, report)
+    return report
+
+
+def _scrub_playwright_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
+    # Traces pytest-playwright kept itself (`--tracing on`) get the same masking as ours.
+    needles = item.stash.get(_NEEDLES, None)
+    if not needles:
+        return
+    for name, value in report.user_properties:
+        path = str(value)
+        if name == "playwright_trace" and os.path.isfile(path):
+            scrub_trace(path, needles)
+
+
+_NEEDLES = pytest.StashKey[list[bytes]]()
+
+
+def _failed(item: pytest.Item) -> bool:
+    reports = item.stash.get(_REPORTS, {})
+    return any(r.failed for r in reports.values())
+
+
+# --- browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def delete_output_dir() -> None:
+    """Keep the output folder: pytest-playwright would wipe it at session start.
+
+    qgate gives every run its own artifact folder, and `qgate run` is already writing the
+    suite's pytest.log there when the session starts.
+    """
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    pytestconfig: pytest.Config, e2e_settings: E2ESettings
+) -> dict[str, Any]:
+    """Launch the discovered Chromium headless, with flags that work in containers and CI."""
+    args: dict[str, Any] = {
+        "headless": e2e_settings.headless and not pytestconfig.getoption("--headed"),
+        "args": list(LAUNCH_ARGS),
+    }
+    try:
+        executable = discover_browser(e2e_settings.browser_path)
+    except BrowserNotFound as exc:
+        missing = exc.one_line()  # failed outside the handler: one line, no chained repeat
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    if executable:
+        args["executable_path"] = executable
+    slowmo = pytestconfig.getoption("--slowmo")
+    if slowmo:
+        args["slow_mo"] = slowmo
+    return args
+
+
+@pytest.fixture
+def e2e_viewport(request: pytest.FixtureRequest) -> str:
+    """The viewport this journey runs in ("desktop" or "mobile")."""
+    return str(getattr(request, "param", "desktop"))
+
+
+@pytest.fixture
+def browser_context_args(
+    playwright: Any,
+    base_url: str | None,
+    e2e_settings: E2ESettings,
+    e2e_viewport: str,
+    _e2e_auth: Any,
+) -> dict[str, Any]:
+    """Context for one journey: viewport or device profile, base URL and staging auth."""
+    args: dict[str, Any] = {}
+    if e2e_viewport == "mobile":
+        if e2e_settings.mobile_device not in playwright.devices:
+            pytest.fail(
+                f"e2e.mobile_device {e2e_settings.mobile_device!r} is not a Playwright device "
+                "profile (e.g. 'Pixel 7', 'iPhone 13')", pytrace=False,
+            )
+        device = dict(playwright.devices[e2e_settings.mobile_device])
+        device.pop("default_browser_type", None)
+        args.update(device)
+    else:  # "desktop"; other names are refused at collection
+        args["viewport"] = {
+            "width": e2e_settings.desktop_width,
+            "height": e2e_settings.desktop_height,
+        }
+    if base_url:
+        args["base_url"] = base_url
+    auth = _e2e_auth
+    credentials = http_credentials(auth, base_url or "")
+    if credentials:
+        args["http_credentials"] = credentials
+    if auth.headers:
+        args["extra_http_headers"] = dict(auth.headers)
+    if auth.storage_state:
+        args["storage_state"] = auth.storage_state
+    return args
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def e2e_evidence(evidence: Any) -> Any:
+    """qgate's `evidence` recorder (metrics, artifacts and the current step of this test)."""
+    return evidence
+
+
+@dataclass
+class _ConsoleLog:
+    """Console errors, warnings and uncaught page errors seen during one journey."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def on_console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            location = message.location or {}
+            where = f" ({location.get('url', '')}:{location.get('lineNumber', '')})"
+            self.lines.append(f"console.{message.type}: {message.text}{where}")
+
+    def on_page_error(self, error: Any) -> None:
+        self.lines.append(f"pageerror: {error}")
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Console errors and uncaught exceptions of this journey's page, as they happen."""
+    log = _ConsoleLog()
+    page.on("console", log.on_console)
+    page.on("pageerror", log.on_page_error)
+    return log.lines
+
+
+@pytest.fixture
+def _e2e_recorder(
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    context: Any,
+    page: Any,
+    output_path: str,
+    console_errors: list[str],
+    e2e_evidence: Any,
+    e2e_settings: E2ESettings,
+    _e2e_secret_needles: list[bytes],
+    shopper: Shopper,
+) -> Iterator[None]:
+    """Trace every journey; on failure keep the trace, a screenshot and the console log."""
+    needles = _e2e_secret_needles + secret_needles([shopper.password])
+    request.node.stash[_NEEDLES] = needles
+    # pytest-playwright traces by itself with --tracing; its traces are scrubbed in makereport.
+    own_trace = pytestconfig.getoption("--tracing") == "off"
+    if own_trace:
+        # DOM snapshots give the viewer's before/after views; the screencast filmstrip costs
+        # CPU in every journey, so it is opt-in. sources=False: no suite sources in traces.
+        context.tracing.start(
+            screenshots=e2e_settings.trace_screenshots, snapshots=True, sources=False
+        )
+    yield
+    failed = _failed(request.node)
+    if not failed:
+        if own_trace:
+            context.tracing.stop()
+        return
+    folder = Path(output_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(Exception):  # a crashed page has no screenshot; keep the rest
+        page.screenshot(path=str(folder / "screenshot.png"), timeout=5000)
+    if (folder / "screenshot.png").exists():
+        e2e_evidence.artifact(folder / "screenshot.png", "screenshot", "page at failure")
+    if own_trace:
+        fd, raw = tempfile.mkstemp(suffix=".zip", dir=folder)
+        os.close(fd)
+        context.tracing.stop(path=raw)
+        scrub_trace(raw, needles)
+        shutil.move(raw, folder / "trace.zip")
+        e2e_evidence.artifact(folder / "trace.zip", "trace", "playwright show-trace")
+    console_file = folder / "console.log"
+    console_file.write_text("\n".join(console_errors) + "\n", encoding="utf-8")
+    scrub_text_file(console_file, needles)
+    label = f"console errors and warnings: {len(console_errors)}"
+    e2e_evidence.artifact(console_file, "log", label)
+
+
+# --- journeys ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shopper(e2e_settings: E2ESettings) -> Shopper:
+    """A fresh synthetic shopper (example.com email, valid +91 mobile) for one test."""
+    token = uuid.uuid4().hex[:12]
+    digits = "".join(secrets.choice("0123456789") for _ in range(9))
+    return Shopper(
+        name=f"E2E Shopper {token[:6]}",
+        email=f"e2e+{token}@example.com",
+        phone=f"{e2e_settings.shopper.phone_prefix}{secrets.choice('6789')}{digits}",
+        password=f"Pw-{secrets.token_urlsafe(12)}",
+    )
+
+
+@pytest.fixture
+def storefront(
+    request: pytest.FixtureRequest,
+    page: Any,
+    base_url: str | None,
+    e2e_settings: E2ESettings,
+    shopper: Shopper,
+    _e2e_recorder: None,
+) -> Iterator[Storefront]:
+    """The environment's storefront adapter, driving this journey's page."""
+    if not base_url:
+        raise pytest.UsageError("no base URL: pass --env NAME or --base-url URL")
+    page.set_default_timeout(e2e_settings.action_timeout_ms)
+    adapter_class = load_adapter(e2e_settings.adapter, str(request.config.rootpath))
+    adapter = adapter_class(page, base_url, e2e_settings)
+    yield adapter
+    # After a failure the page stays as it was, so the screenshot and trace show the failure;
+    # its leftovers are the price of that evidence.
+    if not _failed(request.node):
+        adapter.clean_up(shopper)
+
+
+def _journey_name(node: pytest.Item) -> str:
+    """`<journey marker>: <test docstring>`, e.g. "5 checkout: Card checkout places an order"."""
+    doc = getattr(getattr(node, "function", None), "__doc__", None)
+    title = doc.strip().splitlines()[0].rstrip(".") if doc and doc.strip() else node.name
+    marker = node.get_closest_marker("journey")
+    return f"{marker.args[0]}: {title}" if marker and marker.args else title
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+@pytest.fixture
+def step(
+    request: pytest.FixtureRequest, e2e_evidence: Any
+) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """`with step("add to cart"):` times a journey step and names it if it fails.
+
+    The duration is recorded as the metric `e2e.<step>.duration_ms` (the gate keeps the max).
+    """
+    journey = _journey_name(request.node)
+
+    @contextlib.contextmanager
+    def run(name: str) -> Iterator[None]:
+        __tracebackhide__ = True  # the failure points at the journey's line, not at this helper
+        started = time.perf_counter()
+        e2e_evidence.step(name)  # the gate's report names the step a failure happened in
+        try:
+            yield
+        except (Unsupported, StepFailed):
+            raise
+        except Exception as exc:
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StepFailed(
+                f"journey '{journey}', step '{name}': {first_line}"
+            ) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        e2e_evidence.metric(f"e2e.{_slug(name)}.duration_ms", round(elapsed_ms, 1), "ms")
+
+    return run
+
+
+@pytest.fixture
+def journey(
+    storefront: Storefront,
+    shopper: Shopper,
+    e2e_settings: E2ESettings,
+    step: Callable[[str], contextlib.AbstractContextManager[None]],
+    e2e_viewport: str,
+) -> Journey:
+    """Shared journey steps bound to this test's storefront, shopper and viewport."""
+    return Journey(storefront, shopper, e2e_settings, step, e2e_viewport)

@@ -1,0 +1,209 @@
+"""report.html: one self-contained page (inline CSS and SVG, no network) rendered from run.json."""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from harness.results import SuiteResult, TestCase
+from harness.runrecord import RunRecord
+
+COLOURS = {"GO": "#1a7f37", "NO-GO": "#cf222e", "INCONCLUSIVE": "#9a6700",
+           "pass": "#1a7f37", "passed": "#1a7f37", "fail": "#cf222e", "failed": "#cf222e",
+           "warn": "#9a6700", "flaky": "#9a6700", "waived": "#6e7781", "skipped": "#6e7781",
+           "error": "#8250df", "n/a": "#6e7781", "not_applicable": "#6e7781"}
+
+CSS = "".join((
+    'body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;'
+    'color:#1f2328;background:#f6f8fa}',
+    'header{padding:20px 28px;color:#fff}',
+    'header h1{margin:0 0 4px;font-size:28px}',
+    'main{padding:8px 28px 40px;max-width:1200px}',
+    'section{background:#fff;border:1px solid #d0d7de;border-radius:8px;'
+    'padding:14px 18px;margin:16px 0}',
+    'h2{font-size:18px;margin:4px 0 10px}',
+    'table{border-collapse:collapse;width:100%}',
+    'th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}',
+    'th{font-size:12px;text-transform:uppercase;color:#57606a}',
+    '.pill{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;'
+    'font-size:12px;font-weight:600}',
+    '.meta{opacity:.9}',
+    'code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}',
+    'pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;border-radius:6px;'
+    'max-height:260px;overflow:auto;margin:4px 0}',
+    'details summary{cursor:pointer}',
+    '.num{text-align:right;font-variant-numeric:tabular-nums}',
+))
+
+
+def render_html(record: RunRecord) -> str:
+    """The full HTML page for `record`."""
+    v = record.verdict
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>qgate {escape(v.decision)} — {escape(record.environment)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<header style='background:{COLOURS[v.decision]}'>",
+        f"<h1 data-testid='decision'>{escape(v.decision)}</h1>",
+        f"<div>{escape(v.summary)}</div>",
+        f"<div class='meta'>environment <b>{escape(record.environment)}</b> · target "
+        f"<code>{escape(record.base_url)}</code> · version "
+        f"<b>{escape(record.version or 'unknown')}</b> · run <code>{escape(record.run_id)}</code>"
+        f" · {escape(record.started_at)} → {escape(record.finished_at)}</div></header><main>",
+    ]
+    if record.production_override:
+        parts.append("<section><b>Production protection was overridden for this run.</b></section>")
+    for note in record.notes:
+        parts.append(f"<section>{escape(note)}</section>")
+    parts.append(_criteria(record))
+    parts.append(_overview(record))
+    for name, suite in record.suites.items():
+        parts.append(_suite(name, suite))
+    parts.append("</main></body></html>\n")
+    return "".join(parts)
+
+
+def _pill(outcome: str) -> str:
+    return (f"<span class='pill' style='background:{COLOURS.get(outcome, '#57606a')}'>"
+            f"{escape(outcome)}</span>")
+
+
+def _criteria(record: RunRecord) -> str:
+    order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "n/a": 4, "pass": 5}
+    rows = sorted(record.verdict.criteria, key=lambda c: order[c.outcome])
+    body = "".join(
+        f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.suite)}</td><td>{escape(c.name)}</td>"
+        f"<td class='num'>{escape(_fmt(c.observed))}</td><td>{escape(_fmt(c.threshold))}</td>"
+        f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
+        f"{' — waiver ' + escape(c.waiver) if c.waiver else ''}</td></tr>" for c in rows)
+    return ("<section><h2>Criteria</h2><table><tr><th>outcome</th><th>suite</th><th>criterion"
+            "</th><th>observed</th><th>threshold</th><th>kind</th><th>reason</th></tr>"
+            f"{body}</table></section>")
+
+
+def _overview(record: RunRecord) -> str:
+    rows = []
+    for name, s in record.suites.items():
+        rows.append(f"<tr><td><a href='#suite-{escape(name)}'>{escape(name)}</a></td>"
+                    f"<td>{_pill(s.status)}</td><td>{escape(s.engine)}</td>"
+                    f"<td class='num'>{s.duration_s:.1f}s</td><td>{_outcome_bar(s)}</td></tr>")
+    return ("<section><h2>Suites</h2><table><tr><th>suite</th><th>status</th><th>engine</th>"
+            f"<th>time</th><th>tests</th></tr>{''.join(rows)}</table></section>")
+
+
+def _outcome_bar(s: SuiteResult, width: int = 360) -> str:
+    """A stacked SVG bar of test outcomes."""
+    total = len(s.tests)
+    if not total:
+        return "<i>no tests</i>"
+    x = 0.0
+    rects, legend = [], []
+    for outcome in ("passed", "flaky", "failed", "error", "skipped", "not_applicable"):
+        n = s.count(outcome)  # type: ignore[arg-type]
+        if not n:
+            continue
+        w = width * n / total
+        rects.append(f"<rect x='{x:.1f}' y='0' width='{w:.1f}' height='14' "
+                     f"fill='{COLOURS[outcome]}'><title>{n} {outcome}</title></rect>")
+        legend.append(f"{n} {outcome}")
+        x += w
+    return (f"<svg width='{width}' height='14' role='img' aria-label='{', '.join(legend)}'>"
+            f"{''.join(rects)}</svg> {escape(', '.join(legend))}")
+
+
+def _duration_chart(tests: tuple[TestCase, ...], width: int = 420) -> str:
+    """Horizontal SVG bars of the slowest tests."""
+    slow = sorted(tests, key=lambda t: t.duration_s, reverse=True)[:12]
+    top = max((t.duration_s for t in slow), default=0) or 1
+    bars = []
+    for i, t in enumerate(slow):
+        w = max(1.0, width * t.duration_s / top)
+        y = i * 18
+        bars.append(f"<rect x='0' y='{y}' width='{w:.1f}' height='13' "
+                    f"fill='{COLOURS.get(t.outcome, '#57606a')}'/>"
+                    f"<text x='{w + 6:.1f}' y='{y + 11}' font-size='11'>{t.duration_s:.2f}s "
+                    f"{escape(t.name[:70])}</text>")
+    return (f"<svg width='{width + 420}' height='{len(slow) * 18}' role='img' "
+            f"aria-label='slowest tests'>{''.join(bars)}</svg>")
+
+
+def _suite(name: str, s: SuiteResult) -> str:
+    parts = [f"<section id='suite-{escape(name)}'><h2>{escape(name)} {_pill(s.status)}</h2>"]
+    if s.error:
+        parts.append(f"<pre>{escape(s.error)}</pre>")
+    for note in s.notes:
+        parts.append(f"<p class='note'>{escape(note)}</p>")
+    if s.unmeasured:
+        parts.append("<h3>Not measured</h3><ul>" + "".join(
+            f"<li><code>{escape(k)}</code>: {escape(v)}</li>"
+            for k, v in sorted(s.unmeasured.items())) + "</ul>")
+    parts.append(_suite_section(name, s))
+    by_test: dict[str, list[str]] = {}
+    loose: list[str] = []
+    retried = {t.id for t in s.tests if t.attempts > 1}
+    for a in s.artifacts:
+        label = a.label or a.kind
+        if a.test_id in retried:
+            label = f"attempt {a.attempt}: {label}"
+        link = f"<a href='{escape(quote(a.path))}'>{escape(label)}</a>"
+        (by_test.setdefault(a.test_id, []) if a.test_id else loose).append(link)
+    if s.tests:
+        parts.append("<h3>Slowest tests</h3>" + _duration_chart(s.tests))
+        rows = []
+        order = {"failed": 0, "error": 1, "flaky": 2, "passed": 3, "skipped": 4,
+                 "not_applicable": 5}
+        for t in sorted(s.tests, key=lambda t: order.get(t.outcome, 5)):
+            detail = ""
+            if t.message:
+                detail = (f"<details{' open' if t.outcome in ('failed', 'error') else ''}>"
+                          f"<summary>{escape(t.message.splitlines()[0][:160])}</summary>"
+                          f"<pre>{escape(t.message)}</pre></details>")
+            links = " · ".join(by_test.get(t.id, []))
+            step = f"<br><small>step: {escape(t.step)}</small>" if t.step else ""
+            rows.append(f"<tr><td>{_pill(t.outcome)}</td><td>{escape(t.name)}{step}</td>"
+                        f"<td class='num'>{t.duration_s:.2f}s</td><td class='num'>{t.attempts}"
+                        f"</td><td>{detail}{links}</td></tr>")
+        parts.append("<h3>Tests</h3><table><tr><th>outcome</th><th>test</th><th>time</th>"
+                     f"<th>attempts</th><th>detail / evidence</th></tr>{''.join(rows)}</table>")
+    if s.metrics:
+        metric_rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td class='num'>{v:g}"
+                              "</td></tr>" for k, v in sorted(s.metrics.items()))
+        parts.append("<h3>Metrics</h3><table><tr><th>metric</th><th>value</th></tr>"
+                     f"{metric_rows}</table>")
+    if s.findings:
+        finding_rows = "".join(
+            f"<tr><td>{escape(f.severity)}</td><td>{escape(f.rule_id)}</td>"
+            f"<td>{escape(f.title)}</td><td>{escape(f.location)}</td>"
+            f"<td><pre>{escape(f.evidence)}</pre></td></tr>" for f in s.findings)
+        parts.append("<h3>Findings</h3><table><tr><th>severity</th><th>rule</th><th>title</th>"
+                     f"<th>location</th><th>evidence</th></tr>{finding_rows}</table>")
+    if loose:
+        parts.append("<h3>Artifacts</h3>" + " · ".join(loose))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _suite_section(name: str, s: SuiteResult) -> str:
+    """Suite-specific panels (charts, tables) from `harness.report.sections.<suite>`, if any.
+
+    A suite adds its own panel by adding that module with `render(result) -> str` (HTML,
+    rendered from the SuiteResult alone); nothing here changes.
+    """
+    import importlib
+
+    try:
+        module = importlib.import_module(f"harness.report.sections.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"harness.report.sections.{name}":
+            raise
+        return ""
+    html: str = module.render(s)
+    return html
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -1,0 +1,52 @@
+"""summary.md: a short Markdown summary for PR comments and `$GITHUB_STEP_SUMMARY`."""
+
+from __future__ import annotations
+
+from harness.runrecord import RunRecord
+
+ICONS = {"GO": "✅", "NO-GO": "❌", "INCONCLUSIVE": "⚠️",
+         "pass": "✅", "fail": "❌", "warn": "⚠️", "waived": "🔕", "error": "⛔",
+         "n/a": "➖"}
+
+
+def render_markdown(record: RunRecord) -> str:
+    """The Markdown summary of `record`."""
+    v = record.verdict
+    lines = [
+        f"## {ICONS[v.decision]} qgate: **{v.decision}** — {record.environment}",
+        "",
+        f"{v.summary}",
+        "",
+        f"Target `{record.base_url}` version `{record.version or 'unknown'}` · run "
+        f"`{record.run_id}` · {record.started_at} → {record.finished_at}",
+    ]
+    if record.production_override:
+        lines += ["", "**Production protection was overridden for this run.**"]
+    for note in record.notes:
+        lines += ["", f"> {note}"]
+    lines += ["", "| suite | status | tests | passed | failed | flaky | skipped | time |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, s in record.suites.items():
+        lines.append(f"| {name} | {s.status} | {len(s.tests)} | {s.count('passed')} | "
+                     f"{s.count('failed')} | {s.count('flaky')} | {s.count('skipped')} | "
+                     f"{s.duration_s:.1f}s |")
+    notable = [c for c in v.criteria if c.outcome != "pass"]
+    lines += ["", "| | suite | criterion | observed | threshold | reason |",
+              "|---|---|---|---|---|---|"]
+    for c in notable or v.criteria:
+        reason = c.reason.replace("|", "\\|").replace("\n", " ")
+        reason = reason if len(reason) <= 240 else reason[:239] + "…"
+        lines.append(f"| {ICONS[c.outcome]} {c.outcome} | {c.suite} | {c.name} | "
+                     f"{_cell(c.observed)} | {_cell(c.threshold)} | {reason} |")
+    passed = sum(1 for c in v.criteria if c.outcome == "pass")
+    if notable:
+        lines += ["", f"{passed} other criteria passed."]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace("|", "\\|")

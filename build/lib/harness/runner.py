@@ -1,0 +1,337 @@
+"""Plan and run the gate: each suite in its own pytest subprocess, then judge and report.
+
+The plan is checked before any long work starts (unknown or disallowed suites, production
+protection, an unreachable target), so a mistake fails in seconds, not after a long suite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO
+
+from harness.config import (
+    INTRUSIVE_SUITES,
+    SUITE_SETTINGS,
+    Environment,
+    project_root,
+    reports_dir,
+    shown_path,
+)
+from harness.errors import TargetUnreachable, UsageError
+from harness.results import SuiteResult, read_suite_result, write_suite_result
+from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
+from harness.schema import suggest
+
+#: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
+#: the browser journeys, load, the scanner, and data last because its audit scans the
+#: artifacts and logs the other suites left behind.
+SUITE_ORDER = ("smoke", "e2e", "load", "security", "data")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do: suites in order, suites required by the gate, overrides."""
+
+    environment: Environment
+    suites: tuple[str, ...]
+    required: tuple[str, ...]
+    requested: tuple[str, ...] = ()
+    production_override: bool = False
+    expect_version: str = ""
+    fail_on_flaky: bool | None = None
+    shard: str = ""
+    fail_fast: bool = True
+
+
+def parse_suites(text: str | None) -> list[str]:
+    """Split `a,b` into names, rejecting unknown suites with a did-you-mean."""
+    if not text:
+        return []
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    for name in names:
+        if name not in SUITE_SETTINGS:
+            hint = suggest(name, SUITE_SETTINGS) or f"known suites: {', '.join(SUITE_SETTINGS)}"
+            raise UsageError(f"--suites: unknown suite '{name}'", hint=hint)
+    return names
+
+
+def order_suites(suites: Sequence[str]) -> tuple[str, ...]:
+    """`suites` in run order (SUITE_ORDER; suites it does not name run last, as given)."""
+    rank = {name: i for i, name in enumerate(SUITE_ORDER)}
+    unique = list(dict.fromkeys(suites))
+    return tuple(sorted(unique, key=lambda s: (rank.get(s, len(rank)), unique.index(s))))
+
+
+def required_suites(env: Environment, root: Path | None = None) -> tuple[str, ...]:
+    """The suites the gate requires for `env` (gate.toml), checked against its allow-list.
+
+    Every front-end (qgate run/demo/merge, standalone pytest) judges against this set, so
+    narrowing a run never narrows what GO certifies.
+    """
+    from harness.errors import ConfigError
+    from harness.policy import load_policy
+
+    gate = (root or project_root()) / "gate.toml"
+    required = load_policy(gate).required_for(env.name, env.suites)
+    for suite in required:
+        if suite not in env.suites:
+            raise ConfigError(shown_path(gate), f"required.{env.name}",
+                              f"requires '{suite}', which {env.file} does not allow",
+                              hint=f"add it to suites in {env.file} or drop it from gate.toml")
+    return tuple(required)
+
+
+def plan_run(env: Environment, requested: Sequence[str] = (), *,
+             allow_production: bool = False, expect_version: str = "",
+             fail_on_flaky: bool | None = None, shard: str = "",
+             fail_fast: bool = True) -> Plan:
+    """Check the request against the environment's allow-list and production protection."""
+    suites = order_suites(requested or env.suites)
+    env.refuse_disallowed(suites, allow_production=allow_production)
+    intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
+    if shard:
+        from harness.merge import parse_shard
+        parse_shard(shard)
+    return Plan(env, suites, required_suites(env), tuple(requested),
+                allow_production and bool(intrusive), expect_version, fail_on_flaky, shard,
+                fail_fast)
+
+
+def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
+    """Check the target answers; return the version it reports ('' if none).
+
+    Raises TargetUnreachable when nothing answers at base_url at all (refused, reset,
+    closed mid-answer, timed out).
+    """
+    import httpx
+
+    from harness.net import describe_transport_error
+
+    try:
+        with httpx.Client(timeout=timeout_s, auth=env.auth.basic_credentials(),
+                          headers=env.auth.headers) as client:
+            client.get(env.base_url + "/")
+            try:
+                response = client.get(env.base_url + env.version_path)
+                data = response.json() if response.status_code == 200 else {}
+                return str(data.get("version", "")) if isinstance(data, dict) else ""
+            except (httpx.HTTPError, ValueError):
+                return ""
+    except httpx.TimeoutException:
+        raise TargetUnreachable(f"target {env.shown_url} did not answer within {timeout_s:g} s"
+                                ) from None
+    except httpx.TransportError as exc:
+        raise TargetUnreachable(f"target {env.shown_url} is unreachable: "
+                                f"{describe_transport_error(exc)}",
+                                hint="is the store running? check base_url or --base-url"
+                                ) from None
+
+
+def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]:
+    """Run every planned suite; return the judged, written run record and its folder.
+
+    With `plan.fail_fast` (the default) a failed smoke suite stops the run: a deploy that is
+    not up is NO-GO in seconds, and the suites not started are listed as not run.
+    """
+    env = plan.environment
+    started_at = now_iso()
+    run_dir = new_run_dir(reports_dir(), env.name)
+    print(f"qgate run {run_dir.name}: environment {env.name}, target {env.shown_url}, "
+          f"suites {', '.join(plan.suites)}", file=out, flush=True)
+    not_run: dict[str, str] = {}
+    try:
+        version = probe_target(env)
+    except TargetUnreachable as exc:
+        print(f"  {exc.one_line()}", file=out, flush=True)
+        for suite in plan.suites:
+            write_suite_result(run_dir, SuiteResult.errored(suite, exc.message,
+                                                            started_at=started_at))
+        version = ""
+    else:
+        for i, suite in enumerate(plan.suites, 1):
+            if not_run:
+                not_run[suite] = next(iter(not_run.values()))
+                continue
+            print(f"[{i}/{len(plan.suites)}] {suite}: running…", file=out, flush=True)
+            result = run_suite(suite, plan, run_dir, out=out)
+            print(f"[{i}/{len(plan.suites)}] {suite}: {result.status} "
+                  f"({len(result.tests)} tests, {result.duration_s:.1f}s)", file=out, flush=True)
+            if plan.fail_fast and suite == "smoke" and result.status == "failed":
+                not_run["_"] = ("not started: smoke failed, so the deploy is broken and the "
+                                "gate stopped early (--no-fail-fast runs every suite)")
+        not_run.pop("_", None)
+        if not_run:
+            print(f"  not started: {', '.join(not_run)} (smoke failed; fail fast)", file=out,
+                  flush=True)
+    record = finish_run(env, run_dir, plan.suites, started_at=started_at,
+                        requested=plan.requested, production_override=plan.production_override,
+                        version=version, fail_on_flaky=plan.fail_on_flaky, not_run=not_run,
+                        shard=plan.shard, expected_version=plan.expect_version)
+    return record, run_dir
+
+
+def suite_dir(suite: str) -> Path:
+    """Where `suite`'s tests live: the project's own `suites/<suite>` when it has one (a
+    checkout, or a team's own suite), else the one shipped in the qgate package."""
+    from harness.config import packaged_dir
+    from harness.errors import ToolMissing
+
+    own = project_root() / "suites" / suite
+    if own.is_dir():
+        return own
+    shipped = packaged_dir("harness.suites")
+    if shipped is not None and (shipped / suite).is_dir():
+        return shipped / suite
+    raise ToolMissing(f"the {suite} suite is not installed (no suites/{suite} in "
+                      f"{project_root()} or in the qgate package)",
+                      hint="reinstall qcommerce-harness")
+
+
+def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
+    """The pytest command line that runs `suite` for `plan` into `run_dir`."""
+    env = plan.environment
+    cmd = [sys.executable, "-m", "pytest", str(suite_dir(suite)),
+           "--env", env.name, "--base-url", env.base_url, "--qgate-run-dir", str(run_dir),
+           "--qgate-suite", suite, "-p", "no:cacheprovider", "-q", "-o", "addopts=",
+           "--rootdir", str(project_root())]
+    if plan.expect_version:
+        cmd += ["--expect-version", plan.expect_version]
+    if plan.production_override:
+        cmd += ["--allow-production"]
+    if plan.shard:
+        cmd += ["--qgate-shard", plan.shard]
+    workers = str(getattr(env.suite_settings(suite), "workers", "") or "")
+    if workers and workers not in ("0", "1"):
+        cmd += ["-n", workers]
+    return cmd
+
+
+def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdout) -> SuiteResult:
+    """Run one suite as its own pytest process; a crash there cannot lose the others' evidence."""
+    log_path = run_dir / "artifacts" / suite / "pytest.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started, started_at = time.time(), now_iso()
+    secrets = plan.environment.secret_values()
+    from harness.redaction import redact
+
+    env_vars = {**os.environ, "QGATE_ROOT": str(project_root()), "PYTHONUNBUFFERED": "1"}
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(suite_command(suite, plan, run_dir), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=env_vars,
+                                cwd=project_root(), start_new_session=True)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                clean = redact(line, secrets)
+                log.write(clean)
+                out.write(f"    {clean}")
+                out.flush()
+            code = proc.wait()
+        finally:
+            _stop_group(proc)
+    result = read_suite_result(run_dir, suite)
+    if result is None:
+        result = SuiteResult.errored(
+            suite, f"the {suite} suite wrote no result (pytest exit code {code}); see "
+            f"{os.path.relpath(log_path, run_dir)}", engine="pytest",
+            duration_s=round(time.time() - started, 3), started_at=started_at)
+        write_suite_result(run_dir, result, secrets)
+    elif (problem := pytest_exit_problem(code, result)) and result.status != "error":
+        result = replace(result, status="error", error="\n".join(
+            e for e in (result.error, f"{problem}; see {os.path.relpath(log_path, run_dir)}")
+            if e))
+        write_suite_result(run_dir, result, secrets)
+    return result
+
+
+def pytest_exit_problem(code: int, result: SuiteResult) -> str:
+    """Why pytest's exit code contradicts a suite result, or '' when it does not.
+
+    0 and 5 (nothing collected) agree with what the result says; 1 must come with a failed
+    or errored test; anything else (interrupted, internal error, usage error, a signal)
+    means the evidence is incomplete.
+    """
+    if code in (0, 5):
+        return ""
+    if code == 1:
+        if result.count("failed") or result.count("error"):
+            return ""
+        return "pytest exited 1 (tests failed) but no failed test was recorded"
+    names = {2: "interrupted", 3: "internal error", 4: "usage error"}
+    what = names.get(code, f"killed by signal {-code}" if code < 0 else "unexpected exit")
+    return f"pytest stopped with exit code {code} ({what})"
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """Stop the suite's process group (pytest, xdist workers, browsers) if still running."""
+    import signal
+
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, started_at: str,
+               requested: Sequence[str] = (), production_override: bool = False,
+               version: str = "", fail_on_flaky: bool | None = None,
+               notes: Sequence[str] = (), not_run: Mapping[str, str] | None = None,
+               shard: str = "", scope: Sequence[str] | None = None,
+               expected_version: str = "") -> RunRecord:
+    """Judge the suite results in `run_dir` against the gate's required suites, write run.json
+    and render every report.
+
+    `suites` are the suites this run attempted; the required set always comes from the gate
+    policy (`required_suites`), so a partial run cannot be GO. `not_run` gives the reason a
+    planned suite was not started (fail fast). Only `qgate smoke` passes `scope`: its
+    record certifies "the deploy is up" (and says so), not a release.
+    """
+    from harness import __version__
+    from harness.policy import load_policy, load_waivers
+    from harness.report import render_reports
+    from harness.verdict import judge
+
+    root = project_root()
+    policy = load_policy(root / "gate.toml").with_criteria(env.declared_criteria())
+    waivers = load_waivers(root / "waivers.toml")
+    required = tuple(scope) if scope is not None else required_suites(env, root)
+    attempted = [s for s in suites if s not in (not_run or {})]
+    results = {s: r for s in attempted if (r := read_suite_result(run_dir, s)) is not None}
+    absent = dict(not_run or {})
+    for suite in required:
+        if suite not in results and suite not in absent:
+            absent[suite] = ("the suite did not run or wrote no result" if suite in attempted
+                             else f"left out of this run (ran: {', '.join(suites) or 'none'}); "
+                                  f"the gate requires it for {env.name}")
+    all_notes = list(notes)
+    left_out = [s for s in required if s not in suites]
+    if left_out:
+        all_notes.append(f"Partial run: the gate also requires {', '.join(left_out)} for "
+                         f"{env.name}, so this run cannot be GO.")
+    verdict = judge(results, policy, waivers, environment=env.name, required=required,
+                    today=dt.date.today(), fail_on_flaky=fail_on_flaky, absent=absent)
+    record = RunRecord(
+        run_id=run_dir.name, environment=env.name, base_url=env.base_url, version=version,
+        started_at=started_at, finished_at=now_iso(), verdict=verdict, suites=results,
+        requested=tuple(requested), required=required, production_override=production_override,
+        qgate_version=__version__, notes=tuple(all_notes),
+        not_run={s: r for s, r in absent.items() if s in suites or s in required},
+        shard=shard, expected_version=expected_version)
+    write_run(record, run_dir, env.secret_values())
+    render_reports(run_dir)
+    return record

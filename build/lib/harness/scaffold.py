@@ -1,0 +1,71 @@
+"""`qgate init`: lay out a new project so a wheel-installed qgate gates a team's own shop.
+
+Writes the environment files (the bundled demo store's, and starters for staging and
+production), the gate policy, the waivers file, a root `conftest.py` (where a team
+overrides fixtures) and an adapter skeleton. Never overwrites a file unless asked to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.errors import UsageError
+
+#: target path in the project -> (where it comes from: "environments" or "templates", name)
+FILES: dict[str, tuple[str, str]] = {
+    "environments/demo.toml": ("environments", "demo.toml"),
+    "environments/.env.example": ("environments", ".env.example"),
+    "environments/staging.toml": ("templates", "staging.toml"),
+    "environments/production.toml": ("templates", "production.toml"),
+    "gate.toml": ("templates", "gate.toml"),
+    "waivers.toml": ("templates", "waivers.toml"),
+    "conftest.py": ("templates", "conftest.py"),
+    "adapters/__init__.py": ("", ""),
+    "adapters/my_shop.py": ("templates", "my_shop.py"),
+}
+_IGNORED = ("reports/", ".env", ".env.*", "!environments/.env.example", ".scanner-venv/")
+
+
+def init_project(root: Path, *, force: bool = False) -> list[Path]:
+    """Write the starter files into `root`; returns the files written."""
+    from harness.config import packaged_dir
+
+    existing = [name for name in FILES if (root / name).exists()]
+    if existing and not force:
+        raise UsageError(f"{root}: already has {', '.join(existing)}",
+                         hint="pass --force to overwrite them")
+    written = []
+    for target, (source, name) in FILES.items():
+        text = ""
+        if source:
+            folder = packaged_dir(f"harness.{source}")
+            if folder is None or not (folder / name).is_file():
+                raise UsageError(f"qgate's packaged {source}/{name} is missing",
+                                 hint="reinstall qcommerce-harness")
+            text = (folder / name).read_text(encoding="utf-8")
+        path = root / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    ignore = root / ".gitignore"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.is_file() else []
+    missing = [line for line in _IGNORED if line not in lines]
+    if missing:
+        ignore.write_text("\n".join([*lines, *missing]) + "\n", encoding="utf-8")
+        written.append(ignore)
+    return written
+
+
+def init_command(directory: str, force: bool) -> int:
+    """`qgate init [DIR] [--force]`: print what was written and what to do next."""
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    for path in init_project(root, force=force):
+        print(f"wrote {path}")
+    print("\nnext:\n"
+          "  qgate demo                       # the gate on the bundled demo store\n"
+          "  edit environments/staging.toml   # your staging URL, auth and adapter\n"
+          "  edit adapters/my_shop.py         # your shop's page objects (README: adapters)\n"
+          "  qgate doctor                     # what is installed\n"
+          "  qgate run --env staging          # the gate on your staging")
+    return 0

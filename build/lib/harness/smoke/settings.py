@@ -1,0 +1,70 @@
+"""The `[smoke]` table of an environment file: the declared checks and their budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Check:
+    """One HTTP check: request, expected status/text/JSON fields and a latency budget."""
+
+    name: str
+    path: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE"] = "GET"
+    expect_status: int = 200
+    #: text the body must contain
+    expect_text: str = ""
+    #: dotted JSON paths and the value each must have; "*" means present and not empty
+    expect_json: dict[str, Any] = field(default_factory=dict)
+    #: JSON field that must equal the expected version (--expect-version), when one is given
+    version_field: str = ""
+    json: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    budget_ms: float = 1000.0
+    #: the check changes data (places an order); refused unless the environment allows writes
+    writes: bool = False
+
+
+@dataclass(frozen=True)
+class BrowserCheck:
+    """An optional single browser pass (home → search → product) for JS-only pages."""
+
+    enabled: bool = False
+    search_term: str = "milk"
+    result_selector: str = "[data-testid=product-card] a"
+    #: time allowed for each step (page load, click); a step that takes longer fails
+    budget_ms: float = 8000.0
+
+
+def _demo_checks() -> list[Check]:
+    quote = {"pincode": "560001", "items": [{"sku": "MLK-001", "qty": 1}]}
+    return [
+        Check("healthz", "/healthz", expect_json={"status": "ok"}, budget_ms=500),
+        Check("readyz", "/readyz", expect_json={"status": "ready"}, budget_ms=800),
+        Check("version", "/version", expect_json={"version": "*"}, version_field="version",
+              budget_ms=500),
+        Check("home page", "/", expect_text="data-testid=\"pincode-input\"", budget_ms=1500),
+        Check("search", "/search?q=milk", expect_text="data-testid=\"product-card\"",
+              budget_ms=1500),
+        Check("product page", "/p/MLK-001", expect_text="data-testid=\"add-to-cart\"",
+              budget_ms=1500),
+        Check("can buy (priced quote)", "/api/quote", method="POST", json=quote,
+              expect_json={"payable": "*", "store.id": "*"}, budget_ms=1500),
+    ]
+
+
+@dataclass(frozen=True)
+class SmokeSettings:
+    """Smoke settings: checks, the total time budget (retries included) and write policy."""
+
+    checks: list[Check] = field(default_factory=_demo_checks)
+    #: total wall-clock budget for all checks, retries with backoff included
+    timeout_s: float = 10.0
+    #: cap on one attempt, so a hung request leaves room to retry
+    attempt_timeout_s: float = 3.0
+    expect_version: str = ""
+    #: allow checks marked `writes = true` (never on production without the override)
+    allow_writes: bool = False
+    browser: BrowserCheck = field(default_factory=BrowserCheck)

@@ -1,0 +1,1 @@
+"""qgate's built-in suites (shipped in the wheel as `harness.suites`)."""

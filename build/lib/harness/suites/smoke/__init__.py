@@ -1,0 +1,1 @@
+"""The smoke suite: the declared post-deploy checks, one test each."""

@@ -1,0 +1,330 @@
+"""The verdict: the only place in qgate that judges.
+
+`judge` is a pure function of the SuiteResults, the gate policy and the waivers. It fails
+closed: a required suite that is missing, errored or ran nothing makes the run
+INCONCLUSIVE, never GO. Any failed blocking criterion makes it NO-GO (the product
+misbehaved, whatever else is unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import operator
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any, Literal
+
+from harness.errors import ExitCode
+from harness.policy import Criterion, GatePolicy, Waiver
+from harness.results import SEVERITY_ORDER, Finding, SuiteResult, TestCase
+
+Decision = Literal["GO", "NO-GO", "INCONCLUSIVE"]
+Outcome = Literal["pass", "warn", "fail", "waived", "error", "n/a"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+}
+EXIT_CODES: dict[str, ExitCode] = {
+    "GO": ExitCode.GO, "NO-GO": ExitCode.NO_GO, "INCONCLUSIVE": ExitCode.INCONCLUSIVE,
+}
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """The outcome of one criterion: observed vs threshold, and why."""
+
+    suite: str
+    name: str
+    observed: float | str | None
+    threshold: float | str | None
+    outcome: Outcome
+    reason: str
+    blocking: bool = True
+    waiver: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision and the per-criterion outcomes behind it."""
+
+    decision: Decision
+    criteria: tuple[CriterionResult, ...]
+    summary: str
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The process exit code for this decision."""
+        return EXIT_CODES[self.decision]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"decision": self.decision, "summary": self.summary,
+                "criteria": [asdict(c) for c in self.criteria]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """Inverse of `to_dict`."""
+        return cls(decision=data["decision"], summary=data.get("summary", ""),
+                   criteria=tuple(CriterionResult(**c) for c in data["criteria"]))
+
+
+def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequence[Waiver], *,
+          environment: str, required: Collection[str], today: dt.date,
+          fail_on_flaky: bool | None = None, absent: Mapping[str, str] | None = None
+          ) -> Verdict:
+    """Judge the evidence: GO, NO-GO or INCONCLUSIVE with one outcome per criterion.
+
+    `absent` says why a suite has no result (left out of the run, not started after smoke
+    failed); a required suite without a result is INCONCLUSIVE either way.
+    """
+    flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
+    active = [w for w in waivers if not w.expired(today)]
+    out: list[CriterionResult] = [
+        CriterionResult(w.suite or "gate", f"waiver {w.id} is valid", w.expires.isoformat(),
+                        today.isoformat(), "warn",
+                        f"expired on {w.expires.isoformat()} (owner {w.owner}); it no longer "
+                        "waives anything — renew or remove it", blocking=False)
+        for w in waivers if w.expired(today)
+    ]
+    for suite in sorted(set(required) | set(suites) | set(absent or {})):
+        result = suites.get(suite)
+        is_required = suite in required
+        out.append(_evidence(suite, result, is_required, (absent or {}).get(suite, "")))
+        if result is None or result.status == "error" and not result.tests:
+            continue
+        out.extend(_tests(result, active, is_required, flaky_fails))
+        out.extend(_not_run(result))
+        out.extend(_core_journeys(result, policy.core_journeys.get(suite, {}), is_required))
+        out.extend(_ruled_findings(result, active))
+        for criterion in policy.criteria_for(suite, environment):
+            out.extend(_configured(criterion, result, active, is_required))
+    return Verdict(_decide(out), tuple(out), _summarise(out))
+
+
+def _evidence(suite: str, result: SuiteResult | None, required: bool,
+              why_absent: str = "") -> CriterionResult:
+    missing: Outcome = "error" if required else "warn"
+    name = "evidence collected"
+    if result is None:
+        return CriterionResult(suite, name, "not run", "a result", missing,
+                               why_absent or "the suite did not run or wrote no result",
+                               blocking=required)
+    if result.status == "error" and result.error:
+        return CriterionResult(suite, name, "error", "a result file", missing,
+                               result.error, blocking=required)
+    if result.executed == 0:
+        why = "ran zero tests" + (" (all skipped)" if result.tests else "")
+        return CriterionResult(suite, name, 0, ">= 1 test", missing, why, blocking=required)
+    return CriterionResult(suite, name, result.executed, ">= 1 test", "pass",
+                           f"{result.executed} tests ran", blocking=required)
+
+
+def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
+           flaky_fails: bool) -> list[CriterionResult]:
+    out: list[CriterionResult] = []
+    counted: list[TestCase] = []
+    for test in result.tests:
+        if test.outcome != "failed":
+            continue
+        waiver = _test_waiver(waivers, result.suite, test)
+        if waiver:
+            out.append(CriterionResult(result.suite, f"test {test.id}", "failed", "passed",
+                                       "waived", f"{waiver.reason} (owner {waiver.owner}, "
+                                       f"until {waiver.expires.isoformat()})", waiver=waiver.id))
+        else:
+            counted.append(test)
+    failed_names = ", ".join(t.name for t in counted[:3]) + (" …" if len(counted) > 3 else "")
+    out.append(CriterionResult(
+        result.suite, "tests pass", len(counted), 0, "fail" if counted else "pass",
+        f"{len(counted)} of {result.executed} failed: {failed_names}" if counted
+        else f"{result.count('passed')} passed"))
+    errored = [t for t in result.tests if t.outcome == "error"]
+    if errored:
+        out.append(CriterionResult(
+            result.suite, "tests ran without harness errors", len(errored), 0,
+            "error" if required else "warn",
+            "could not run: " + ", ".join(t.name for t in errored[:5]), blocking=required))
+    flaky = [t for t in result.tests if t.outcome == "flaky"]
+    if flaky:
+        out.append(CriterionResult(
+            result.suite, "no flaky tests", len(flaky), 0, "fail" if flaky_fails else "warn",
+            "passed only on retry: " + ", ".join(t.name for t in flaky[:5]),
+            blocking=flaky_fails))
+    return out
+
+
+def _not_run(result: SuiteResult) -> list[CriterionResult]:
+    """Skipped tests are evidence of nothing: count and show them, one row per reason.
+
+    Tests the environment declared not applicable are shown as such (not required).
+    """
+    out: list[CriterionResult] = []
+    for outcome, label in (("skipped", "tests skipped (no evidence)"),
+                           ("not_applicable", "tests not applicable here")):
+        by_reason: dict[str, list[TestCase]] = {}
+        for test in result.tests:
+            if test.outcome == outcome:
+                by_reason.setdefault(test.message.splitlines()[0] if test.message else
+                                     "no reason given", []).append(test)
+        for reason, tests in by_reason.items():
+            names = ", ".join(t.name for t in tests[:3]) + (" …" if len(tests) > 3 else "")
+            out.append(CriterionResult(
+                result.suite, label, len(tests), 0 if outcome == "skipped" else "declared",
+                "warn" if outcome == "skipped" else "n/a", f"{reason} ({names})",
+                blocking=False))
+    return out
+
+
+def _core_journeys(result: SuiteResult, journeys: Mapping[str, Sequence[str]],
+                   required: bool) -> list[CriterionResult]:
+    """Each core journey must have been exercised by a test that ran (passed or failed)."""
+    out: list[CriterionResult] = []
+    ran = [t for t in result.tests if t.outcome in ("passed", "failed", "flaky")]
+    for name, steps in journeys.items():
+        covering = [t for t in ran if set(t.steps) & set(steps)]
+        if covering:
+            out.append(CriterionResult(
+                result.suite, f"core journey ran: {name}", len(covering), ">= 1 test", "pass",
+                f"{len(covering)} tests exercised {' / '.join(steps)}", blocking=required))
+            continue
+        skipped = [t for t in result.tests if t.outcome in ("skipped", "not_applicable")]
+        why = "; ".join(sorted({t.message.splitlines()[0] for t in skipped if t.message})[:3])
+        out.append(CriterionResult(
+            result.suite, f"core journey ran: {name}", 0, ">= 1 test",
+            "error" if required else "warn",
+            f"no test that ran reached step {' / '.join(repr(s) for s in steps)}"
+            + (f" ({len(skipped)} tests did not run: {why})" if skipped else ""),
+            blocking=required))
+    return out
+
+
+def _ruled_findings(result: SuiteResult, waivers: Sequence[Waiver]) -> list[CriterionResult]:
+    """Apply the levels a rules file gave findings: FAIL blocks, WARN warns, INFO shows."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in result.findings:
+        if finding.level in ("fail", "warn", "info"):
+            groups.setdefault((finding.level, finding.rule_id), []).append(finding)
+    out: list[CriterionResult] = []
+    outcome_of: dict[str, Outcome] = {"fail": "fail", "warn": "warn", "info": "pass"}
+    for (level, rule), findings in sorted(groups.items()):
+        counted = []
+        for finding in findings:
+            waiver = _find(waivers, partial(_waives_finding, suite=result.suite,
+                                            finding=finding))
+            if waiver and level != "info":
+                out.append(CriterionResult(
+                    result.suite, f"finding {rule} at {finding.location}", finding.severity,
+                    f"rules: {level.upper()}", "waived",
+                    f"{waiver.reason} (owner {waiver.owner}, until {waiver.expires})",
+                    blocking=level == "fail", waiver=waiver.id))
+            else:
+                counted.append(finding)
+        if not counted:
+            continue
+        first = counted[0]
+        where = ", ".join(f.location for f in counted[:3] if f.location)
+        more = f" and {len(counted) - 3} more" if len(counted) > 3 else ""
+        out.append(CriterionResult(
+            result.suite, f"finding {rule}: {first.title}", len(counted),
+            f"rules: {level.upper()}", outcome_of[level],
+            f"{first.severity} ({first.source or result.engine}) at {where or '—'}{more}",
+            blocking=level == "fail"))
+    return out
+
+
+def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Waiver],
+                required: bool) -> list[CriterionResult]:
+    out: list[CriterionResult] = []
+    threshold = f"{criterion.op} {_fmt(criterion.threshold)}"
+    if criterion.findings_at_least:
+        floor = SEVERITY_ORDER.index(criterion.findings_at_least)
+        counted = 0
+        for finding in result.findings:
+            if SEVERITY_ORDER.index(finding.severity) < floor:
+                continue
+            waiver = _find(waivers, partial(_waives_finding, suite=result.suite, finding=finding))
+            if waiver:
+                out.append(CriterionResult(
+                    result.suite, f"finding {finding.rule_id} at {finding.location}",
+                    finding.severity, criterion.name, "waived",
+                    f"{waiver.reason} (owner {waiver.owner}, until {waiver.expires})",
+                    waiver=waiver.id))
+            else:
+                counted += 1
+        observed: float | None = float(counted)
+    else:
+        unmeasured = result.unmeasured.get(criterion.metric)
+        if unmeasured is not None:
+            return [CriterionResult(result.suite, criterion.name, None, threshold,
+                                    "error" if criterion.blocking and required else "warn",
+                                    f"{criterion.metric} not measured: {unmeasured}",
+                                    blocking=criterion.blocking)]
+        observed = result.metrics.get(criterion.metric)
+    if observed is None:
+        outcome: Outcome = "error" if criterion.blocking and required else "warn"
+        out.append(CriterionResult(result.suite, criterion.name, None, threshold, outcome,
+                                   f"metric {criterion.metric} was not reported",
+                                   blocking=criterion.blocking))
+        return out
+    if _OPS[criterion.op](observed, criterion.threshold):
+        out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "pass",
+                                   "within threshold", blocking=criterion.blocking))
+        return out
+    waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
+                   and w.metric == (criterion.metric or criterion.name))
+    if waiver:
+        out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
+                                   f"{waiver.reason} (owner {waiver.owner}, until "
+                                   f"{waiver.expires})", blocking=criterion.blocking,
+                                   waiver=waiver.id))
+    else:
+        outcome = "fail" if criterion.blocking else "warn"
+        out.append(CriterionResult(result.suite, criterion.name, observed, threshold, outcome,
+                                   f"observed {_fmt(observed)}, threshold {threshold}",
+                                   blocking=criterion.blocking))
+    return out
+
+
+def _test_waiver(waivers: Sequence[Waiver], suite: str, test: TestCase) -> Waiver | None:
+    return _find(waivers, lambda w: w.suite in ("", suite) and bool(w.test)
+                 and fnmatch.fnmatchcase(test.id, w.test))
+
+
+def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
+    return (bool(w.rule) and w.suite in ("", suite) and w.rule == finding.rule_id
+            and fnmatch.fnmatchcase(finding.location, w.url or "*"))
+
+
+def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
+    return next((w for w in waivers if match(w)), None)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _decide(criteria: Sequence[CriterionResult]) -> Decision:
+    outcomes = {c.outcome for c in criteria}
+    if "fail" in outcomes:
+        return "NO-GO"
+    if "error" in outcomes or not any(c.name == "evidence collected" for c in criteria):
+        return "INCONCLUSIVE"
+    return "GO"
+
+
+def _summarise(criteria: Sequence[CriterionResult]) -> str:
+    decision = _decide(criteria)
+    fails = [c for c in criteria if c.outcome == "fail"]
+    errors = [c for c in criteria if c.outcome == "error"]
+    warns = [c for c in criteria if c.outcome == "warn"]
+    if decision == "NO-GO":
+        return "; ".join(f"{c.suite}: {c.name} — {c.reason}" for c in fails[:3])
+    if decision == "INCONCLUSIVE":
+        if not errors:
+            return "nothing was judged: no suite ran"
+        return "; ".join(f"{c.suite}: {c.reason}" for c in errors[:3])
+    extra = f" ({len(warns)} warning{'s' if len(warns) != 1 else ''})" if warns else ""
+    passed = sum(1 for c in criteria if c.outcome == "pass")
+    return f"all {passed} criteria passed{extra}"

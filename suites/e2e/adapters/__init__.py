@@ -1,0 +1,1 @@
+"""Storefront adapters (page objects) shipped with qgate: the demo store's."""
