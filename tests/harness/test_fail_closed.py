@@ -597,3 +597,42 @@ def test_cookies_issued_during_the_run_and_url_credentials_never_reach_artifacts
     assert cookie_values, "no cookie header was recorded: the scan would prove nothing"
     # ...and every one of them was masked
     assert set(cookie_values) == {"***"}, set(cookie_values)
+
+
+# --- 8. every output renders from the run record -------------------------------------------
+
+
+def test_smoke_outputs_are_the_redacted_run_record(clean_store: str, tmp_path: Path) -> None:
+    from harness.report.oncall import render_prom, render_smoke_json, render_smoke_table
+    from harness.runrecord import load_run
+
+    url = clean_store.replace("http://", "http://oncall:Pr0d-S3cret@")
+    prom = tmp_path / "qgate.prom"
+    as_json = run_qgate("smoke", "--env", "demo", "--base-url", url, "--json",
+                        "--prom-file", str(prom))
+    as_table = run_qgate("smoke", "--env", "demo", "--base-url", url)
+    for out in (as_json.out, as_table.out, prom.read_text()):
+        assert "Pr0d-S3cret" not in out
+    data = json.loads(as_json.out)
+    run_dir = Path(data["run_dir"])
+    assert as_json.out.strip() == render_smoke_json(load_run(run_dir), run_dir)
+    table_dir = Path(as_table.out.strip().splitlines()[-1].removeprefix("report: ")).parent
+    assert as_table.out.strip() == render_smoke_table(load_run(table_dir), table_dir)
+    rebuilt = render_prom(load_run(run_dir), 0.0).splitlines()
+    written = prom.read_text().splitlines()
+    # identical but for the timestamp of the last line
+    assert rebuilt[:-1] == written[:-1] and written[-1].startswith(rebuilt[-1].rsplit(" ", 1)[0])
+
+
+def test_store_faults_say_what_is_caught_today() -> None:
+    from demostore.faults import FAULTS, format_fault_table
+    from harness.config import SUITE_SETTINGS
+
+    only_smoke = format_fault_table(built={"smoke"})
+    assert "not caught yet (e2e suite not built)" in only_smoke  # wrong-total
+    assert "health-down" in only_smoke and "smoke\n" in only_smoke + "\n"
+    shown = run_qgate("store", "faults").out
+    for fault in FAULTS.values():
+        line = next(x for x in shown.splitlines() if x.startswith(fault.name + " "))
+        built = all(s in SUITE_SETTINGS for s in fault.suites)
+        assert ("not caught yet" in line) is (not built), line
