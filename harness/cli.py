@@ -98,6 +98,9 @@ def _gate_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--expect-version", metavar="V", help="the version that must be deployed")
     sub.add_argument("--fail-on-flaky", action="store_true", default=None,
                      help="a test that passes only on retry fails the gate")
+    sub.add_argument("--baseline", metavar="RUN", default="",
+                     help="compare with an earlier run: a run folder, last-go, or last-go:N "
+                          "(the median of the last N GO runs of this environment)")
     sub.add_argument("--no-fail-fast", dest="fail_fast", action="store_false",
                      help="run every suite even when smoke fails (default: stop after a "
                           "failed smoke suite; the rest are listed as not run)")
@@ -176,7 +179,7 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
                     allow_production=getattr(args, "allow_production", False),
                     expect_version=args.expect_version or expect_version or "",
                     fail_on_flaky=args.fail_on_flaky, shard=getattr(args, "shard", ""),
-                    fail_fast=args.fail_fast)
+                    fail_fast=args.fail_fast, baseline=args.baseline)
     record, run_dir = run_gate(plan)
     print(render_console(record, run_dir / "report.html"))
     return int(record.verdict.exit_code)

@@ -5,12 +5,12 @@ Schema (version 1; fields may be added, never renamed)::
     {"schema_version": 1, "run_id", "environment", "target": {"base_url", "version"},
      "started_at", "finished_at", "qgate_version", "scope": {"requested", "required"},
      "production_override": bool, "notes": [str], "shard": "I/N" | "",
-     "expected_version": str,
+     "expected_version": str, "baseline": str, "profile": str,
      "not_run": {"<suite>": "why it produced no result"},
      "verdict": {"decision": "GO"|"NO-GO"|"INCONCLUSIVE", "summary",
                  "criteria": [{"suite", "name", "observed", "threshold",
-                               "outcome": "pass"|"warn"|"fail"|"waived"|"error",
-                               "reason", "blocking", "waiver"}]},
+                               "outcome": "pass"|"warn"|"fail"|"waived"|"error"|"n/a",
+                               "reason", "blocking", "waiver", "baseline"}]},
      "suites": {"<name>": {"status": "passed"|"failed"|"error"|"skipped", "duration_s",
                            "engine", "metrics": {}, "findings": [], "artifacts": [],
                            "tests": [], "error", "seed"}}}
@@ -57,6 +57,10 @@ class RunRecord:
     shard: str = ""
     #: the version the run was told to expect (--expect-version), if any
     expected_version: str = ""
+    #: what the run was compared with (--baseline), e.g. "run 2026…-demo-1a2b"
+    baseline: str = ""
+    #: which history it belongs to: runs are compared within environment + profile
+    profile: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document."""
@@ -69,7 +73,8 @@ class RunRecord:
             "scope": {"requested": list(self.requested), "required": list(self.required)},
             "production_override": self.production_override, "notes": list(self.notes),
             "not_run": dict(self.not_run), "shard": self.shard,
-            "expected_version": self.expected_version,
+            "expected_version": self.expected_version, "baseline": self.baseline,
+            "profile": self.profile,
             "verdict": self.verdict.to_dict(),
             "suites": {name: _suite_entry(r) for name, r in self.suites.items()},
         }
@@ -93,6 +98,7 @@ class RunRecord:
             qgate_version=data.get("qgate_version", ""), notes=tuple(data.get("notes", ())),
             not_run=dict(data.get("not_run", {})), shard=str(data.get("shard", "")),
             expected_version=str(data.get("expected_version", "")),
+            baseline=str(data.get("baseline", "")), profile=str(data.get("profile", "")),
         )
 
 

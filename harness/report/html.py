@@ -71,14 +71,29 @@ def _pill(outcome: str) -> str:
 def _criteria(record: RunRecord) -> str:
     order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "n/a": 4, "pass": 5}
     rows = sorted(record.verdict.criteria, key=lambda c: order[c.outcome])
+    compared = bool(record.baseline)
     body = "".join(
         f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.suite)}</td><td>{escape(c.name)}</td>"
         f"<td class='num'>{escape(_fmt(c.observed))}</td><td>{escape(_fmt(c.threshold))}</td>"
-        f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
+        + (f"<td class='num'>{_delta(c.observed, c.baseline)}</td>" if compared else "")
+        + f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
         f"{' — waiver ' + escape(c.waiver) if c.waiver else ''}</td></tr>" for c in rows)
-    return ("<section><h2>Criteria</h2><table><tr><th>outcome</th><th>suite</th><th>criterion"
-            "</th><th>observed</th><th>threshold</th><th>kind</th><th>reason</th></tr>"
+    head = (f"<p>Compared with {escape(record.baseline)}.</p>" if compared else "")
+    return ("<section><h2>Criteria</h2>" + head + "<table><tr><th>outcome</th><th>suite</th>"
+            "<th>criterion</th><th>observed</th><th>threshold</th>"
+            + ("<th>baseline</th>" if compared else "") +
+            "<th>kind</th><th>reason</th></tr>"
             f"{body}</table></section>")
+
+
+def _delta(observed: object, baseline: object) -> str:
+    if not isinstance(baseline, (int, float)):
+        return "—"
+    if isinstance(observed, (int, float)) and baseline:
+        change = (observed - baseline) / baseline * 100
+        colour = "#cf222e" if change > 0 else "#1a7f37"
+        return (f"{baseline:g} <span style='color:{colour}'>({change:+.1f}%)</span>")
+    return escape(f"{baseline:g}")
 
 
 def _overview(record: RunRecord) -> str:
