@@ -15,6 +15,6 @@ setup(
               *SUITES, "harness.environments"],
     package_dir={"harness.suites": "suites", "harness.environments": "environments"},
     package_data={"harness.environments": ["*.toml", ".env.example"],
-                  "harness.templates": ["*"],
+                  "harness.templates": ["*", "ci/*"],
                   "demostore": ["templates/*.html", "templates/**/*.html", "static/*"]},
 )

@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("directory", nargs="?", default=".", metavar="DIR",
                       help="where to write the files (default: the current folder)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.add_argument("--ci", choices=("github", "gitlab"), default="",
+                      help="also write a CI pipeline: gate, approve, deploy, smoke, rollback")
+
+    approve = commands.add_parser("approve", help="sign off a GO run for release (recorded "
+                                                  "in run.json and the reports)")
+    approve.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (reports/<run-id>)")
+    approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
+    approve.add_argument("--note", default="", metavar="TEXT", help="why, or a ticket")
 
     store = commands.add_parser("store", help="the bundled demo store (serve, faults)",
                                 add_help=False)
@@ -154,7 +162,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return doctor()
     if args.command == "init":
         from harness.scaffold import init_command
-        return init_command(args.directory, args.force)
+        return init_command(args.directory, args.force, args.ci)
+    if args.command == "approve":
+        from harness.approval import approve_command
+        return approve_command(args.run_dir, args.by, args.note)
     if args.command == "store":
         if args.store_args == ["faults"]:  # qgate knows which suites exist today
             from demostore.faults import format_fault_table

@@ -6,6 +6,7 @@ Schema (version 1; fields may be added, never renamed)::
      "started_at", "finished_at", "qgate_version", "scope": {"requested", "required"},
      "production_override": bool, "notes": [str], "shard": "I/N" | "",
      "expected_version": str, "baseline": str, "profile": str,
+     "approvals": [{"by", "at", "note"}],
      "not_run": {"<suite>": "why it produced no result"},
      "verdict": {"decision": "GO"|"NO-GO"|"INCONCLUSIVE", "summary",
                  "criteria": [{"suite", "name", "observed", "threshold",
@@ -61,6 +62,8 @@ class RunRecord:
     baseline: str = ""
     #: which history it belongs to: runs are compared within environment + profile
     profile: str = ""
+    #: people who approved this GO for release: [{"by", "at", "note"}] (`qgate approve`)
+    approvals: tuple[Mapping[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document."""
@@ -74,7 +77,7 @@ class RunRecord:
             "production_override": self.production_override, "notes": list(self.notes),
             "not_run": dict(self.not_run), "shard": self.shard,
             "expected_version": self.expected_version, "baseline": self.baseline,
-            "profile": self.profile,
+            "profile": self.profile, "approvals": [dict(a) for a in self.approvals],
             "verdict": self.verdict.to_dict(),
             "suites": {name: _suite_entry(r) for name, r in self.suites.items()},
         }
@@ -99,6 +102,7 @@ class RunRecord:
             not_run=dict(data.get("not_run", {})), shard=str(data.get("shard", "")),
             expected_version=str(data.get("expected_version", "")),
             baseline=str(data.get("baseline", "")), profile=str(data.get("profile", "")),
+            approvals=tuple(dict(a) for a in data.get("approvals", ())),
         )
 
 
@@ -121,12 +125,15 @@ def new_run_dir(reports_root: Path, environment: str) -> Path:
     return path
 
 
-def write_run(record: RunRecord, run_dir: Path, secrets: Iterable[str] = ()) -> Path:
+def write_run(record: RunRecord, run_dir: Path, secrets: Iterable[str] = (), *,
+              point_latest: bool = True) -> Path:
     """Write run.json (redacted) and point `reports/latest` at this run."""
     path = run_dir / "run.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(redact_data(record.to_dict(), secrets), indent=2), encoding="utf-8")
     tmp.replace(path)
+    if not point_latest:
+        return path
     link = run_dir.parent / "latest"
     tmp_link = run_dir.parent / f".latest-{os.getpid()}"
     if tmp_link.is_symlink():

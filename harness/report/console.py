@@ -26,6 +26,8 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
                   and not c.name.startswith("no new ")]
         lines += ["", f"  compared with {record.baseline}:"]
         lines += deltas or ["    no metric criterion to compare"]
+    lines += [f"  approved for release by {a.get('by')} at {a.get('at')}"
+              for a in record.approvals]
     lines += ["", f"VERDICT: {record.verdict.decision} — {record.verdict.summary}"]
     if report:
         lines.append(f"report: {report}")

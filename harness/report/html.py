@@ -55,6 +55,11 @@ def render_html(record: RunRecord) -> str:
         parts.append("<section><b>Production protection was overridden for this run.</b></section>")
     for note in record.notes:
         parts.append(f"<section>{escape(note)}</section>")
+    for a in record.approvals:
+        parts.append("<section data-testid='approval'><b>Approved for release</b> by "
+                     f"{escape(str(a.get('by', '')))} at {escape(str(a.get('at', '')))}"
+                     + (f" — {escape(str(a['note']))}" if a.get("note") else "")
+                     + "</section>")
     parts.append(_criteria(record))
     parts.append(_overview(record))
     for name, suite in record.suites.items():

@@ -26,6 +26,9 @@ def render_markdown(record: RunRecord) -> str:
         lines += ["", f"> {note}"]
     if record.baseline:
         lines += ["", f"Compared with {record.baseline}."]
+    for a in record.approvals:
+        lines += ["", f"**Approved for release** by {a.get('by')} at {a.get('at')}"
+                  + (f" — {a['note']}" if a.get("note") else "")]
     lines += ["", "| suite | status | tests | passed | failed | flaky | skipped | time |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, s in record.suites.items():

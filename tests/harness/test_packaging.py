@@ -58,7 +58,8 @@ def test_wheel_ships_the_suites_environments_and_templates(wheel: Path) -> None:
     for member in ("harness/suites/smoke/test_smoke.py", "harness/suites/e2e/test_checkout.py",
                    "harness/suites/e2e/adapters/demostore.py",
                    "harness/environments/demo.toml", "harness/templates/gate.toml",
-                   "harness/templates/my_shop.py", "demostore/templates/base.html"):
+                   "harness/templates/my_shop.py", "harness/templates/ci/gitlab-ci.yml",
+                   "demostore/templates/base.html"):
         assert member in names, member
 
 
