@@ -26,7 +26,7 @@ from harness.config import (
 )
 from harness.errors import TargetUnreachable, UsageError
 from harness.results import SuiteResult, read_suite_result, write_suite_result
-from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
+from harness.runrecord import RunRecord, collect_provenance, new_run_dir, now_iso, write_run
 from harness.schema import suggest
 
 #: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
@@ -357,7 +357,8 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
         qgate_version=__version__, notes=tuple(all_notes),
         not_run={s: r for s, r in absent.items() if s in suites or s in required},
         shard=shard, expected_version=expected_version,
-        baseline=compared.source if compared else "", profile=profile)
+        baseline=compared.source if compared else "", profile=profile,
+        provenance=collect_provenance(root))
     write_run(record, run_dir, env.secret_values())
     from harness.history import append_history, entry_of
     if not shard:  # a shard is part of a run; the merged run goes into the history

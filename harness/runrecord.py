@@ -7,6 +7,7 @@ Schema (version 1; fields may be added, never renamed)::
      "production_override": bool, "notes": [str], "shard": "I/N" | "",
      "expected_version": str, "baseline": str, "profile": str,
      "approvals": [{"by", "at", "note"}],
+     "provenance": {"git_commit", "tools": {"<package>": "<version>"}, "python", "host"},
      "not_run": {"<suite>": "why it produced no result"},
      "verdict": {"decision": "GO"|"NO-GO"|"INCONCLUSIVE", "summary",
                  "criteria": [{"suite", "name", "observed", "threshold",
@@ -64,6 +65,8 @@ class RunRecord:
     profile: str = ""
     #: people who approved this GO for release: [{"by", "at", "note"}] (`qgate approve`)
     approvals: tuple[Mapping[str, str], ...] = ()
+    #: where the evidence came from: git commit of the project, tool versions, platform
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document."""
@@ -78,6 +81,7 @@ class RunRecord:
             "not_run": dict(self.not_run), "shard": self.shard,
             "expected_version": self.expected_version, "baseline": self.baseline,
             "profile": self.profile, "approvals": [dict(a) for a in self.approvals],
+            "provenance": dict(self.provenance),
             "verdict": self.verdict.to_dict(),
             "suites": {name: _suite_entry(r) for name, r in self.suites.items()},
         }
@@ -103,6 +107,7 @@ class RunRecord:
             expected_version=str(data.get("expected_version", "")),
             baseline=str(data.get("baseline", "")), profile=str(data.get("profile", "")),
             approvals=tuple(dict(a) for a in data.get("approvals", ())),
+            provenance=dict(data.get("provenance", {})),
         )
 
 
@@ -110,6 +115,35 @@ def _suite_entry(result: SuiteResult) -> dict[str, Any]:
     entry = result.to_dict()
     entry.pop("suite")
     return entry
+
+
+#: Packages whose versions say how the evidence was collected (when installed).
+_TOOLS = ("qcommerce-harness", "pytest", "playwright", "pytest-playwright", "locust",
+          "zaproxy", "sqlalchemy", "faker", "httpx")
+
+
+def collect_provenance(project: Path) -> dict[str, Any]:
+    """Where a run's evidence came from: the project's git commit, tool versions, platform."""
+    import importlib.metadata
+    import platform
+    import subprocess
+
+    tools: dict[str, str] = {}
+    for name in _TOOLS:
+        try:
+            tools[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    commit = ""
+    if (project / ".git").exists():
+        try:
+            commit = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"],
+                                    capture_output=True, text=True, timeout=5,
+                                    check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            commit = ""
+    return {"git_commit": commit, "tools": tools, "python": platform.python_version(),
+            "host": platform.node()}
 
 
 def now_iso() -> str:
