@@ -59,6 +59,8 @@ class CriterionResult:
     waiver: str = ""
     #: the baseline's value of the same metric, when the run was compared with one
     baseline: float | str | None = None
+    #: the unit of `observed` and `threshold` ("ms", "s", "%", "/s", "/min"), from the metric
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,10 +334,11 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
                                    f"metric {criterion.metric} was not reported",
                                    blocking=criterion.blocking))
         return out
+    unit = unit_of(criterion.metric) if criterion.metric else ""
     if _OPS[criterion.op](observed, criterion.threshold):
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "pass",
                                    "within threshold", blocking=criterion.blocking,
-                                   baseline=base))
+                                   baseline=base, unit=unit))
         return out
     waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
                    and w.metric == (criterion.metric or criterion.name))
@@ -343,15 +346,25 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
                                    f"{waiver.reason} (owner {waiver.owner}, until "
                                    f"{waiver.expires})", blocking=criterion.blocking,
-                                   waiver=waiver.id, baseline=base))
+                                   waiver=waiver.id, baseline=base, unit=unit))
     else:
         outcome = "fail" if criterion.blocking else "warn"
         versus = (f" (baseline {_fmt(base)} {criterion.baseline})"
                   if criterion.baseline and base is not None else "")
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, outcome,
-                                   f"observed {_fmt(observed)}, threshold {threshold}{versus}",
-                                   blocking=criterion.blocking, baseline=base))
+                                   f"observed {_fmt(observed)}{_space(unit)}, threshold "
+                                   f"{threshold}{_space(unit)}{versus}",
+                                   blocking=criterion.blocking, baseline=base, unit=unit))
     return out
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric's name declares by its suffix (qgate's naming convention)."""
+    for suffix, unit in (("_ms", "ms"), ("_s", "s"), ("_ratio", "ratio"), ("_pct", "%"),
+                         ("rps", "/s"), ("_per_min", "/min"), ("_per_s", "/s")):
+        if metric.endswith(suffix):
+            return unit
+    return ""
 
 
 def _with_threshold(criterion: Criterion, threshold: float) -> Criterion:
@@ -371,6 +384,10 @@ def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
 
 def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
     return next((w for w in waivers if match(w)), None)
+
+
+def _space(unit: str) -> str:
+    return f" {unit}" if unit and unit != "ratio" else ""
 
 
 def _fmt(value: float) -> str:

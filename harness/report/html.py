@@ -34,6 +34,12 @@ CSS = "".join((
     'max-height:260px;overflow:auto;margin:4px 0}',
     'details summary{cursor:pointer}',
     '.num{text-align:right;font-variant-numeric:tabular-nums}',
+    '.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}',
+    '.card{border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;background:#fff}',
+    '.card h3{margin:0 0 6px;font-size:16px}',
+    'header ul{margin:8px 0 4px;padding-left:20px}',
+    'dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}',
+    'dt{color:#57606a}',
 ))
 
 
@@ -47,6 +53,7 @@ def render_html(record: RunRecord) -> str:
         f"<header style='background:{COLOURS[v.decision]}'>",
         f"<h1 data-testid='decision'>{escape(v.decision)}</h1>",
         f"<div>{escape(v.summary)}</div>",
+        _blocking(record),
         f"<div class='meta'>environment <b>{escape(record.environment)}</b> · target "
         f"<code>{escape(record.base_url)}</code> · version "
         f"<b>{escape(record.version or 'unknown')}</b> · run <code>{escape(record.run_id)}</code>"
@@ -61,12 +68,55 @@ def render_html(record: RunRecord) -> str:
                      f"{escape(str(a.get('by', '')))} at {escape(str(a.get('at', '')))}"
                      + (f" — {escape(str(a['note']))}" if a.get("note") else "")
                      + "</section>")
-    parts.append(_criteria(record))
     parts.append(_overview(record))
+    parts.append(_criteria(record))
+    parts.append(_waivers(record))
     for name, suite in record.suites.items():
         parts.append(_suite(name, suite, [c for c in v.criteria if c.suite == name]))
+    parts.append(_provenance(record))
     parts.append("</main></body></html>\n")
     return "".join(parts)
+
+
+def _blocking(record: RunRecord) -> str:
+    """What decided a NO-GO or INCONCLUSIVE, first thing on the page."""
+    rows = [c for c in record.verdict.criteria if c.outcome in ("fail", "error") and c.blocking]
+    if not rows:
+        return ""
+    items = "".join(f"<li><b>{escape(c.suite)}</b>: {escape(c.name)} — {escape(c.reason[:300])}"
+                    "</li>" for c in rows[:8])
+    more = f"<li>… and {len(rows) - 8} more</li>" if len(rows) > 8 else ""
+    return f"<ul data-testid='blocking'>{items}{more}</ul>"
+
+
+def _waivers(record: RunRecord) -> str:
+    """Every waiver that waived something, and every expired one, with owner and expiry."""
+    rows = [c for c in record.verdict.criteria if c.outcome == "waived"
+            or c.name.startswith("waiver ")]
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.waiver or c.name)}</td>"
+                   f"<td>{escape(c.suite)}: {escape(c.name)}</td><td>{escape(c.reason)}</td>"
+                   "</tr>" for c in rows)
+    return ("<section><h2>Waivers</h2><table><tr><th>outcome</th><th>waiver</th><th>waives"
+            f"</th><th>owner, reason, expiry</th></tr>{body}</table></section>")
+
+
+def _provenance(record: RunRecord) -> str:
+    """Where the evidence came from: target, environment, code, tools, data seeds."""
+    prov = record.provenance
+    tools = ", ".join(f"{k} {v}" for k, v in sorted(dict(prov.get("tools", {})).items()))
+    seeds = ", ".join(f"{n} {s.seed}" for n, s in record.suites.items() if s.seed is not None)
+    facts = [("environment", record.environment), ("target", record.base_url),
+             ("target version", record.version or "unknown"),
+             ("expected version", record.expected_version),
+             ("profile", record.profile), ("compared with", record.baseline),
+             ("shard", record.shard), ("git commit", str(prov.get("git_commit", ""))),
+             ("qgate", record.qgate_version), ("tools", tools), ("data seeds", seeds),
+             ("python", str(prov.get("python", ""))), ("host", str(prov.get("host", "")))]
+    items = "".join(f"<dt>{escape(k)}</dt><dd><code>{escape(v)}</code></dd>"
+                    for k, v in facts if v)
+    return f"<section data-testid='provenance'><h2>Provenance</h2><dl>{items}</dl></section>"
 
 
 def _pill(outcome: str) -> str:
@@ -80,7 +130,8 @@ def _criteria(record: RunRecord) -> str:
     compared = bool(record.baseline)
     body = "".join(
         f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.suite)}</td><td>{escape(c.name)}</td>"
-        f"<td class='num'>{escape(_fmt(c.observed))}</td><td>{escape(_fmt(c.threshold))}</td>"
+        f"<td class='num'>{escape(_with_unit(c.observed, c.unit))}</td>"
+        f"<td>{escape(_with_unit(c.threshold, c.unit))}</td>"
         + (f"<td class='num'>{_delta(c.observed, c.baseline)}</td>" if compared else "")
         + f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
         f"{' — waiver ' + escape(c.waiver) if c.waiver else ''}</td></tr>" for c in rows)
@@ -90,6 +141,11 @@ def _criteria(record: RunRecord) -> str:
             + ("<th>baseline</th>" if compared else "") +
             "<th>kind</th><th>reason</th></tr>"
             f"{body}</table></section>")
+
+
+def _with_unit(value: object, unit: str) -> str:
+    text = _fmt(value)
+    return f"{text} {unit}" if unit and unit != "ratio" and value is not None else text
 
 
 def _delta(observed: object, baseline: object) -> str:
@@ -103,13 +159,21 @@ def _delta(observed: object, baseline: object) -> str:
 
 
 def _overview(record: RunRecord) -> str:
-    rows = []
+    """One card per suite (and per suite required but not run)."""
+    cards = []
     for name, s in record.suites.items():
-        rows.append(f"<tr><td><a href='#suite-{escape(name)}'>{escape(name)}</a></td>"
-                    f"<td>{_pill(s.status)}</td><td>{escape(s.engine)}</td>"
-                    f"<td class='num'>{s.duration_s:.1f}s</td><td>{_outcome_bar(s)}</td></tr>")
-    return ("<section><h2>Suites</h2><table><tr><th>suite</th><th>status</th><th>engine</th>"
-            f"<th>time</th><th>tests</th></tr>{''.join(rows)}</table></section>")
+        numbers = [f"{len(s.tests)} tests", f"{s.count('failed')} failed"]
+        if s.count("skipped"):
+            numbers.append(f"{s.count('skipped')} skipped")
+        if s.findings:
+            numbers.append(f"{len(s.findings)} findings")
+        cards.append(f"<div class='card'><h3><a href='#suite-{escape(name)}'>{escape(name)}</a> "
+                     f"{_pill(s.status)}</h3><div>{escape(s.engine)} · {s.duration_s:.1f}s · "
+                     f"{escape(', '.join(numbers))}</div>{_outcome_bar(s, 230)}</div>")
+    for name, why in record.not_run.items():
+        cards.append(f"<div class='card'><h3>{escape(name)} {_pill('not run')}</h3>"
+                     f"<div>{escape(why)}</div></div>")
+    return f"<section><h2>Suites</h2><div class='cards'>{''.join(cards)}</div></section>"
 
 
 def _outcome_bar(s: SuiteResult, width: int = 360) -> str:
@@ -191,7 +255,12 @@ def _suite(name: str, s: SuiteResult, criteria: list[CriterionResult] | None = N
                               "</td></tr>" for k, v in sorted(s.metrics.items()))
         parts.append("<h3>Metrics</h3><table><tr><th>metric</th><th>value</th></tr>"
                      f"{metric_rows}</table>")
+    steps = _step_chart(name, s)
+    if steps:
+        parts.append("<h3>Journey step durations (slowest sample)</h3>" + steps)
     if s.findings:
+        parts.append("<h3>Findings by risk</h3>" + _risk_chart(s))
+    if s.findings and not _has_own_findings_panel(name):
         finding_rows = "".join(
             f"<tr><td>{escape(f.severity)}</td><td>{escape(f.rule_id)}</td>"
             f"<td>{escape(f.title)}</td><td>{escape(f.location)}</td>"
@@ -202,6 +271,46 @@ def _suite(name: str, s: SuiteResult, criteria: list[CriterionResult] | None = N
         parts.append("<h3>Artifacts</h3>" + " · ".join(loose))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _step_chart(name: str, s: SuiteResult, width: int = 420) -> str:
+    """Bars of `<suite>.<step>.duration_ms` metrics (e2e journey steps, browser checks)."""
+    steps = sorted(((k.removeprefix(f"{name}.").removesuffix(".duration_ms"), v)
+                    for k, v in s.metrics.items()
+                    if k.endswith(".duration_ms") and k.count(".") == 2), key=lambda kv: -kv[1])
+    if not steps:
+        return ""
+    top = steps[0][1] or 1
+    bars = "".join(
+        f"<rect x='150' y='{i * 18}' width='{max(1.0, width * v / top):.1f}' height='13' "
+        f"fill='#0969da'/><text x='0' y='{i * 18 + 11}' font-size='11'>"
+        f"{escape(step.replace('_', ' ')[:24])}</text><text x='{156 + width * v / top:.1f}' "
+        f"y='{i * 18 + 11}' font-size='11'>{v:.0f} ms</text>" for i, (step, v) in enumerate(steps))
+    return (f"<svg width='{width + 230}' height='{len(steps) * 18}' role='img' "
+            f"aria-label='step durations' data-chart='steps'>{bars}</svg>")
+
+
+_RISK_COLOURS = {"critical": "#82071e", "high": "#cf222e", "medium": "#bc4c00",
+                 "low": "#9a6700", "info": "#57606a"}
+
+
+def _risk_chart(s: SuiteResult, width: int = 300) -> str:
+    """Findings counted per risk level (ignored ones left out)."""
+    counts = {r: sum(1 for f in s.findings if f.severity == r and f.level != "ignore")
+              for r in ("critical", "high", "medium", "low", "info")}
+    top = max(counts.values()) or 1
+    bars = "".join(
+        f"<text x='0' y='{i * 18 + 11}' font-size='11'>{r}</text><rect x='64' y='{i * 18}' "
+        f"width='{width * n / top:.1f}' height='13' fill='{_RISK_COLOURS[r]}'/><text "
+        f"x='{70 + width * n / top:.1f}' y='{i * 18 + 11}' font-size='11'>{n}</text>"
+        for i, (r, n) in enumerate(counts.items()))
+    return (f"<svg width='{width + 110}' height='{5 * 18}' role='img' aria-label='findings by "
+            f"risk' data-chart='risk'>{bars}</svg>")
+
+
+def _has_own_findings_panel(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(f"harness.report.sections.{name}") is not None
 
 
 def _suite_section(name: str, s: SuiteResult, criteria: list[CriterionResult]) -> str:
