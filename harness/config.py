@@ -95,7 +95,10 @@ class Environment:
             if suite not in self.suites:
                 raise UsageError(f"suite '{suite}' is not allowed in environment '{self.name}'",
                                  hint=f"{self.file} allows: {', '.join(self.suites)}")
-        intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
+        # A suite whose settings say `passive_on_production = true` restricts itself to its
+        # passive checks on production (security), so it is not refused there.
+        intrusive = [s for s in suites if s in INTRUSIVE_SUITES and not getattr(
+            self.settings.get(s), "passive_on_production", False)]
         if self.production and intrusive and not allow_production:
             raise ProductionRefused(
                 f"environment '{self.name}' is production; refusing {', '.join(intrusive)} "
