@@ -235,7 +235,8 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         floor = SEVERITY_ORDER.index(criterion.findings_at_least)
         counted = 0
         for finding in result.findings:
-            if SEVERITY_ORDER.index(finding.severity) < floor:
+            # a finding a rules file classified is judged by its level alone (IGNORE hides it)
+            if finding.level or SEVERITY_ORDER.index(finding.severity) < floor:
                 continue
             waiver = _find(waivers, partial(_waives_finding, suite=result.suite, finding=finding))
             if waiver:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -77,6 +78,19 @@ CASES = [
     ("finding waiver with other url does not apply",
      [suite("security", "passed", findings=(XSS,))], ["security"], [HIGH],
      [waiver(rule="40012", url="*/cart*")], "NO-GO", {"fail"}),
+    # a rules file's level decides alone: IGNORE hides, WARN warns, INFO shows, FAIL blocks
+    ("ignored finding is not counted", [suite("security", "passed", findings=(
+        replace(XSS, level="ignore"),))], ["security"], [HIGH], [], "GO", {"pass"}),
+    ("warn-level finding warns", [suite("security", "passed", findings=(
+        replace(XSS, level="warn"),))], ["security"], [HIGH], [], "GO", {"warn"}),
+    ("info-level finding shows", [suite("security", "passed", findings=(
+        replace(XSS, level="info"),))], ["security"], [HIGH], [], "GO", {"pass"}),
+    ("fail-level low finding blocks", [suite("security", "passed", findings=(
+        replace(XSS, severity="low", level="fail"),))], ["security"], [HIGH], [], "NO-GO",
+     {"fail"}),
+    ("fail-level finding waived by rule and url", [suite("security", "passed", findings=(
+        replace(XSS, level="fail"),))], ["security"], [HIGH],
+     [waiver(rule="40012", url="*/search*")], "GO", {"waived"}),
     ("metric waiver", [suite("load", "passed", metrics={"load.checkout.p95_ms": 950})],
      ["load"], [P95], [waiver(metric="load.checkout.p95_ms")], "GO", {"waived"}),
     ("optional suite errored only warns",
