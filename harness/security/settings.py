@@ -57,6 +57,8 @@ class CsrfForm:
     token_field: str = ""
     #: log in first (with authorisation.sign_up) because the form needs an account
     signed_in: bool = False
+    #: requests that make the form appear (e.g. put an item in the cart), sent first
+    before: list[RequestSpec] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

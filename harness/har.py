@@ -1,0 +1,101 @@
+"""HAR files (HTTP Archive): scrub their secrets and read back the requests they recorded.
+
+The e2e suite can record each journey's requests as a HAR; the security suite seeds its scan
+with them, so the JSON API a single-page shop calls from JavaScript is attacked too. A HAR is
+an artifact, so its credentials (auth headers, cookies, the configured secrets) are masked
+before it is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MASK = "***"
+#: header names whose values are credentials whatever their content
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie",
+                            "x-api-key", "x-auth-token"})
+_STATIC_SUFFIXES = (".js", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".woff",
+                    ".woff2", ".ttf", ".map", ".webp")
+
+
+@dataclass(frozen=True)
+class HarRequest:
+    """One recorded request: what a scanner needs to replay or attack it."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    mime_type: str = ""
+
+    @property
+    def is_static(self) -> bool:
+        """A script, stylesheet, image or font: nothing to attack."""
+        return self.url.split("?", 1)[0].lower().endswith(_STATIC_SUFFIXES)
+
+
+def har_files(path: Path) -> list[Path]:
+    """`path` itself when it is a file, else every `*.har` under it (sorted)."""
+    if path.is_file():
+        return [path]
+    return sorted(path.rglob("*.har")) if path.is_dir() else []
+
+
+def read_requests(path: Path) -> list[HarRequest]:
+    """Every request recorded in the HAR file(s) at `path`; unreadable files raise ValueError."""
+    out: list[HarRequest] = []
+    for file in har_files(path):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            entries = data["log"]["entries"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{file}: not a HAR file ({exc})") from None
+        for entry in entries:
+            request = entry.get("request", {})
+            post = request.get("postData") or {}
+            out.append(HarRequest(
+                method=str(request.get("method", "GET")).upper(), url=str(request.get("url", "")),
+                headers=tuple((str(h.get("name", "")), str(h.get("value", "")))
+                              for h in request.get("headers", [])),
+                body=str(post.get("text", "") or ""), mime_type=str(post.get("mimeType", ""))))
+    return out
+
+
+def scrub_har(path: Path, secrets: Iterable[str] = (), header_names: Iterable[str] = ()) -> None:
+    """Rewrite the HAR at `path` with credentials masked (in place, atomically).
+
+    Masks the values of credential headers (`SECRET_HEADERS` plus `header_names`, e.g. a
+    staging's token header), every cookie value, and every occurrence of `secrets`.
+    """
+    names = SECRET_HEADERS | {n.lower() for n in header_names}
+    needles = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+    data = json.loads(path.read_text(encoding="utf-8"))
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            if str(value.get("name", "")).lower() in names and "value" in value:
+                value = {**value, "value": MASK}
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, str):
+            for needle in needles:
+                value = value.replace(needle, MASK)
+        return value
+
+    for entry in data.get("log", {}).get("entries", []):
+        for side in ("request", "response"):
+            part = entry.get(side, {})
+            for cookie in part.get("cookies", []):
+                cookie["value"] = MASK
+    cleaned = clean(data)
+    fd, tmp = tempfile.mkstemp(suffix=".har", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(cleaned, out)
+    os.replace(tmp, path)
