@@ -120,3 +120,69 @@ def reports_in_tmp(tmp_path_factory: pytest.TempPathFactory,
     path = tmp_path_factory.mktemp("reports")
     monkeypatch.setenv("QGATE_REPORTS_DIR", str(path))
     return path
+
+
+@dataclass
+class InProcessStore:
+    """A demo store app served from this process (so a test can patch a defect into it)."""
+
+    base_url: str
+
+
+@pytest.fixture
+def patched_store(tmp_path: Path) -> Iterator[Any]:
+    """`start(wrap=None)`: serve the demo app in-process, after the test's monkeypatches.
+
+    `wrap` takes the ASGI app and returns another one (e.g. put an auth gate in front).
+    """
+    import socket
+    import time
+
+    import uvicorn
+
+    from demostore.app import create_app
+    from demostore.config import StoreConfig
+
+    servers: list[tuple[Any, threading.Thread]] = []
+
+    def start(wrap: Any = None, tick_seconds: float = 3.0) -> InProcessStore:
+        app: Any = create_app(StoreConfig(db_url=f"sqlite:///{tmp_path / 'store.db'}",
+                                          tick_seconds=tick_seconds))
+        if wrap is not None:
+            app = wrap(app)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the patched demo store did not start")
+            time.sleep(0.05)
+        servers.append((server, thread))
+        return InProcessStore(f"http://127.0.0.1:{port}")
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def clean_demo() -> Iterator[str]:
+    """A clean demo store subprocess (3 s fulfilment ticks, like `qgate demo`)."""
+    from demostore.process import start_store
+
+    with start_store(tick_seconds=3.0) as store:
+        yield store.base_url
+
+
+@pytest.fixture(scope="session")
+def demo_settings() -> Any:
+    """The demo environment's [security] declarations (what the checks send)."""
+    from harness.config import load_environment
+
+    return load_environment("demo").suite_settings("security")
