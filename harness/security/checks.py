@@ -74,9 +74,12 @@ def make_clients(target: ScanTarget, settings: SecuritySettings) -> ClientFactor
 
     @contextmanager
     def factory(auth: bool = True) -> Iterator[Any]:
+        import ssl
+
         import httpx
 
-        verify: Any = settings.transport.ca_bundle or True
+        verify: Any = (ssl.create_default_context(cafile=settings.transport.ca_bundle)
+                       if settings.transport.ca_bundle else True)
         with httpx.Client(base_url=target.base_url, timeout=settings.request_timeout_s,
                           auth=target.basic_auth if auth else None,
                           headers=dict(target.headers) if auth else {}, verify=verify,

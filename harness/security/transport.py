@@ -38,7 +38,8 @@ def check_transport(base_url: str, settings: SecuritySettings, *,
     problems: list[Problem] = []
     problems += _certificate(base_url, host, port, settings.transport.ca_bundle, timeout)
     problems += _old_protocols(base_url, host, port, timeout)
-    problems += _hsts(base_url, settings, timeout)
+    # a rejected certificate is reported above; HSTS is still worth reading
+    problems += _hsts(base_url, settings, timeout, verify=not problems)
     problems += _redirect(base_url, host, settings, timeout)
     return problems
 
@@ -106,11 +107,13 @@ def _protocol(url: str, host: str, port: int, what: str) -> Problem:
                    wstg="WSTG-CRYP-01")
 
 
-def _hsts(url: str, settings: SecuritySettings, timeout: float) -> list[Problem]:
+def _hsts(url: str, settings: SecuritySettings, timeout: float, verify: bool
+          ) -> list[Problem]:
     import httpx
 
+    context = ssl.create_default_context(cafile=settings.transport.ca_bundle or None)
     try:
-        response = httpx.get(url, timeout=timeout, verify=settings.transport.ca_bundle or True,
+        response = httpx.get(url, timeout=timeout, verify=context if verify else False,
                              follow_redirects=False)
     except httpx.HTTPError as exc:
         raise CheckError(f"GET {url} failed ({exc})") from None
