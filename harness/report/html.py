@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from harness.results import SuiteResult, TestCase
 from harness.runrecord import RunRecord
+from harness.verdict import CriterionResult
 
 COLOURS = {"GO": "#1a7f37", "NO-GO": "#cf222e", "INCONCLUSIVE": "#9a6700",
            "pass": "#1a7f37", "passed": "#1a7f37", "fail": "#cf222e", "failed": "#cf222e",
@@ -58,7 +59,7 @@ def render_html(record: RunRecord) -> str:
     parts.append(_criteria(record))
     parts.append(_overview(record))
     for name, suite in record.suites.items():
-        parts.append(_suite(name, suite))
+        parts.append(_suite(name, suite, [c for c in v.criteria if c.suite == name]))
     parts.append("</main></body></html>\n")
     return "".join(parts)
 
@@ -127,7 +128,7 @@ def _duration_chart(tests: tuple[TestCase, ...], width: int = 420) -> str:
             f"aria-label='slowest tests'>{''.join(bars)}</svg>")
 
 
-def _suite(name: str, s: SuiteResult) -> str:
+def _suite(name: str, s: SuiteResult, criteria: list[CriterionResult] | None = None) -> str:
     parts = [f"<section id='suite-{escape(name)}'><h2>{escape(name)} {_pill(s.status)}</h2>"]
     if s.error:
         parts.append(f"<pre>{escape(s.error)}</pre>")
@@ -137,7 +138,7 @@ def _suite(name: str, s: SuiteResult) -> str:
         parts.append("<h3>Not measured</h3><ul>" + "".join(
             f"<li><code>{escape(k)}</code>: {escape(v)}</li>"
             for k, v in sorted(s.unmeasured.items())) + "</ul>")
-    parts.append(_suite_section(name, s))
+    parts.append(_suite_section(name, s, criteria or []))
     by_test: dict[str, list[str]] = {}
     loose: list[str] = []
     retried = {t.id for t in s.tests if t.attempts > 1}
@@ -183,13 +184,15 @@ def _suite(name: str, s: SuiteResult) -> str:
     return "".join(parts)
 
 
-def _suite_section(name: str, s: SuiteResult) -> str:
+def _suite_section(name: str, s: SuiteResult, criteria: list[CriterionResult]) -> str:
     """Suite-specific panels (charts, tables) from `harness.report.sections.<suite>`, if any.
 
     A suite adds its own panel by adding that module with `render(result) -> str` (HTML,
-    rendered from the SuiteResult alone); nothing here changes.
+    rendered from the SuiteResult alone); nothing here changes. A `render(result, criteria)`
+    also gets the suite's verdict rows (e.g. to mark waived findings).
     """
     import importlib
+    import inspect
 
     try:
         module = importlib.import_module(f"harness.report.sections.{name}")
@@ -197,6 +200,9 @@ def _suite_section(name: str, s: SuiteResult) -> str:
         if exc.name != f"harness.report.sections.{name}":
             raise
         return ""
+    if len(inspect.signature(module.render).parameters) > 1:
+        with_criteria: str = module.render(s, criteria)
+        return with_criteria
     html: str = module.render(s)
     return html
 
