@@ -59,11 +59,16 @@ def read_requests(path: Path) -> list[HarRequest]:
         for entry in entries:
             request = entry.get("request", {})
             post = request.get("postData") or {}
+            body = str(post.get("text", "") or "")
+            if not body and post.get("params"):  # a form recorded as params only
+                from urllib.parse import urlencode
+                body = urlencode([(p.get("name", ""), p.get("value", ""))
+                                  for p in post["params"]])
             out.append(HarRequest(
                 method=str(request.get("method", "GET")).upper(), url=str(request.get("url", "")),
                 headers=tuple((str(h.get("name", "")), str(h.get("value", "")))
                               for h in request.get("headers", [])),
-                body=str(post.get("text", "") or ""), mime_type=str(post.get("mimeType", ""))))
+                body=body, mime_type=str(post.get("mimeType", ""))))
     return out
 
 
@@ -71,7 +76,8 @@ def scrub_har(path: Path, secrets: Iterable[str] = (), header_names: Iterable[st
     """Rewrite the HAR at `path` with credentials masked (in place, atomically).
 
     Masks the values of credential headers (`SECRET_HEADERS` plus `header_names`, e.g. a
-    staging's token header), every cookie value, and every occurrence of `secrets`.
+    staging's token header), every cookie value, and every occurrence of `secrets`; drops
+    response bodies (only the requests seed a scan).
     """
     names = SECRET_HEADERS | {n.lower() for n in header_names}
     needles = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
@@ -94,6 +100,9 @@ def scrub_har(path: Path, secrets: Iterable[str] = (), header_names: Iterable[st
             part = entry.get(side, {})
             for cookie in part.get("cookies", []):
                 cookie["value"] = MASK
+        content = entry.get("response", {}).get("content")
+        if isinstance(content, dict) and "text" in content:  # pages: bulk, and not needed
+            content["text"] = ""
     cleaned = clean(data)
     fd, tmp = tempfile.mkstemp(suffix=".har", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
