@@ -42,12 +42,15 @@ _PASSIVE_DEFAULT = ("http_headers", "cookieflags", "csp")
 
 
 def find_wapiti() -> str:
-    """The wapiti executable: `.scanner-venv/bin/wapiti` in the project, else on PATH."""
+    """The wapiti executable: `.scanner-venv/bin/wapiti` in the project (or in the checkout
+    qgate is installed from), else on PATH."""
     from harness.config import project_root
 
-    local = project_root() / ".scanner-venv" / "bin" / "wapiti"
-    if local.is_file():
-        return str(local)
+    checkout = Path(__file__).resolve().parents[2]
+    for root in (project_root(), checkout):
+        local = root / ".scanner-venv" / "bin" / "wapiti"
+        if local.is_file():
+            return str(local)
     found = shutil.which("wapiti")
     if found:
         return found
