@@ -171,10 +171,10 @@ def check_authorisation(target: ScanTarget, settings: SecuritySettings,
 
 
 def _authz(message: str, request: Filled, who: str) -> Problem:
+    how = "without any session" if "anonymous" in who else f"with {who}'s session cookie"
     return problem("qgate.authorisation", "Broken object-level authorisation (IDOR)", "high",
                    "CWE-639", request.url, message,
-                   reproduce=f"{request.curl()}   # as {who}, with that visitor's session",
-                   wstg="WSTG-ATHZ-04")
+                   reproduce=f"{request.curl()}   # {how}", wstg="WSTG-ATHZ-04")
 
 
 # --- CSRF ----------------------------------------------------------------------------
@@ -319,23 +319,23 @@ class SetCookie:
 def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
                   ) -> list[Problem]:
     """Session cookies carry HttpOnly, SameSite (Lax/Strict), and Secure on HTTPS."""
-    seen: dict[str, tuple[SetCookie, str]] = {}
+    seen: dict[str, tuple[SetCookie, Filled]] = {}
 
-    def collect(response: Any, where: str) -> None:
+    def collect(response: Any, request: Filled) -> None:
         for header in response.headers.get_list("set-cookie"):
             cookie = SetCookie.parse(header)
             if not cookie.deleting:
-                seen.setdefault(cookie.name, (cookie, where))
+                seen.setdefault(cookie.name, (cookie, request))
 
     with clients() as client:
         for page in settings.pages:
-            url = prepare(RequestSpec(page), target.base_url, {}).url
-            collect(client.get(url), f"GET {url}")
+            request = prepare(RequestSpec(page), target.base_url, {})
+            collect(send(client, request), request)
         if settings.authorisation.sign_up is not None and not target.production:
             values = Identity.fresh("security-c").values
             request = prepare(settings.authorisation.sign_up, target.base_url, values)
             collect(_step(client, settings.authorisation.sign_up, target.base_url, values,
-                          "sign-up (cookies)"), f"{request.method} {request.url}")
+                          "sign-up (cookies)"), request)
     wanted = settings.cookies.session_cookies or sorted(seen)
     if not wanted:
         raise NotDeclared("no cookie was set by security.pages or the sign-up; nothing to check")
@@ -348,7 +348,8 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
     for name in wanted:
         if name not in seen:
             continue
-        cookie, where = seen[name]
+        cookie, request = seen[name]
+        where = f"{request.method} {request.url}"
         flags = cookie.attributes
         lacks = []
         if "httponly" not in flags:
@@ -361,7 +362,7 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
             problems.append(problem(
                 "qgate.cookie-flags", f"Session cookie without {flag.split('=')[0]}", "medium",
                 cwe, target.base_url, f"cookie {name} (set by {where}) lacks {flag}",
-                reproduce=f"curl -si {where.split(' ', 1)[1]} | grep -i set-cookie",
+                reproduce=f"{request.curl()} | grep -i set-cookie",
                 wstg="WSTG-SESS-02", parameter=name))
     return problems
 

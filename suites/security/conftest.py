@@ -82,16 +82,20 @@ def _passive_only_on_production(request: pytest.FixtureRequest, harness_config: 
 @pytest.fixture(scope="session")
 def progress(pytestconfig: pytest.Config) -> Callable[[str], None]:
     """Print a progress line past pytest's capture (a scan takes minutes)."""
+    started: list[bool] = []
+
     def show(line: str) -> None:
         capture = pytestconfig.pluginmanager.getplugin("capturemanager")
         reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
         if reporter is None:
             return
+        text = ("" if started else "\n") + f"  {line}\n"  # off the line of progress dots
+        started.append(True)
         if capture is not None:
             with capture.global_and_fixture_disabled():
-                reporter.write_line(f"  {line}")
+                reporter.write(text)
         else:
-            reporter.write_line(f"  {line}")
+            reporter.write(text)
     return show
 
 
