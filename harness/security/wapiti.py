@@ -165,12 +165,13 @@ class WapitiEngine:
                              .splitlines()[-15:])
             raise ScanError(f"wapiti exited with code {code} and no report; last output:\n"
                             f"{tail}")
-        _redact_file(report_path, secrets)
         try:
             report = json.loads(report_path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise ScanError(f"wapiti's report {report_path} is not JSON ({exc})") from None
+        # findings are redacted when the suite result is written; the raw file now
         findings = parse_report(report)
+        _redact_file(report_path, secrets)
         infos = report.get("infos", {})
         pages = float(infos.get("crawled_pages_nbr") or 0)
         notes = [f"{infos.get('version') or self.version}: crawled {int(pages)} pages in scope "
