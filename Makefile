@@ -7,17 +7,20 @@ STAMP := $(VENV)/.qgate-installed
 BROWSER_STAMP := $(VENV)/.qgate-browser
 # Allure 3 (npm) renders allure-results as HTML without Java; kept inside .venv/.
 ALLURE := $(VENV)/allure/node_modules/.bin/allure
+# wapiti3 (the security suite's embedded scanner) pins versions that clash with ours: own venv.
+SCANNER_VENV := .scanner-venv
+WAPITI := $(SCANNER_VENV)/bin/wapiti
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test bench lint clean
 
-setup: $(STAMP) $(BROWSER_STAMP) $(ALLURE)
+setup: $(STAMP) $(BROWSER_STAMP) $(ALLURE) $(WAPITI)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml setup.py | $(PY)
+$(STAMP): pyproject.toml setup.py Makefile | $(PY)
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $@
 
@@ -38,6 +41,12 @@ $(ALLURE):
 	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/allure allure@3 >/dev/null
 	@echo "allure: $$($(ALLURE) --version 2>/dev/null | head -1)"
+
+$(WAPITI):
+	$(PYTHON) -m venv $(SCANNER_VENV)
+	$(SCANNER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCANNER_VENV)/bin/python -m pip install --quiet 'wapiti3>=3.2,<3.4'
+	@echo "wapiti: $$($(WAPITI) --version 2>/dev/null | tail -1)"
 
 demo: setup
 	$(VENV)/bin/qgate demo

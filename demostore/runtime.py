@@ -134,7 +134,9 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a form post whose token does not match the visitor's CSRF cookie."""
     cookie = request.cookies.get(CSRF_COOKIE) or ""
-    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+    # bytes: compare_digest raises TypeError on non-ASCII str (a scanner's payload -> 500)
+    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(),
+                                                              submitted.encode()):
         raise StoreError(403, "csrf_failed",
                          "Your form expired or was not sent from this site. Reload and retry.")
 

@@ -56,12 +56,35 @@ def _port(name: str, host: str, port: int, needed_by: str, fix: str) -> ToolStat
 
 
 def _wapiti() -> ToolStatus:
-    from harness.config import project_root
-    local = project_root() / ".scanner-venv" / "bin" / "wapiti"
-    path = str(local) if local.exists() else shutil.which("wapiti")
-    return ToolStatus("wapiti", path is not None, path or "not installed",
-                   "the security suite will install it in .scanner-venv", "security (planned)",
-                   True)
+    from harness.security.wapiti import find_wapiti
+    try:
+        path = find_wapiti()
+    except HarnessError as exc:
+        return ToolStatus("wapiti", False, exc.message, "make setup (installs wapiti3 in "
+                          ".scanner-venv)", "security (embedded scanner)")
+    return ToolStatus("wapiti", True, path, "", "security (embedded scanner)")
+
+
+def _zap_daemons() -> list[ToolStatus]:
+    """A row per environment whose [security] engine is zap: is its daemon reachable?"""
+    from urllib.parse import urlsplit
+
+    from harness.config import available_environments, load_environment
+    rows = []
+    for name in available_environments():
+        try:
+            env = load_environment(name)
+        except HarnessError:
+            continue  # unresolved secrets etc.: `qgate run` reports those
+        settings = env.suite_settings("security")
+        if "security" not in env.suites or settings.engine != "zap":
+            continue
+        url = urlsplit(settings.zap_url)
+        row = _port(f"zap daemon ({name})", url.hostname or "127.0.0.1", url.port or 8080,
+                    f"security on {name}", "start ZAP: docker compose -f "
+                    "harness/templates/ci/zap-compose.yml up -d")
+        rows.append(ToolStatus(row.name, row.ok, row.detail, row.fix, row.needed_by, False))
+    return rows
 
 
 def _allure() -> ToolStatus:
@@ -93,8 +116,8 @@ CHECKS: list[Callable[[], ToolStatus]] = [
     lambda: _module("fastapi", "demo store", "make setup"),
     lambda: _module("sqlalchemy", "demo store", "make setup"),
     lambda: _module("locust", "load (planned)", "pip install 'qcommerce-harness[load]'", True),
-    lambda: _module("zapv2", "security via a ZAP daemon (planned)",
-                    "pip install 'qcommerce-harness[zap]'", True),
+    lambda: _module("zapv2", "security via a ZAP daemon",
+                    "pip install 'qcommerce-harness[security]'", True),
     _wapiti,
     _allure,
     lambda: _port("postgresql", "127.0.0.1", 5432, "data, demo store on PostgreSQL",
@@ -110,7 +133,7 @@ def doctor() -> int:
 
     A missing tool is a set-up problem (exit 2, like a config error), not a NO-GO (1).
     """
-    findings = [check() for check in CHECKS]
+    findings = [check() for check in CHECKS] + _zap_daemons()
     width = max(len(f.name) for f in findings)
     for f in findings:
         mark = "ok  " if f.ok else ("--  " if f.optional else "MISS")

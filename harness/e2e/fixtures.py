@@ -146,6 +146,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _scrub_playwright_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
+    har = item.stash.get(_HAR, None)
+    if har is not None and har[0].is_file():  # written when the context closed
+        from harness.har import scrub_har
+        scrub_har(har[0], har[1], har[2])
     # Traces pytest-playwright kept itself (`--tracing on`) get the same masking as ours.
     needles = item.stash.get(_NEEDLES, None)
     if not needles:
@@ -157,6 +161,8 @@ def _scrub_playwright_artifacts(item: pytest.Item, report: pytest.TestReport) ->
 
 
 _NEEDLES = pytest.StashKey[list[bytes]]()
+# (HAR path, secrets to mask, extra header names) of a journey recording a HAR
+_HAR = pytest.StashKey[tuple[Path, list[str], list[str]]]()
 
 
 def _failed(item: pytest.Item) -> bool:
@@ -209,6 +215,7 @@ def e2e_viewport(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def browser_context_args(
+    request: pytest.FixtureRequest,
     playwright: Any,
     base_url: str | None,
     e2e_settings: E2ESettings,
@@ -241,6 +248,14 @@ def browser_context_args(
         args["extra_http_headers"] = dict(auth.headers)
     if auth.storage_state:
         args["storage_state"] = auth.storage_state
+    if e2e_settings.har_dir:  # requests for the security scan (response bodies dropped later)
+        run_dir = request.getfixturevalue("qgate_run_dir")
+        har = Path(run_dir) / e2e_settings.har_dir / f"{_slug(request.node.nodeid)}.har"
+        har.parent.mkdir(parents=True, exist_ok=True)
+        args.update(record_har_path=str(har), record_har_content="embed")
+        secrets_ = [*request.getfixturevalue("harness_config").secret_values(),
+                    auth.basic_password, request.getfixturevalue("shopper").password]
+        request.node.stash[_HAR] = (har, secrets_, list(auth.headers))
     return args
 
 

@@ -98,6 +98,9 @@ def test_forms_need_csrf(store: StoreProcess) -> None:
         assert r.status_code == 403
         r = client.post("/location", data={"pincode": "560001", "csrf_token": "forged" * 5})
         assert r.status_code == 403
+        # a non-ASCII token (a scanner's payload) is refused too, not a 500
+        r = client.post("/location", data={"pincode": "560001", "csrf_token": "é" * 30})
+        assert r.status_code == 403
 
 
 def test_category_search_and_product(browser: Browser) -> None:

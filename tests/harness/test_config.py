@@ -105,3 +105,22 @@ def test_shipped_environment_files_are_valid(monkeypatch: pytest.MonkeyPatch) ->
         assert env.suites
     assert load_environment("production").production is True
     assert load_environment("production").suites == ("smoke",)
+
+
+@pytest.mark.parametrize("table, refused", [
+    ("", False),                                     # security runs passive-only by default
+    ("[security]\npassive_on_production = false\n", True),
+])
+def test_production_lets_a_passive_only_suite_through(root: Path, table: str,
+                                                      refused: bool) -> None:
+    from harness.errors import ProductionRefused
+
+    write(root, "prod", 'base_url = "https://shop.example.com"\nproduction = true\n'
+          'suites = ["smoke", "security", "e2e"]\n' + table)
+    env = load_environment("prod")
+    expected = "refusing security, e2e (" if refused else "refusing e2e ("
+    with pytest.raises(ProductionRefused) as exc:
+        env.refuse_disallowed(["smoke", "security", "e2e"], allow_production=False)
+    assert expected in exc.value.message
+    if not refused:
+        env.refuse_disallowed(["smoke", "security"], allow_production=False)

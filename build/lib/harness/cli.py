@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("directory", nargs="?", default=".", metavar="DIR",
                       help="where to write the files (default: the current folder)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.add_argument("--ci", choices=("github", "gitlab"), default="",
+                      help="also write a CI pipeline: gate, approve, deploy, smoke, rollback")
+
+    approve = commands.add_parser("approve", help="sign off a GO run for release (recorded "
+                                                  "in run.json and the reports)")
+    approve.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (reports/<run-id>)")
+    approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
+    approve.add_argument("--note", default="", metavar="TEXT", help="why, or a ticket")
 
     store = commands.add_parser("store", help="the bundled demo store (serve, faults)",
                                 add_help=False)
@@ -98,6 +106,9 @@ def _gate_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--expect-version", metavar="V", help="the version that must be deployed")
     sub.add_argument("--fail-on-flaky", action="store_true", default=None,
                      help="a test that passes only on retry fails the gate")
+    sub.add_argument("--baseline", metavar="RUN", default="",
+                     help="compare with an earlier run: a run folder, last-go, or last-go:N "
+                          "(the median of the last N GO runs of this environment)")
     sub.add_argument("--no-fail-fast", dest="fail_fast", action="store_false",
                      help="run every suite even when smoke fails (default: stop after a "
                           "failed smoke suite; the rest are listed as not run)")
@@ -151,7 +162,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return doctor()
     if args.command == "init":
         from harness.scaffold import init_command
-        return init_command(args.directory, args.force)
+        return init_command(args.directory, args.force, args.ci)
+    if args.command == "approve":
+        from harness.approval import approve_command
+        return approve_command(args.run_dir, args.by, args.note)
     if args.command == "store":
         if args.store_args == ["faults"]:  # qgate knows which suites exist today
             from demostore.faults import format_fault_table
@@ -176,7 +190,7 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
                     allow_production=getattr(args, "allow_production", False),
                     expect_version=args.expect_version or expect_version or "",
                     fail_on_flaky=args.fail_on_flaky, shard=getattr(args, "shard", ""),
-                    fail_fast=args.fail_fast)
+                    fail_fast=args.fail_fast, baseline=args.baseline)
     record, run_dir = run_gate(plan)
     print(render_console(record, run_dir / "report.html"))
     return int(record.verdict.exit_code)

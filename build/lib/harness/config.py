@@ -28,6 +28,7 @@ from harness.schema import build, check_url, suggest
 SUITE_SETTINGS: dict[str, str] = {
     "smoke": "harness.smoke.settings:SmokeSettings",
     "e2e": "harness.e2e.settings:E2ESettings",
+    "security": "harness.security.settings:SecuritySettings",
 }
 #: Suites that write data or attack the target: refused on production without an override.
 INTRUSIVE_SUITES = frozenset({"e2e", "load", "security", "data"})
@@ -105,7 +106,10 @@ class Environment:
             if suite not in self.suites:
                 raise UsageError(f"suite '{suite}' is not allowed in environment '{self.name}'",
                                  hint=f"{self.file} allows: {', '.join(self.suites)}")
-        intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
+        # A suite whose settings say `passive_on_production = true` restricts itself to its
+        # passive checks on production (security), so it is not refused there.
+        intrusive = [s for s in suites if s in INTRUSIVE_SUITES and not getattr(
+            self.settings.get(s), "passive_on_production", False)]
         if self.production and intrusive and not allow_production:
             why = f" ({self.production_reason})" if self.production_reason else ""
             raise ProductionRefused(

@@ -9,6 +9,7 @@ an owner, a reason and an expiry date.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from harness.errors import ConfigError
 from harness.schema import build
 
 Op = Literal["<", "<=", ">", ">=", "=="]
+_RELATIVE = re.compile(r"^[+-]\d+(\.\d+)?%?$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class Criterion:
     findings_at_least: Literal["", "info", "low", "medium", "high", "critical"] = ""
     #: environments this criterion applies to; empty means all
     environments: list[str] = field(default_factory=list)
+    #: judge against the baseline run instead of `threshold`: "+20%" (baseline × 1.2),
+    #: "+150" (baseline + 150), "-10%"; needs `--baseline`, else the criterion is n/a
+    baseline: str = ""
 
     @property
     def blocking(self) -> bool:
@@ -136,6 +141,13 @@ def load_policy(path: Path) -> GatePolicy:
         if not c.metric and not c.findings_at_least:
             raise ConfigError(file, f"criteria[{i}]", f"criterion '{c.name}' judges nothing",
                               hint="set metric (with op and threshold) or findings_at_least")
+        if c.baseline and not _RELATIVE.match(c.baseline):
+            raise ConfigError(file, f"criteria[{i}].baseline",
+                              f"'{c.baseline}' is not a change from the baseline",
+                              hint='write it like "+20%", "-10%" or "+150"')
+        if c.baseline and not c.metric:
+            raise ConfigError(file, f"criteria[{i}].baseline",
+                              "a baseline criterion needs a metric")
         if c.metric and not c.metric.startswith(f"{c.suite}."):
             raise ConfigError(file, f"criteria[{i}].metric",
                               f"metric '{c.metric}' is not a {c.suite} metric",

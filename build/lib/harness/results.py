@@ -46,6 +46,11 @@ class Finding:
     source: str = ""
     level: FindingLevel = ""
 
+    @property
+    def key(self) -> str:
+        """How the finding is recognised across runs: its rule and where it was found."""
+        return f"{self.rule_id} @ {self.location}"
+
 
 @dataclass(frozen=True)
 class Artifact:

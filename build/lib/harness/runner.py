@@ -26,7 +26,7 @@ from harness.config import (
 )
 from harness.errors import TargetUnreachable, UsageError
 from harness.results import SuiteResult, read_suite_result, write_suite_result
-from harness.runrecord import RunRecord, new_run_dir, now_iso, write_run
+from harness.runrecord import RunRecord, collect_provenance, new_run_dir, now_iso, write_run
 from harness.schema import suggest
 
 #: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
@@ -48,6 +48,7 @@ class Plan:
     fail_on_flaky: bool | None = None
     shard: str = ""
     fail_fast: bool = True
+    baseline: str = ""
 
 
 def parse_suites(text: str | None) -> list[str]:
@@ -91,7 +92,7 @@ def required_suites(env: Environment, root: Path | None = None) -> tuple[str, ..
 def plan_run(env: Environment, requested: Sequence[str] = (), *,
              allow_production: bool = False, expect_version: str = "",
              fail_on_flaky: bool | None = None, shard: str = "",
-             fail_fast: bool = True) -> Plan:
+             fail_fast: bool = True, baseline: str = "") -> Plan:
     """Check the request against the environment's allow-list and production protection."""
     suites = order_suites(requested or env.suites)
     env.refuse_disallowed(suites, allow_production=allow_production)
@@ -99,9 +100,23 @@ def plan_run(env: Environment, requested: Sequence[str] = (), *,
     if shard:
         from harness.merge import parse_shard
         parse_shard(shard)
+    if baseline:  # a bad --baseline fails now, not after the suites ran
+        from harness.history import resolve_baseline
+        resolve_baseline(baseline, environment=env.name, profile=run_profile(env, suites),
+                         reports_root=reports_dir())
     return Plan(env, suites, required_suites(env), tuple(requested),
                 allow_production and bool(intrusive), expect_version, fail_on_flaky, shard,
-                fail_fast)
+                fail_fast, baseline)
+
+
+def run_profile(env: Environment, suites: Sequence[str]) -> str:
+    """Which history a run belongs to: runs of one environment are comparable when they ran
+    the same load profile ("default" when no load profile ran)."""
+    if "load" in suites:
+        profile = getattr(env.settings.get("load"), "profile", "")
+        if profile:
+            return str(profile)
+    return "default"
 
 
 def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
@@ -173,7 +188,8 @@ def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]
     record = finish_run(env, run_dir, plan.suites, started_at=started_at,
                         requested=plan.requested, production_override=plan.production_override,
                         version=version, fail_on_flaky=plan.fail_on_flaky, not_run=not_run,
-                        shard=plan.shard, expected_version=plan.expect_version)
+                        shard=plan.shard, expected_version=plan.expect_version,
+                        baseline=plan.baseline)
     return record, run_dir
 
 
@@ -292,14 +308,16 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
                version: str = "", fail_on_flaky: bool | None = None,
                notes: Sequence[str] = (), not_run: Mapping[str, str] | None = None,
                shard: str = "", scope: Sequence[str] | None = None,
-               expected_version: str = "") -> RunRecord:
+               expected_version: str = "", baseline: str = "") -> RunRecord:
     """Judge the suite results in `run_dir` against the gate's required suites, write run.json
     and render every report.
 
     `suites` are the suites this run attempted; the required set always comes from the gate
     policy (`required_suites`), so a partial run cannot be GO. `not_run` gives the reason a
     planned suite was not started (fail fast). Only `qgate smoke` passes `scope`: its
-    record certifies "the deploy is up" (and says so), not a release.
+    record certifies "the deploy is up" (and says so), not a release. `baseline` is a
+    `--baseline` spec (a run folder, last-go, last-go:N) to compare with. Every judged run
+    is appended to `reports/history/`.
     """
     from harness import __version__
     from harness.policy import load_policy, load_waivers
@@ -323,15 +341,27 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
     if left_out:
         all_notes.append(f"Partial run: the gate also requires {', '.join(left_out)} for "
                          f"{env.name}, so this run cannot be GO.")
+    profile = "smoke-check" if scope is not None else run_profile(env, suites)
+    compared = None
+    if baseline:
+        from harness.history import resolve_baseline
+        compared = resolve_baseline(baseline, environment=env.name, profile=profile,
+                                    reports_root=reports_dir())
     verdict = judge(results, policy, waivers, environment=env.name, required=required,
-                    today=dt.date.today(), fail_on_flaky=fail_on_flaky, absent=absent)
+                    today=dt.date.today(), fail_on_flaky=fail_on_flaky, absent=absent,
+                    baseline=compared)
     record = RunRecord(
         run_id=run_dir.name, environment=env.name, base_url=env.base_url, version=version,
         started_at=started_at, finished_at=now_iso(), verdict=verdict, suites=results,
         requested=tuple(requested), required=required, production_override=production_override,
         qgate_version=__version__, notes=tuple(all_notes),
         not_run={s: r for s, r in absent.items() if s in suites or s in required},
-        shard=shard, expected_version=expected_version)
+        shard=shard, expected_version=expected_version,
+        baseline=compared.source if compared else "", profile=profile,
+        provenance=collect_provenance(root))
     write_run(record, run_dir, env.secret_values())
+    from harness.history import append_history, entry_of
+    if not shard:  # a shard is part of a run; the merged run goes into the history
+        append_history(reports_dir(), entry_of(record, run_dir, profile))
     render_reports(run_dir)
     return record

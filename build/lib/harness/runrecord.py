@@ -5,12 +5,14 @@ Schema (version 1; fields may be added, never renamed)::
     {"schema_version": 1, "run_id", "environment", "target": {"base_url", "version"},
      "started_at", "finished_at", "qgate_version", "scope": {"requested", "required"},
      "production_override": bool, "notes": [str], "shard": "I/N" | "",
-     "expected_version": str,
+     "expected_version": str, "baseline": str, "profile": str,
+     "approvals": [{"by", "at", "note"}],
+     "provenance": {"git_commit", "tools": {"<package>": "<version>"}, "python", "host"},
      "not_run": {"<suite>": "why it produced no result"},
      "verdict": {"decision": "GO"|"NO-GO"|"INCONCLUSIVE", "summary",
                  "criteria": [{"suite", "name", "observed", "threshold",
-                               "outcome": "pass"|"warn"|"fail"|"waived"|"error",
-                               "reason", "blocking", "waiver"}]},
+                               "outcome": "pass"|"warn"|"fail"|"waived"|"error"|"n/a",
+                               "reason", "blocking", "waiver", "baseline"}]},
      "suites": {"<name>": {"status": "passed"|"failed"|"error"|"skipped", "duration_s",
                            "engine", "metrics": {}, "findings": [], "artifacts": [],
                            "tests": [], "error", "seed"}}}
@@ -57,6 +59,14 @@ class RunRecord:
     shard: str = ""
     #: the version the run was told to expect (--expect-version), if any
     expected_version: str = ""
+    #: what the run was compared with (--baseline), e.g. "run 2026…-demo-1a2b"
+    baseline: str = ""
+    #: which history it belongs to: runs are compared within environment + profile
+    profile: str = ""
+    #: people who approved this GO for release: [{"by", "at", "note"}] (`qgate approve`)
+    approvals: tuple[Mapping[str, str], ...] = ()
+    #: where the evidence came from: git commit of the project, tool versions, platform
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document."""
@@ -69,7 +79,9 @@ class RunRecord:
             "scope": {"requested": list(self.requested), "required": list(self.required)},
             "production_override": self.production_override, "notes": list(self.notes),
             "not_run": dict(self.not_run), "shard": self.shard,
-            "expected_version": self.expected_version,
+            "expected_version": self.expected_version, "baseline": self.baseline,
+            "profile": self.profile, "approvals": [dict(a) for a in self.approvals],
+            "provenance": dict(self.provenance),
             "verdict": self.verdict.to_dict(),
             "suites": {name: _suite_entry(r) for name, r in self.suites.items()},
         }
@@ -93,6 +105,9 @@ class RunRecord:
             qgate_version=data.get("qgate_version", ""), notes=tuple(data.get("notes", ())),
             not_run=dict(data.get("not_run", {})), shard=str(data.get("shard", "")),
             expected_version=str(data.get("expected_version", "")),
+            baseline=str(data.get("baseline", "")), profile=str(data.get("profile", "")),
+            approvals=tuple(dict(a) for a in data.get("approvals", ())),
+            provenance=dict(data.get("provenance", {})),
         )
 
 
@@ -100,6 +115,35 @@ def _suite_entry(result: SuiteResult) -> dict[str, Any]:
     entry = result.to_dict()
     entry.pop("suite")
     return entry
+
+
+#: Packages whose versions say how the evidence was collected (when installed).
+_TOOLS = ("qcommerce-harness", "pytest", "playwright", "pytest-playwright", "locust",
+          "zaproxy", "sqlalchemy", "faker", "httpx")
+
+
+def collect_provenance(project: Path) -> dict[str, Any]:
+    """Where a run's evidence came from: the project's git commit, tool versions, platform."""
+    import importlib.metadata
+    import platform
+    import subprocess
+
+    tools: dict[str, str] = {}
+    for name in _TOOLS:
+        try:
+            tools[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    commit = ""
+    if (project / ".git").exists():
+        try:
+            commit = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"],
+                                    capture_output=True, text=True, timeout=5,
+                                    check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            commit = ""
+    return {"git_commit": commit, "tools": tools, "python": platform.python_version(),
+            "host": platform.node()}
 
 
 def now_iso() -> str:
@@ -115,12 +159,15 @@ def new_run_dir(reports_root: Path, environment: str) -> Path:
     return path
 
 
-def write_run(record: RunRecord, run_dir: Path, secrets: Iterable[str] = ()) -> Path:
+def write_run(record: RunRecord, run_dir: Path, secrets: Iterable[str] = (), *,
+              point_latest: bool = True) -> Path:
     """Write run.json (redacted) and point `reports/latest` at this run."""
     path = run_dir / "run.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(redact_data(record.to_dict(), secrets), indent=2), encoding="utf-8")
     tmp.replace(path)
+    if not point_latest:
+        return path
     link = run_dir.parent / "latest"
     tmp_link = run_dir.parent / f".latest-{os.getpid()}"
     if tmp_link.is_symlink():

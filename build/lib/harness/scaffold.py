@@ -23,19 +23,26 @@ FILES: dict[str, tuple[str, str]] = {
     "adapters/__init__.py": ("", ""),
     "adapters/my_shop.py": ("templates", "my_shop.py"),
 }
+#: `qgate init --ci NAME` -> (the pipeline file in the project, its template)
+CI_FILES = {"github": (".github/workflows/qgate.yml", "ci/github-actions.yml"),
+            "gitlab": (".gitlab-ci.yml", "ci/gitlab-ci.yml")}
 _IGNORED = ("reports/", ".env", ".env.*", "!environments/.env.example", ".scanner-venv/")
 
 
-def init_project(root: Path, *, force: bool = False) -> list[Path]:
-    """Write the starter files into `root`; returns the files written."""
+def init_project(root: Path, *, force: bool = False, ci: str = "") -> list[Path]:
+    """Write the starter files (and a CI pipeline, with `ci`) into `root`; returns them."""
     from harness.config import packaged_dir
 
-    existing = [name for name in FILES if (root / name).exists()]
+    files = dict(FILES)
+    if ci:
+        target, template = CI_FILES[ci]
+        files[target] = ("templates", template)
+    existing = [name for name in files if (root / name).exists()]
     if existing and not force:
         raise UsageError(f"{root}: already has {', '.join(existing)}",
                          hint="pass --force to overwrite them")
     written = []
-    for target, (source, name) in FILES.items():
+    for target, (source, name) in files.items():
         text = ""
         if source:
             folder = packaged_dir(f"harness.{source}")
@@ -56,11 +63,12 @@ def init_project(root: Path, *, force: bool = False) -> list[Path]:
     return written
 
 
-def init_command(directory: str, force: bool) -> int:
-    """`qgate init [DIR] [--force]`: print what was written and what to do next."""
+def init_command(directory: str, force: bool, ci: str = "") -> int:
+    """`qgate init [DIR] [--force] [--ci github|gitlab]`: print what was written and what to
+    do next."""
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
-    for path in init_project(root, force=force):
+    for path in init_project(root, force=force, ci=ci):
         print(f"wrote {path}")
     print("\nnext:\n"
           "  qgate demo                       # the gate on the bundled demo store\n"

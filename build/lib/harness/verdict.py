@@ -12,7 +12,7 @@ import datetime as dt
 import fnmatch
 import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -32,6 +32,20 @@ EXIT_CODES: dict[str, ExitCode] = {
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """What a run is compared with (`--baseline`): metrics (each the median over `run_ids`),
+    and the newest baseline run's failed, flaky and passed tests and finding keys."""
+
+    source: str
+    run_ids: tuple[str, ...]
+    metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    failed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    flaky: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    passed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    findings: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CriterionResult:
     """The outcome of one criterion: observed vs threshold, and why."""
 
@@ -43,6 +57,10 @@ class CriterionResult:
     reason: str
     blocking: bool = True
     waiver: str = ""
+    #: the baseline's value of the same metric, when the run was compared with one
+    baseline: float | str | None = None
+    #: the unit of `observed` and `threshold` ("ms", "s", "%", "/s", "/min"), from the metric
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,12 +90,14 @@ class Verdict:
 
 def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequence[Waiver], *,
           environment: str, required: Collection[str], today: dt.date,
-          fail_on_flaky: bool | None = None, absent: Mapping[str, str] | None = None
-          ) -> Verdict:
+          fail_on_flaky: bool | None = None, absent: Mapping[str, str] | None = None,
+          baseline: Baseline | None = None) -> Verdict:
     """Judge the evidence: GO, NO-GO or INCONCLUSIVE with one outcome per criterion.
 
     `absent` says why a suite has no result (left out of the run, not started after smoke
-    failed); a required suite without a result is INCONCLUSIVE either way.
+    failed); a required suite without a result is INCONCLUSIVE either way. With a
+    `baseline`, every metric criterion shows the baseline's value, relative criteria
+    (`baseline = "+20%"`) are judged against it, and regressions since it are listed.
     """
     flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
     active = [w for w in waivers if not w.expired(today)]
@@ -99,7 +119,9 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
         out.extend(_core_journeys(result, policy.core_journeys.get(suite, {}), is_required))
         out.extend(_ruled_findings(result, active))
         for criterion in policy.criteria_for(suite, environment):
-            out.extend(_configured(criterion, result, active, is_required))
+            out.extend(_configured(criterion, result, active, is_required, baseline))
+        if baseline is not None:
+            out.extend(_regressions(result, baseline))
     return Verdict(_decide(out), tuple(out), _summarise(out))
 
 
@@ -234,15 +256,59 @@ def _ruled_findings(result: SuiteResult, waivers: Sequence[Waiver]) -> list[Crit
     return out
 
 
+def _regressions(result: SuiteResult, baseline: Baseline) -> list[CriterionResult]:
+    """What got worse since the baseline: tests that newly fail or turned flaky, findings
+    the baseline did not have. Shown as warnings: failures and blocking findings already
+    block through their own criteria."""
+    suite = result.suite
+    was_ok = baseline.passed.get(suite, frozenset())
+    newly_failing = [t.name for t in result.tests if t.outcome == "failed" and t.id in was_ok]
+    newly_flaky = [t.name for t in result.tests if t.outcome == "flaky"
+                   and t.id not in baseline.flaky.get(suite, frozenset())]
+    known = baseline.findings.get(suite, frozenset())
+    new_findings = sorted({f.key for f in result.findings if f.level != "ignore"} - known)
+    rows = []
+    for name, items in (("no new failures since baseline", newly_failing),
+                        ("no new flaky tests since baseline", newly_flaky),
+                        ("no new findings since baseline", new_findings)):
+        listed = ", ".join(items[:3]) + (" …" if len(items) > 3 else "")
+        rows.append(CriterionResult(
+            suite, name, len(items), 0, "warn" if items else "pass",
+            f"new since {baseline.source}: {listed}" if items else f"none since {baseline.source}",
+            blocking=False, baseline=0))
+    return rows
+
+
+def _relative_threshold(criterion: Criterion, base: float) -> float:
+    """`baseline = "+20%"` → base × 1.2; `"+150"` → base + 150; `"-10%"` → base × 0.9."""
+    text = criterion.baseline.strip()
+    if text.endswith("%"):
+        return base * (1 + float(text[:-1]) / 100)
+    return base + float(text)
+
+
 def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Waiver],
-                required: bool) -> list[CriterionResult]:
+                required: bool, baseline: Baseline | None = None) -> list[CriterionResult]:
     out: list[CriterionResult] = []
+    base = (baseline.metrics.get(result.suite, {}).get(criterion.metric)
+            if baseline is not None and criterion.metric else None)
+    if criterion.baseline:
+        if base is None:
+            why = ("no baseline (pass --baseline RUN_DIR, last-go or last-go:N)"
+                   if baseline is None else f"{baseline.source} has no {criterion.metric}")
+            return [CriterionResult(result.suite, criterion.name,
+                                    result.metrics.get(criterion.metric),
+                                    f"{criterion.op} baseline {criterion.baseline}", "n/a", why,
+                                    blocking=criterion.blocking)]
+        limit = _relative_threshold(criterion, base)
+        criterion = _with_threshold(criterion, limit)
     threshold = f"{criterion.op} {_fmt(criterion.threshold)}"
     if criterion.findings_at_least:
         floor = SEVERITY_ORDER.index(criterion.findings_at_least)
         counted = 0
         for finding in result.findings:
-            if SEVERITY_ORDER.index(finding.severity) < floor:
+            # a finding a rules file classified is judged by its level alone (IGNORE hides it)
+            if finding.level or SEVERITY_ORDER.index(finding.severity) < floor:
                 continue
             waiver = _find(waivers, partial(_waives_finding, suite=result.suite, finding=finding))
             if waiver:
@@ -268,9 +334,11 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
                                    f"metric {criterion.metric} was not reported",
                                    blocking=criterion.blocking))
         return out
+    unit = unit_of(criterion.metric) if criterion.metric else ""
     if _OPS[criterion.op](observed, criterion.threshold):
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "pass",
-                                   "within threshold", blocking=criterion.blocking))
+                                   "within threshold", blocking=criterion.blocking,
+                                   baseline=base, unit=unit))
         return out
     waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
                    and w.metric == (criterion.metric or criterion.name))
@@ -278,13 +346,30 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
                                    f"{waiver.reason} (owner {waiver.owner}, until "
                                    f"{waiver.expires})", blocking=criterion.blocking,
-                                   waiver=waiver.id))
+                                   waiver=waiver.id, baseline=base, unit=unit))
     else:
         outcome = "fail" if criterion.blocking else "warn"
+        versus = (f" (baseline {_fmt(base)} {criterion.baseline})"
+                  if criterion.baseline and base is not None else "")
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, outcome,
-                                   f"observed {_fmt(observed)}, threshold {threshold}",
-                                   blocking=criterion.blocking))
+                                   f"observed {_fmt(observed)}{_space(unit)}, threshold "
+                                   f"{threshold}{_space(unit)}{versus}",
+                                   blocking=criterion.blocking, baseline=base, unit=unit))
     return out
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric's name declares by its suffix (qgate's naming convention)."""
+    for suffix, unit in (("_ms", "ms"), ("_s", "s"), ("_ratio", "ratio"), ("_pct", "%"),
+                         ("rps", "/s"), ("_per_min", "/min"), ("_per_s", "/s")):
+        if metric.endswith(suffix):
+            return unit
+    return ""
+
+
+def _with_threshold(criterion: Criterion, threshold: float) -> Criterion:
+    import dataclasses
+    return dataclasses.replace(criterion, threshold=round(threshold, 3))
 
 
 def _test_waiver(waivers: Sequence[Waiver], suite: str, test: TestCase) -> Waiver | None:
@@ -299,6 +384,10 @@ def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
 
 def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
     return next((w for w in waivers if match(w)), None)
+
+
+def _space(unit: str) -> str:
+    return f" {unit}" if unit and unit != "ratio" else ""
 
 
 def _fmt(value: float) -> str:

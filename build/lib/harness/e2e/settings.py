@@ -73,5 +73,8 @@ class E2ESettings:
     trace_screenshots: bool = False
     # How long the tracking page may take to move the order on.
     order_progress_timeout_s: float = 30.0
+    # Record each journey's requests as a HAR in this folder (relative to the run directory);
+    # the security suite seeds its scan with them (security.seed_har). Secrets are masked.
+    har_dir: str = ""
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     shopper: ShopperSettings = field(default_factory=ShopperSettings)

@@ -19,7 +19,23 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
         lines.append("")
     for c in notable:
         lines.append(f"  {c.outcome.upper():<7} {c.suite}: {c.name} — {c.reason}")
+    if record.baseline:
+        deltas = [f"    {c.suite}: {c.name}: {delta_text(c.observed, c.baseline)}"
+                  for c in record.verdict.criteria
+                  if isinstance(c.baseline, (int, float)) and isinstance(c.observed, (int, float))
+                  and not c.name.startswith("no new ")]
+        lines += ["", f"  compared with {record.baseline}:"]
+        lines += deltas or ["    no metric criterion to compare"]
+    lines += [f"  approved for release by {a.get('by')} at {a.get('at')}"
+              for a in record.approvals]
     lines += ["", f"VERDICT: {record.verdict.decision} — {record.verdict.summary}"]
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)
+
+
+def delta_text(observed: float, baseline: float) -> str:
+    """`1140 (baseline 950, +20.0%)`: a metric next to its baseline value."""
+    change = observed - baseline
+    pct = f", {change / baseline * 100:+.1f}%" if baseline else ""
+    return f"{observed:g} (baseline {baseline:g}{pct})"

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from harness.results import SuiteResult, TestCase
 from harness.runrecord import RunRecord
+from harness.verdict import CriterionResult
 
 COLOURS = {"GO": "#1a7f37", "NO-GO": "#cf222e", "INCONCLUSIVE": "#9a6700",
            "pass": "#1a7f37", "passed": "#1a7f37", "fail": "#cf222e", "failed": "#cf222e",
@@ -33,6 +34,12 @@ CSS = "".join((
     'max-height:260px;overflow:auto;margin:4px 0}',
     'details summary{cursor:pointer}',
     '.num{text-align:right;font-variant-numeric:tabular-nums}',
+    '.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}',
+    '.card{border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;background:#fff}',
+    '.card h3{margin:0 0 6px;font-size:16px}',
+    'header ul{margin:8px 0 4px;padding-left:20px}',
+    'dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}',
+    'dt{color:#57606a}',
 ))
 
 
@@ -46,6 +53,7 @@ def render_html(record: RunRecord) -> str:
         f"<header style='background:{COLOURS[v.decision]}'>",
         f"<h1 data-testid='decision'>{escape(v.decision)}</h1>",
         f"<div>{escape(v.summary)}</div>",
+        _blocking(record),
         f"<div class='meta'>environment <b>{escape(record.environment)}</b> · target "
         f"<code>{escape(record.base_url)}</code> · version "
         f"<b>{escape(record.version or 'unknown')}</b> · run <code>{escape(record.run_id)}</code>"
@@ -55,12 +63,60 @@ def render_html(record: RunRecord) -> str:
         parts.append("<section><b>Production protection was overridden for this run.</b></section>")
     for note in record.notes:
         parts.append(f"<section>{escape(note)}</section>")
-    parts.append(_criteria(record))
+    for a in record.approvals:
+        parts.append("<section data-testid='approval'><b>Approved for release</b> by "
+                     f"{escape(str(a.get('by', '')))} at {escape(str(a.get('at', '')))}"
+                     + (f" — {escape(str(a['note']))}" if a.get("note") else "")
+                     + "</section>")
     parts.append(_overview(record))
+    parts.append(_criteria(record))
+    parts.append(_waivers(record))
     for name, suite in record.suites.items():
-        parts.append(_suite(name, suite))
+        parts.append(_suite(name, suite, [c for c in v.criteria if c.suite == name]))
+    parts.append(_provenance(record))
     parts.append("</main></body></html>\n")
     return "".join(parts)
+
+
+def _blocking(record: RunRecord) -> str:
+    """What decided a NO-GO or INCONCLUSIVE, first thing on the page."""
+    rows = [c for c in record.verdict.criteria if c.outcome in ("fail", "error") and c.blocking]
+    if not rows:
+        return ""
+    items = "".join(f"<li><b>{escape(c.suite)}</b>: {escape(c.name)} — {escape(c.reason[:300])}"
+                    "</li>" for c in rows[:8])
+    more = f"<li>… and {len(rows) - 8} more</li>" if len(rows) > 8 else ""
+    return f"<ul data-testid='blocking'>{items}{more}</ul>"
+
+
+def _waivers(record: RunRecord) -> str:
+    """Every waiver that waived something, and every expired one, with owner and expiry."""
+    rows = [c for c in record.verdict.criteria if c.outcome == "waived"
+            or c.name.startswith("waiver ")]
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.waiver or c.name)}</td>"
+                   f"<td>{escape(c.suite)}: {escape(c.name)}</td><td>{escape(c.reason)}</td>"
+                   "</tr>" for c in rows)
+    return ("<section><h2>Waivers</h2><table><tr><th>outcome</th><th>waiver</th><th>waives"
+            f"</th><th>owner, reason, expiry</th></tr>{body}</table></section>")
+
+
+def _provenance(record: RunRecord) -> str:
+    """Where the evidence came from: target, environment, code, tools, data seeds."""
+    prov = record.provenance
+    tools = ", ".join(f"{k} {v}" for k, v in sorted(dict(prov.get("tools", {})).items()))
+    seeds = ", ".join(f"{n} {s.seed}" for n, s in record.suites.items() if s.seed is not None)
+    facts = [("environment", record.environment), ("target", record.base_url),
+             ("target version", record.version or "unknown"),
+             ("expected version", record.expected_version),
+             ("profile", record.profile), ("compared with", record.baseline),
+             ("shard", record.shard), ("git commit", str(prov.get("git_commit", ""))),
+             ("qgate", record.qgate_version), ("tools", tools), ("data seeds", seeds),
+             ("python", str(prov.get("python", ""))), ("host", str(prov.get("host", "")))]
+    items = "".join(f"<dt>{escape(k)}</dt><dd><code>{escape(v)}</code></dd>"
+                    for k, v in facts if v)
+    return f"<section data-testid='provenance'><h2>Provenance</h2><dl>{items}</dl></section>"
 
 
 def _pill(outcome: str) -> str:
@@ -71,24 +127,53 @@ def _pill(outcome: str) -> str:
 def _criteria(record: RunRecord) -> str:
     order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "n/a": 4, "pass": 5}
     rows = sorted(record.verdict.criteria, key=lambda c: order[c.outcome])
+    compared = bool(record.baseline)
     body = "".join(
         f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.suite)}</td><td>{escape(c.name)}</td>"
-        f"<td class='num'>{escape(_fmt(c.observed))}</td><td>{escape(_fmt(c.threshold))}</td>"
-        f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
+        f"<td class='num'>{escape(_with_unit(c.observed, c.unit))}</td>"
+        f"<td>{escape(_with_unit(c.threshold, c.unit))}</td>"
+        + (f"<td class='num'>{_delta(c.observed, c.baseline)}</td>" if compared else "")
+        + f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
         f"{' — waiver ' + escape(c.waiver) if c.waiver else ''}</td></tr>" for c in rows)
-    return ("<section><h2>Criteria</h2><table><tr><th>outcome</th><th>suite</th><th>criterion"
-            "</th><th>observed</th><th>threshold</th><th>kind</th><th>reason</th></tr>"
+    head = (f"<p>Compared with {escape(record.baseline)}.</p>" if compared else "")
+    return ("<section><h2>Criteria</h2>" + head + "<table><tr><th>outcome</th><th>suite</th>"
+            "<th>criterion</th><th>observed</th><th>threshold</th>"
+            + ("<th>baseline</th>" if compared else "") +
+            "<th>kind</th><th>reason</th></tr>"
             f"{body}</table></section>")
 
 
+def _with_unit(value: object, unit: str) -> str:
+    text = _fmt(value)
+    return f"{text} {unit}" if unit and unit != "ratio" and value is not None else text
+
+
+def _delta(observed: object, baseline: object) -> str:
+    if not isinstance(baseline, (int, float)):
+        return "—"
+    if isinstance(observed, (int, float)) and baseline:
+        change = (observed - baseline) / baseline * 100
+        colour = "#cf222e" if change > 0 else "#1a7f37"
+        return (f"{baseline:g} <span style='color:{colour}'>({change:+.1f}%)</span>")
+    return escape(f"{baseline:g}")
+
+
 def _overview(record: RunRecord) -> str:
-    rows = []
+    """One card per suite (and per suite required but not run)."""
+    cards = []
     for name, s in record.suites.items():
-        rows.append(f"<tr><td><a href='#suite-{escape(name)}'>{escape(name)}</a></td>"
-                    f"<td>{_pill(s.status)}</td><td>{escape(s.engine)}</td>"
-                    f"<td class='num'>{s.duration_s:.1f}s</td><td>{_outcome_bar(s)}</td></tr>")
-    return ("<section><h2>Suites</h2><table><tr><th>suite</th><th>status</th><th>engine</th>"
-            f"<th>time</th><th>tests</th></tr>{''.join(rows)}</table></section>")
+        numbers = [f"{len(s.tests)} tests", f"{s.count('failed')} failed"]
+        if s.count("skipped"):
+            numbers.append(f"{s.count('skipped')} skipped")
+        if s.findings:
+            numbers.append(f"{len(s.findings)} findings")
+        cards.append(f"<div class='card'><h3><a href='#suite-{escape(name)}'>{escape(name)}</a> "
+                     f"{_pill(s.status)}</h3><div>{escape(s.engine)} · {s.duration_s:.1f}s · "
+                     f"{escape(', '.join(numbers))}</div>{_outcome_bar(s, 230)}</div>")
+    for name, why in record.not_run.items():
+        cards.append(f"<div class='card'><h3>{escape(name)} {_pill('not run')}</h3>"
+                     f"<div>{escape(why)}</div></div>")
+    return f"<section><h2>Suites</h2><div class='cards'>{''.join(cards)}</div></section>"
 
 
 def _outcome_bar(s: SuiteResult, width: int = 360) -> str:
@@ -127,7 +212,7 @@ def _duration_chart(tests: tuple[TestCase, ...], width: int = 420) -> str:
             f"aria-label='slowest tests'>{''.join(bars)}</svg>")
 
 
-def _suite(name: str, s: SuiteResult) -> str:
+def _suite(name: str, s: SuiteResult, criteria: list[CriterionResult] | None = None) -> str:
     parts = [f"<section id='suite-{escape(name)}'><h2>{escape(name)} {_pill(s.status)}</h2>"]
     if s.error:
         parts.append(f"<pre>{escape(s.error)}</pre>")
@@ -137,7 +222,7 @@ def _suite(name: str, s: SuiteResult) -> str:
         parts.append("<h3>Not measured</h3><ul>" + "".join(
             f"<li><code>{escape(k)}</code>: {escape(v)}</li>"
             for k, v in sorted(s.unmeasured.items())) + "</ul>")
-    parts.append(_suite_section(name, s))
+    parts.append(_suite_section(name, s, criteria or []))
     by_test: dict[str, list[str]] = {}
     loose: list[str] = []
     retried = {t.id for t in s.tests if t.attempts > 1}
@@ -170,7 +255,12 @@ def _suite(name: str, s: SuiteResult) -> str:
                               "</td></tr>" for k, v in sorted(s.metrics.items()))
         parts.append("<h3>Metrics</h3><table><tr><th>metric</th><th>value</th></tr>"
                      f"{metric_rows}</table>")
+    steps = _step_chart(name, s)
+    if steps:
+        parts.append("<h3>Journey step durations (slowest sample)</h3>" + steps)
     if s.findings:
+        parts.append("<h3>Findings by risk</h3>" + _risk_chart(s))
+    if s.findings and not _has_own_findings_panel(name):
         finding_rows = "".join(
             f"<tr><td>{escape(f.severity)}</td><td>{escape(f.rule_id)}</td>"
             f"<td>{escape(f.title)}</td><td>{escape(f.location)}</td>"
@@ -183,13 +273,55 @@ def _suite(name: str, s: SuiteResult) -> str:
     return "".join(parts)
 
 
-def _suite_section(name: str, s: SuiteResult) -> str:
+def _step_chart(name: str, s: SuiteResult, width: int = 420) -> str:
+    """Bars of `<suite>.<step>.duration_ms` metrics (e2e journey steps, browser checks)."""
+    steps = sorted(((k.removeprefix(f"{name}.").removesuffix(".duration_ms"), v)
+                    for k, v in s.metrics.items()
+                    if k.endswith(".duration_ms") and k.count(".") == 2), key=lambda kv: -kv[1])
+    if not steps:
+        return ""
+    top = steps[0][1] or 1
+    bars = "".join(
+        f"<rect x='150' y='{i * 18}' width='{max(1.0, width * v / top):.1f}' height='13' "
+        f"fill='#0969da'/><text x='0' y='{i * 18 + 11}' font-size='11'>"
+        f"{escape(step.replace('_', ' ')[:24])}</text><text x='{156 + width * v / top:.1f}' "
+        f"y='{i * 18 + 11}' font-size='11'>{v:.0f} ms</text>" for i, (step, v) in enumerate(steps))
+    return (f"<svg width='{width + 230}' height='{len(steps) * 18}' role='img' "
+            f"aria-label='step durations' data-chart='steps'>{bars}</svg>")
+
+
+_RISK_COLOURS = {"critical": "#82071e", "high": "#cf222e", "medium": "#bc4c00",
+                 "low": "#9a6700", "info": "#57606a"}
+
+
+def _risk_chart(s: SuiteResult, width: int = 300) -> str:
+    """Findings counted per risk level (ignored ones left out)."""
+    counts = {r: sum(1 for f in s.findings if f.severity == r and f.level != "ignore")
+              for r in ("critical", "high", "medium", "low", "info")}
+    top = max(counts.values()) or 1
+    bars = "".join(
+        f"<text x='0' y='{i * 18 + 11}' font-size='11'>{r}</text><rect x='64' y='{i * 18}' "
+        f"width='{width * n / top:.1f}' height='13' fill='{_RISK_COLOURS[r]}'/><text "
+        f"x='{70 + width * n / top:.1f}' y='{i * 18 + 11}' font-size='11'>{n}</text>"
+        for i, (r, n) in enumerate(counts.items()))
+    return (f"<svg width='{width + 110}' height='{5 * 18}' role='img' aria-label='findings by "
+            f"risk' data-chart='risk'>{bars}</svg>")
+
+
+def _has_own_findings_panel(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(f"harness.report.sections.{name}") is not None
+
+
+def _suite_section(name: str, s: SuiteResult, criteria: list[CriterionResult]) -> str:
     """Suite-specific panels (charts, tables) from `harness.report.sections.<suite>`, if any.
 
     A suite adds its own panel by adding that module with `render(result) -> str` (HTML,
-    rendered from the SuiteResult alone); nothing here changes.
+    rendered from the SuiteResult alone); nothing here changes. A `render(result, criteria)`
+    also gets the suite's verdict rows (e.g. to mark waived findings).
     """
     import importlib
+    import inspect
 
     try:
         module = importlib.import_module(f"harness.report.sections.{name}")
@@ -197,6 +329,9 @@ def _suite_section(name: str, s: SuiteResult) -> str:
         if exc.name != f"harness.report.sections.{name}":
             raise
         return ""
+    if len(inspect.signature(module.render).parameters) > 1:
+        with_criteria: str = module.render(s, criteria)
+        return with_criteria
     html: str = module.render(s)
     return html
 

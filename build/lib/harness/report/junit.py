@@ -25,6 +25,8 @@ def render_junit(record: RunRecord) -> str:
     for c in record.verdict.criteria:
         case = ET.SubElement(gate, "testcase", classname=f"gate.{c.suite}", name=c.name, time="0")
         detail = f"observed {c.observed}, threshold {c.threshold}: {c.reason}"
+        if c.baseline is not None:
+            detail += f" (baseline {c.baseline})"
         if c.outcome == "fail":
             ET.SubElement(case, "failure", message=c.reason, type="criterion").text = detail
         elif c.outcome == "error":

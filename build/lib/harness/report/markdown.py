@@ -24,6 +24,11 @@ def render_markdown(record: RunRecord) -> str:
         lines += ["", "**Production protection was overridden for this run.**"]
     for note in record.notes:
         lines += ["", f"> {note}"]
+    if record.baseline:
+        lines += ["", f"Compared with {record.baseline}."]
+    for a in record.approvals:
+        lines += ["", f"**Approved for release** by {a.get('by')} at {a.get('at')}"
+                  + (f" — {a['note']}" if a.get("note") else "")]
     lines += ["", "| suite | status | tests | passed | failed | flaky | skipped | time |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, s in record.suites.items():
@@ -31,17 +36,32 @@ def render_markdown(record: RunRecord) -> str:
                      f"{s.count('failed')} | {s.count('flaky')} | {s.count('skipped')} | "
                      f"{s.duration_s:.1f}s |")
     notable = [c for c in v.criteria if c.outcome != "pass"]
-    lines += ["", "| | suite | criterion | observed | threshold | reason |",
-              "|---|---|---|---|---|---|"]
-    for c in notable or v.criteria:
+    compared = bool(record.baseline)
+    shown = notable or list(v.criteria)
+    if compared:  # the deltas are worth showing even when they passed
+        shown += [c for c in v.criteria if c.outcome == "pass"
+                  and isinstance(c.baseline, (int, float)) and c not in shown]
+    lines += ["", "| | suite | criterion | observed | threshold |"
+              + (" baseline |" if compared else "") + " reason |",
+              "|---|---|---|---|---|" + ("---|" if compared else "") + "---|"]
+    for c in shown:
         reason = c.reason.replace("|", "\\|").replace("\n", " ")
         reason = reason if len(reason) <= 240 else reason[:239] + "…"
+        base = f" {_baseline_cell(c.observed, c.baseline)} |" if compared else ""
         lines.append(f"| {ICONS[c.outcome]} {c.outcome} | {c.suite} | {c.name} | "
-                     f"{_cell(c.observed)} | {_cell(c.threshold)} | {reason} |")
-    passed = sum(1 for c in v.criteria if c.outcome == "pass")
-    if notable:
+                     f"{_cell(c.observed)} | {_cell(c.threshold)} |{base} {reason} |")
+    passed = sum(1 for c in v.criteria if c.outcome == "pass" and c not in shown)
+    if notable and passed:
         lines += ["", f"{passed} other criteria passed."]
     return "\n".join(lines) + "\n"
+
+
+def _baseline_cell(observed: object, baseline: object) -> str:
+    if not isinstance(baseline, (int, float)):
+        return "—"
+    if isinstance(observed, (int, float)) and baseline:
+        return f"{baseline:g} ({(observed - baseline) / baseline * 100:+.1f}%)"
+    return f"{baseline:g}"
 
 
 def _cell(value: object) -> str:

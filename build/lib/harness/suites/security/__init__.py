@@ -1,0 +1,1 @@
+"""The security suite: portable checks (authorisation, CSRF, cookies, transport) and a scan."""

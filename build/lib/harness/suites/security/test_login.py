@@ -1,0 +1,18 @@
+"""Login: a run of wrong passwords ends in refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.security.checks import check_login_rate_limit
+
+
+@pytest.fixture
+def problems(security, evidence):
+    """Run the check in setup: a sign-up that fails is a harness error, not a pass."""
+    return security.run(check_login_rate_limit, evidence)
+
+
+def test_login_is_rate_limited(problems) -> None:
+    """security.login.attempts wrong passwords end in refusal (then even the right one)."""
+    assert not problems, "; ".join(p.message for p in problems)
