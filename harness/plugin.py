@@ -262,8 +262,8 @@ class Recorder:
                                                     report.nodeid, state.attempts))
                     seen.add((rel, value["kind"]))
             elif key == "qgate.step":
-                state.step = str(value)
-                if str(value) not in state.steps:
+                state.step = str(value)  # "" = between steps: a failure now is in no step
+                if value and str(value) not in state.steps:
                     state.steps.append(str(value))
             elif key == "qgate.finding":
                 finding = Finding(**value)
@@ -432,7 +432,7 @@ class Evidence:
                                 "label": label}))
 
     def step(self, name: str) -> None:
-        """Name the step in progress, so a failure report says where it broke."""
+        """Name the step in progress, so a failure report says where it broke ("" = none)."""
         self._node.user_properties.append(("qgate.step", name))
 
     def finding(self, finding: Finding) -> None:

@@ -100,6 +100,24 @@ def test_outcomes_flaky_skips_metrics_and_artifacts(tmp_path: Path) -> None:
     assert run["verdict"]["decision"] == "NO-GO"
 
 
+def test_a_failure_between_steps_is_not_reported_under_the_last_step(tmp_path: Path) -> None:
+    write_suite(tmp_path, """
+        def test_fail_after_a_step(evidence):
+            evidence.step("open product")
+            evidence.step("")  # the step ended
+            assert False, "the cart is empty"
+
+        def test_fail_inside_a_step(evidence):
+            evidence.step("open product")
+            assert False, "no price"
+    """)
+    pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path, {"QGATE_ROOT": str(tmp_path)})
+    tests = {t["name"]: t for t in latest_run(tmp_path)["suites"]["smoke"]["tests"]}
+    after, inside = tests["test_fail_after_a_step"], tests["test_fail_inside_a_step"]
+    assert (after["step"], after["steps"]) == ("", ["open product"])
+    assert (inside["step"], inside["steps"]) == ("open product", ["open product"])
+
+
 def test_suite_that_collects_nothing_is_inconclusive(tmp_path: Path) -> None:
     write_suite(tmp_path, "X = 1\n")
     result = pytest_run(["suites/smoke", "--env", "demo", "--qgate-suite", "smoke", "-q"],
