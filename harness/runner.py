@@ -55,6 +55,10 @@ def plan_run(env: Environment, required_by_policy: Sequence[str], requested: Seq
     """Check the request against the environment's allow-list and production protection."""
     suites = tuple(requested) if requested else env.suites
     env.refuse_disallowed(suites, allow_production=allow_production)
+    for suite in suites:  # a suite refuses a setup it cannot run with (e2e: its adapter)
+        preflight = getattr(env.suite_settings(suite), "preflight", None)
+        if preflight is not None:
+            preflight(env)
     intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
     required = tuple(requested) if requested else tuple(required_by_policy)
     if shard:

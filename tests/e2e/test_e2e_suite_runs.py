@@ -77,13 +77,19 @@ def store_with(request: pytest.FixtureRequest) -> Iterator[str]:
         yield store.base_url
 
 
-ENV = """\
-base_url = "http://127.0.0.1:1"
-suites = ["e2e"]
-[e2e]
-retries = 0
-viewports = ["desktop"]
-"""
+def demo_e2e_env(top: dict[str, object] | None = None, **e2e: object) -> str:
+    """An environment file "t" with the demo store's [e2e] facts, desktop only, no retries."""
+    import tomllib
+
+    import tomli_w
+
+    demo = tomllib.loads((ROOT / "environments" / "demo.toml").read_text())
+    table = {**demo["e2e"], "retries": 0, "viewports": ["desktop"], **e2e}
+    return tomli_w.dumps({"base_url": "http://127.0.0.1:1", "suites": ["e2e"], **(top or {}),
+                          "e2e": table})
+
+
+ENV = demo_e2e_env()
 
 
 def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
@@ -91,7 +97,7 @@ def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
         "from harness.e2e.adapter import BaseStorefront\n"
         "class Bare(BaseStorefront):\n    name = 'bare'\n"
     )
-    env = ENV + f'adapter = "{tmp_path / "bare.py"}:Bare"\n'
+    env = demo_e2e_env(adapter=f"{tmp_path / 'bare.py'}:Bare")
     run = run_suite(tmp_path, env, "http://127.0.0.1:9", "-k", "location or search_and_open")
     assert run.exit_code == 0, run.output[-3000:]
     tests = run.result["tests"]
@@ -117,8 +123,7 @@ def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) ->
     (tmp_path / "probe" / "test_probe.py").write_text(VIEWPORT_PROBE)
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "t.toml").write_text(
-        'base_url = "http://127.0.0.1:9"\nsuites = ["e2e"]\n[e2e]\ndesktop_width = 1366\n'
-    )
+        demo_e2e_env(desktop_width=1366, viewports=["desktop", "mobile"]))
     # `qgate run` writes pytest.log into the artifact folder before pytest starts.
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "pytest.log").write_text("runner log\n")
@@ -146,9 +151,10 @@ def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) ->
 def test_clean_store_checkout_passes_and_records_step_metrics(
     tmp_path: Path, store_with: str
 ) -> None:
-    run = run_suite(tmp_path, ENV, store_with, "-k", "card_checkout")
+    run = run_suite(tmp_path, ENV, store_with, "-k", "checkout_places_order or moves_through")
     assert run.exit_code == 0, run.output[-4000:]
-    assert run.test("test_card_checkout_and_tracking")["outcome"] == "passed"
+    assert run.test("test_checkout_places_order")["outcome"] == "passed"
+    assert run.test("test_order_moves_through_states")["outcome"] == "passed"
     metrics = run.result["metrics"]
     for name in ("e2e.checkout.duration_ms", "e2e.payment.duration_ms",
                  "e2e.add_to_cart.duration_ms", "e2e.tracking.duration_ms"):
@@ -167,8 +173,8 @@ FAULTS = [
         "check totals", "payable", id="wrong-total",
     ),
     pytest.param(
-        ("payment-errors",), "card_checkout", "test_card_checkout_and_tracking",
-        "payment", "payment did not place an order", id="payment-errors",
+        ("payment-errors",), "checkout_places_order", "test_checkout_places_order",
+        "payment", "paying did not place an order", id="payment-errors",
     ),
 ]
 
@@ -237,12 +243,9 @@ def assert_trace_opens_in_viewer(trace: Path) -> None:
 CANARY_USER = "canary-user"
 CANARY_PASSWORD = "QGATE-CANARY-pw-7f3a9c"
 CANARY_TOKEN = "QGATE-CANARY-token-51be0d"
-CANARY_ENV = ENV + """
-[auth]
-basic_user = "canary-user"
-basic_password = "${QGATE_E2E_CANARY_PASSWORD}"
-headers = { "X-Canary-Token" = "${QGATE_E2E_CANARY_TOKEN}" }
-"""
+CANARY_ENV = demo_e2e_env({"auth": {
+    "basic_user": "canary-user", "basic_password": "${QGATE_E2E_CANARY_PASSWORD}",
+    "headers": {"X-Canary-Token": "${QGATE_E2E_CANARY_TOKEN}"}}})
 
 
 def _files_and_members(root: Path) -> Iterator[tuple[str, bytes]]:
@@ -300,13 +303,13 @@ def _run_raw(tmp_path: Path, env_toml: str, *args: str) -> subprocess.CompletedP
 
 
 def test_unknown_viewport_is_a_one_line_usage_error(tmp_path: Path) -> None:
-    proc = _run_raw(tmp_path, ENV.replace('["desktop"]', '["tablet"]'))
+    proc = _run_raw(tmp_path, demo_e2e_env(viewports=["tablet"]))
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage-error status
     assert "e2e.viewports: tablet; use 'desktop' and/or 'mobile'" in proc.stderr
 
 
 def test_bad_browser_path_errors_every_journey_with_one_line(tmp_path: Path) -> None:
-    proc = _run_raw(tmp_path, ENV + 'browser_path = "/nope/chrome"\n', "-k", "paused")
+    proc = _run_raw(tmp_path, demo_e2e_env(browser_path="/nope/chrome"), "-k", "paused")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     result = json.loads((tmp_path / "run" / "suites" / "e2e.json").read_text())
     assert result["status"] == "error"  # the harness could not collect evidence: not a NO-GO
