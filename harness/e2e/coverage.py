@@ -499,11 +499,18 @@ def print_coverage(env_name: str) -> int:
     return int(ExitCode.USAGE if bad else ExitCode.GO)
 
 
+#: The key the README names for a need whose answer combines several keys.
+_SHOWN_KEY = {"card decline": "e2e.payment.card_declined", "upi failure": "e2e.payment.upi_failure",
+              "session": "e2e.login", "payment": "e2e.payment.methods"}
+
+
 def journey_table() -> str:
     """The README's journey → steps table (Markdown), from the catalogue."""
-    lines = ["| journey | test | steps | not applicable where |", "|---|---|---|---|"]
+    lines = ["| journey | test | steps | needs (not applicable where declared absent) |",
+             "|---|---|---|---|"]
     for spec in JOURNEYS:
-        needs = ", ".join(f"`{NEEDS[n](_EMPTY).key}`" for n in spec.needs) or "—"
+        needs = ", ".join(f"`{_SHOWN_KEY.get(n) or NEEDS[n](_EMPTY).key}`"
+                          for n in spec.needs) or "—"
         lines.append(f"| {spec.group}: {spec.title} | `{spec.test}` | "
                      f"{' → '.join(spec.steps)} | {needs} |")
     return "\n".join(lines)

@@ -422,6 +422,8 @@ def storefront(
     if not base_url:
         raise pytest.UsageError("no base URL: pass --env NAME or --base-url URL")
     page.set_default_timeout(e2e_settings.action_timeout_ms)
+    for pattern in e2e_settings.blocked_urls:
+        page.context.route(pattern, lambda route: route.abort("blockedbyclient"))
     adapter_class = request.config.stash.get(_ADAPTER, None)
     if adapter_class is None:  # a journey outside suites/ (a team's own): check it now
         from harness.e2e.coverage import load_checked_adapter

@@ -177,6 +177,9 @@ class E2ESettings:
     action_timeout_ms: int = 10000
     # Record the screencast filmstrip in traces too (DOM snapshots are always recorded).
     trace_screenshots: bool = False
+    #: URL globs the browser refuses at once (third-party CDNs, analytics, chat widgets that
+    #: CI cannot reach: waiting on their DNS would stall every page load)
+    blocked_urls: list[str] = field(default_factory=list)
     catalog: CatalogFacts = field(default_factory=CatalogFacts)
     location: LocationFacts = field(default_factory=LocationFacts)
     checkout: CheckoutFacts = field(default_factory=CheckoutFacts)

@@ -178,7 +178,8 @@ def test_plain_pytest_respects_the_allow_list(tmp_path: Path) -> None:
 def test_smoke_suite_runs_the_browser_check_only_when_enabled(clean_store: str,
                                                               project_copy: Path) -> None:
     demo = project_copy / "environments" / "demo.toml"
-    demo.write_text(demo.read_text() + "\n[smoke.browser]\nenabled = true\n")
+    demo.write_text(demo.read_text().replace("[smoke.browser]\n",
+                                              "[smoke.browser]\nenabled = true\n"))
     env = {"QGATE_ROOT": str(project_copy)}
     result = pytest_run(["suites/smoke", "--env", "demo", "--base-url", clean_store, "-q"],
                         project_copy, env)
