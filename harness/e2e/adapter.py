@@ -11,10 +11,10 @@ reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -370,6 +370,26 @@ class BaseStorefront:
         return Unsupported(f"{self.name} adapter does not support '{step}'")
 
     # --- helpers for adapters -------------------------------------------------------------
+
+    def goto(self, path: str) -> None:
+        """Open a page of the shop (a path below base_url) and wait for its document."""
+        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
+
+    def submit(self, selector: str) -> None:
+        """Click the first element matching `selector` and wait for the page it leads to."""
+        with self.page.expect_navigation(wait_until="domcontentloaded"):
+            self.page.locator(selector).first.click()
+
+    def text(self, selector: str, within: Any = None) -> str:
+        """The visible text of the first match (inside `within`, a Locator), spaces collapsed."""
+        return " ".join((within or self.page).locator(selector).first.inner_text().split())
+
+    @staticmethod
+    def reason(message: str, table: Iterable[tuple[str, str]], default: str = "other") -> Any:
+        """The outcome whose words appear in `message` (case-insensitive), else `default`:
+        `self.reason(shown, [("has expired", "expired"), ("not found", "unknown")])`."""
+        lowered = message.lower()
+        return next((why for words, why in table if words.lower() in lowered), default)
 
     def money(self, text: str) -> Decimal:
         """Parse an amount the way this environment writes money (e2e.currency, decimal_mark)."""

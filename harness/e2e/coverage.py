@@ -428,9 +428,14 @@ def load_checked_adapter(env: Any) -> type:
                           hint="subclass harness.e2e.adapter.BaseStorefront, which raises "
                                "Unsupported for every step you leave out")
     for name in STEPS:
-        ours = list(inspect.signature(getattr(adapter, name)).parameters)
-        theirs = list(inspect.signature(getattr(Storefront, name)).parameters)
-        if ours != theirs:
+        params = inspect.signature(getattr(adapter, name)).parameters
+        ours, theirs = list(params), list(inspect.signature(getattr(Storefront, name)).parameters)
+        # Extra parameters are fine when they have defaults: the journeys never pass them.
+        extra_required = [p for p in ours[len(theirs):]
+                          if params[p].default is inspect.Parameter.empty
+                          and params[p].kind not in (inspect.Parameter.VAR_POSITIONAL,
+                                                     inspect.Parameter.VAR_KEYWORD)]
+        if ours[:len(theirs)] != theirs or extra_required:
             raise ConfigError(env.file, "e2e.adapter",
                               f"{spec}.{name} takes ({', '.join(ours)}), the protocol "
                               f"({', '.join(theirs)})")

@@ -1,8 +1,4 @@
-"""Storefront adapter for a django-oscar 4 shop on Oscar's default templates (README guide).
-
-A product's id is its URL slug (`/catalogue/<sku>/`), as Oscar's listings link it. Oscar
-checks out without a payment step by default (`NoPayment`); basket edits are in-page AJAX.
-"""
+"""Adapter for a django-oscar 4 shop on its default templates; product ids are their URL paths."""
 
 from __future__ import annotations
 
@@ -11,221 +7,144 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from harness.e2e.adapter import (
-    BaseStorefront,
-    Cart,
-    CartChange,
-    CartLine,
-    CheckoutSummary,
-    CouponResult,
-    LoginResult,
-    NoPayment,
-    OrderRow,
-    OrderView,
-    Payment,
-    PaymentOutcome,
-    ProductDetail,
-    ProductSummary,
-    Shopper,
-    StorefrontError,
-    Unsupported,
-    canonical_state,
-)
+from harness.e2e import adapter as qa
 
-STATES = {"Pending": "placed", "Being processed": "in_progress",
-          "Dispatched": "out_for_delivery", "Complete": "delivered", "Cancelled": "cancelled"}
+STATES: Any = {"Pending": "placed", "Being processed": "in_progress",
+               "Dispatched": "out_for_delivery", "Complete": "delivered", "Cancelled": "cancelled"}
 REFUSALS = (("no voucher found", "unknown"), ("has expired", "expired"),
             ("does not qualify", "below_minimum"))
+WRONG = (("correct username and password", "wrong_credentials"),)
 
 
-class OscarStorefront(BaseStorefront):
-    """Oscar's storefront pages, read through their ids and classes."""
+class OscarStorefront(qa.BaseStorefront):
+    """Oscar's storefront pages, read through their ids and classes (basket edits are AJAX)."""
 
-    name = "oscar"
-
-    def _go(self, path: str) -> None:
-        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
-
-    def _submit(self, button: Any) -> None:
-        with self.page.expect_navigation(wait_until="domcontentloaded"):
-            button.click()
-
-    def _text(self, locator: Any) -> str:
-        return " ".join(locator.inner_text().split())
-
-    def _slug(self, link: Any) -> str:
-        return str(link.get_attribute("href") or "").rstrip("/").rsplit("/", 1)[-1]
-
-    def _listing(self) -> list[ProductSummary]:
-        return [ProductSummary(sku=self._slug(pod.locator("h3 a")),
-                               name=pod.locator("h3 a").get_attribute("title") or "",
-                               price=self.money(self._text(pod.locator(".price_color"))),
-                               in_stock=pod.locator(".availability.instock").count() > 0)
+    def _listing(self, path: str, follow: str = "") -> list[qa.ProductSummary]:
+        self.goto(path)
+        self.submit(follow) if follow else None
+        return [qa.ProductSummary(str(pod.locator("h3 a").get_attribute("href")),
+                                  str(pod.locator("h3 a").get_attribute("title")),
+                                  self.money(self.text(".price_color", pod)),
+                                  pod.locator(".instock").count() > 0)
                 for pod in self.page.locator("article.product_pod").all()]
 
-    def search(self, term: str) -> list[ProductSummary]:
-        self._go(f"/search/?q={quote(term)}")
-        return self._listing()
+    def search(self, term: str) -> list[qa.ProductSummary]:
+        return self._listing(f"/search/?q={quote(term)}")
 
-    def browse_category(self) -> list[ProductSummary]:
-        self._go("/catalogue/")
-        self._submit(self.page.locator(".side_categories a").first)
-        return self._listing()
+    def browse_category(self) -> list[qa.ProductSummary]:
+        return self._listing("/catalogue/", follow=".side_categories a")
 
-    def open_product(self, sku: str) -> ProductDetail:
-        self._go(f"/catalogue/{sku}/")
-        main = self.page.locator(".product_main")
-        units = re.search(r"\((\d+) available\)", self._text(main.locator(".availability")))
-        return ProductDetail(sku=sku, title=self._text(main.locator("h1")),
-                             price=self.money(self._text(main.locator(".price_color"))),
-                             in_stock=main.locator(".availability.instock").count() > 0,
-                             available=int(units.group(1)) if units else 0)
+    def open_product(self, sku: str) -> qa.ProductDetail:
+        self.goto(sku)
+        shown = self.text(".product_main .availability")  # "In stock (500 available)"
+        return qa.ProductDetail(sku, self.text(".product_main h1"),
+                                self.money(self.text(".product_main .price_color")),
+                                shown.startswith("In stock"),
+                                available=int(re.sub(r"\D", "", shown) or 0))
 
-    def add_to_cart(self, sku: str) -> CartChange:
+    def add_to_cart(self, sku: str) -> qa.CartChange:
         self.open_product(sku)
-        button = self.page.locator("#add_to_basket_form button")
-        if button.count() == 0:
-            shown = self._text(self.page.locator(".product_main .availability"))
-            return CartChange(False, f"no add-to-basket button ({shown})", "out_of_stock")
-        self._submit(button)
-        message = self._text(self.page.locator("#messages"))
-        return CartChange("added to your basket" in message, message)
+        if self.page.locator("#add_to_basket_form").count() == 0:  # Oscar shows no button
+            return qa.CartChange(False, self.text(".product_main .availability"), "out_of_stock")
+        self.submit("#add_to_basket_form button")
+        message = self.text("#messages")
+        return qa.CartChange("added to your basket" in message, message)
 
-    def cart(self) -> Cart:
-        self._go("/basket/")
-        lines = tuple(CartLine(sku=self._slug(row.locator("h3 a")),
-                               name=self._text(row.locator("h3 a")),
-                               quantity=int(row.locator("input[name$=quantity]").input_value()),
-                               line_total=self.money(self._text(row.locator(".price_color").last)))
+    def cart(self) -> qa.Cart:
+        self.goto("/basket/")
+        lines = tuple(qa.CartLine(str(row.locator("h3 a").get_attribute("href")),
+                                  self.text("h3 a", row),
+                                  int(row.locator("input[name$=quantity]").input_value()),
+                                  self.money(self.text(".price_color >> nth=-1", row)))
                       for row in self.page.locator("#basket_formset .basket-items").all())
-        totals = {"item": Decimal(0), "discount": Decimal(0), "payable": Decimal(0)}
-        fees, section = {}, ""
-        for row in self.page.locator("#basket_totals tr").all():
-            cells = [" ".join(c.split()) for c in row.locator("th, td").all_inner_texts()]
-            label, amount = cells[0], cells[-1]
-            if not re.search(r"\d", amount):
-                section = label or section  # a heading: Basket, Vouchers, Shipping
-            elif label.startswith("Basket total") and "after" not in label:
-                totals["item"] = self.money(amount)
-            elif label == "Order total":
-                totals["payable"] = self.money(amount)
-            elif section == "Shipping":
-                fees["delivery"] = self.money(amount)
-            elif amount.startswith("-"):
-                totals["discount"] += abs(self.money(amount))
-        return Cart(lines, totals["item"], totals["discount"], fees, totals["payable"])
+        cells = [[" ".join(c.split()) for c in tr.locator("th, td").all_inner_texts()]
+                 for tr in self.page.locator("#basket_totals tr").all()]
+        rows = [(c[0], self.money(c[-1])) for c in cells if re.search(r"\d", c[-1])] or [
+            ("an empty basket shows no totals", Decimal(0))] * 3
+        # Oscar lists: basket total, voucher discounts (negative), shipping, order total.
+        discount = -sum((amount for _, amount in rows if amount < 0), Decimal(0))
+        return qa.Cart(lines, rows[0][1], discount, {"delivery": rows[-2][1]}, rows[-1][1])
 
-    def _update_basket(self, sku: str, action: Any) -> tuple[int, str]:
-        """Edit a basket line (Oscar posts it with AJAX): its quantity before, the answer."""
-        self._go("/basket/")
-        row = self.page.locator("#basket_formset .basket-items").filter(
-            has=self.page.locator(f"a[href='/catalogue/{sku}/']"))
-        if row.count() == 0:
-            raise StorefrontError(f"{sku} is not in the basket")
+    def _edit_line(self, sku: str, delta: int | None) -> tuple[int, str]:
+        """Change a basket line by `delta` (None: remove it): its quantity before, the answer."""
+        self.goto("/basket/")
+        row = self.page.locator(".basket-items").filter(has=self.page.locator(f"a[href='{sku}']"))
         quantity = int(row.locator("input[name$=quantity]").input_value())
+        if delta is not None:
+            row.locator("input[name$=quantity]").fill(str(quantity + delta))
         with self.page.expect_response(lambda r: r.request.method == "POST") as answer:
-            action(row, quantity)
-        data = answer.value.json()
-        return quantity, " ".join(m for ms in data.get("messages", {}).values() for m in ms)
+            row.locator("a[data-behaviours~=remove]" if delta is None else "button").click()
+        return quantity, " ".join(sum(answer.value.json().get("messages", {}).values(), []))
 
-    def change_quantity(self, sku: str, delta: int) -> CartChange:
-        before, message = self._update_basket(sku, lambda row, quantity: (
-            row.locator("input[name$=quantity]").fill(str(quantity + delta)),
-            row.locator("button[type=submit]").click()))
-        wanted = before + delta
-        after = self.cart().line(sku)
-        if (after.quantity if after else 0) == wanted:
-            return CartChange(True, message)
-        return CartChange(False, message, "insufficient_stock" if "available" in message
-                          else "other")
+    def change_quantity(self, sku: str, delta: int) -> qa.CartChange:
+        before, message = self._edit_line(sku, delta)
+        line = self.cart().line(sku)
+        return qa.CartChange((line.quantity if line else 0) == before + delta, message)
 
-    def remove_from_cart(self, sku: str) -> Cart:
-        self._update_basket(sku, lambda row, _: row.locator("a[data-behaviours~=remove]").click())
+    def remove_from_cart(self, sku: str) -> qa.Cart:
+        self._edit_line(sku, None)
         return self.cart()
 
-    def apply_coupon(self, code: str) -> CouponResult:
-        self._go("/basket/")
+    def apply_coupon(self, code: str) -> qa.CouponResult:
+        self.goto("/basket/")
         self.page.wait_for_load_state("load")  # Oscar's script opens the voucher form
         self.page.locator("#voucher_form_link a").click()
-        self.page.locator("#id_code").fill(code)
-        self._submit(self.page.locator("#voucher_form button[type=submit]"))
-        message = self._text(self.page.locator("#messages"))
-        if f"'{code}' added" in message:
-            return CouponResult(True, message)
-        return CouponResult(False, message, next((r for words, r in REFUSALS
-                                                  if words in message.lower()), "other"))
+        self.page.fill("#id_code", code)
+        self.submit("#voucher_form button[type=submit]")
+        message = self.text("#messages")
+        applied = f"'{code}' added" in message
+        return qa.CouponResult(applied, message, "" if applied else self.reason(message, REFUSALS))
 
-    def checkout(self) -> CheckoutSummary:
-        return self._checkout(str(self.settings.checkout.address))
-
-    def _checkout(self, address: str) -> CheckoutSummary:
-        self._go("/checkout/")
-        if "/accounts/login/" in self.page.url:
-            raise StorefrontError("checkout sent the shopper to the login page")
+    def checkout(self, address: str = "") -> qa.CheckoutSummary:
+        self.goto("/checkout/")
         if "/shipping-address/" in self.page.url:
-            options = self.settings.adapter_options
-            for field, value in (("first_name", "E2E"), ("last_name", "Shopper"),
-                                 ("line1", address),
-                                 ("line4", options["city"]), ("postcode", options["postcode"])):
+            line1 = address or str(self.settings.checkout.address)
+            for field, value in {**self.settings.adapter_options, "line1": line1}.items():
                 self.page.fill(f"#new_shipping_address [name={field}]", value)
-            self._submit(self.page.locator("#new_shipping_address button[type=submit]"))
-        if "/payment-details/" in self.page.url:  # Oscar's placeholder: nothing to pay
-            self._submit(self.page.locator("#view_preview"))
-        total = self.page.locator("tr", has_text="Order total").last.locator("td")
-        return CheckoutSummary(payable=self.money(self._text(total)))
+            self.submit("#new_shipping_address button[type=submit]")
+        self.submit("#view_preview")  # Oscar's payment-details placeholder: nothing to pay
+        return qa.CheckoutSummary(self.money(self.text("tr:has-text('Order total') >> td")))
 
-    def pay(self, payment: Payment, *, address: str, slot: str | None = None) -> PaymentOutcome:
-        if not isinstance(payment, NoPayment):
-            raise Unsupported("this Oscar shop checks out without a payment step")
+    def pay(self, payment: qa.Payment, *, address: str, slot: Any = None) -> qa.PaymentOutcome:
+        if not isinstance(payment, qa.NoPayment):
+            raise qa.Unsupported("this Oscar shop checks out without a payment step")
         if "/checkout/preview/" not in self.page.url:
-            self._checkout(address)
-        self._submit(self.page.locator("#place-order"))
-        placed = re.search(r"Order (\S+): confirmation", self._text(self.page.locator("h1")))
-        if placed is None:
-            return PaymentOutcome(None, self._text(self.page.locator("#messages")), "other")
-        return PaymentOutcome(placed.group(1))
+            self.checkout(address)
+        self.submit("#place-order")
+        placed = re.search(r"Order (\S+): confirmation", self.text("h1"))
+        return qa.PaymentOutcome(placed.group(1)) if placed else qa.PaymentOutcome(
+            None, self.text("#messages"), "other")
 
-    def order(self, order_id: str) -> OrderView:
-        self._go(f"/accounts/orders/{order_id}/")
-        status = self._text(self.page.locator("h2:has-text('Status') + p"))
-        total = self.page.locator("tr", has_text="Order total").last.locator("td").last
-        shown = re.search(r"Order #?(\S+)", self._text(self.page.locator("h1")))
-        return OrderView(order_id=shown.group(1) if shown else "", status=status,
-                         payable=self.money(self._text(total)),
-                         state=canonical_state(status, STATES))
+    def order(self, order_id: str) -> qa.OrderView:
+        self.goto(f"/accounts/orders/{order_id}/")
+        status, shown = self.text("h2:has-text('Status') + p"), self.text("h1")
+        return qa.OrderView(shown.rsplit(" ", 1)[-1].lstrip("#"), status,
+                            self.money(self.text("tr:has-text('Order total') >> td >> nth=-1")),
+                            qa.canonical_state(status, STATES))
 
-    def order_history(self) -> list[OrderRow]:
-        self._go("/accounts/orders/")
-        return [OrderRow(self._text(link))
-                for link in self.page.locator("table a[href*='/accounts/orders/']").all()]
+    def order_history(self) -> list[qa.OrderRow]:
+        self.goto("/accounts/orders/")
+        numbers = self.page.locator("td a[href*='/orders/']").all_inner_texts()
+        return [qa.OrderRow(number.strip()) for number in numbers]
 
-    def sign_up(self, shopper: Shopper) -> None:
-        self._go("/accounts/login/")
-        for field, value in (("email", shopper.email), ("password1", shopper.password),
-                             ("password2", shopper.password)):
-            self.page.fill(f"#id_registration-{field}", value)
-        self._submit(self.page.locator("button[name=registration_submit]"))
-        refused = self.page.locator("#register_form .alert-danger, #register_form .error-block")
-        if refused.count():
-            raise StorefrontError(f"sign up refused: {self._text(refused.first)}")
+    def sign_up(self, shopper: qa.Shopper) -> None:
+        self.goto("/accounts/login/")
+        for field in ("email", "password1", "password2"):
+            self.page.fill(f"#id_registration-{field}", getattr(shopper, field.rstrip("12")))
+        self.submit("button[name=registration_submit]")  # journeys then check who is logged in
 
-    def log_in(self, shopper: Shopper) -> LoginResult:
-        self._go("/accounts/login/")
+    def log_in(self, shopper: qa.Shopper) -> qa.LoginResult:
+        self.goto("/accounts/login/")
         self.page.fill("#id_login-username", shopper.email)
         self.page.fill("#id_login-password", shopper.password)
-        self._submit(self.page.locator("button[name=login_submit]"))
-        refused = self.page.locator("#login_form .alert-danger")
-        if refused.count() == 0:
-            return LoginResult(True)
-        message = self._text(refused.last)
-        wrong = "correct username and password" in message
-        return LoginResult(False, message, "wrong_credentials" if wrong else "other")
+        self.submit("button[name=login_submit]")
+        refused = self.page.locator("#login_form .alert-danger").count() > 0
+        message = self.text("#login_form .alert-danger >> nth=-1") if refused else ""
+        return qa.LoginResult(not refused, message, self.reason(message, WRONG) if refused else "")
 
     def log_out(self) -> None:
-        self._go("/accounts/logout/")
+        self.goto("/accounts/logout/")
 
     def signed_in_as(self) -> str:
-        self._go("/accounts/profile/")
-        if "/accounts/login/" in self.page.url:
-            return ""
-        return self._text(self.page.locator("tr", has_text="Email address").locator("td"))
+        self.goto("/accounts/profile/")
+        return "" if "/login/" in self.page.url else self.text("tr:has-text('Email') >> td")
