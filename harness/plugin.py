@@ -410,6 +410,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """pytest's own summary counts a not-applicable test as such, not as a skip."""
+    if report.skipped and any(k == "qgate.not_applicable" for k, _ in report.user_properties):
+        return "not applicable", "n", "N/A"
+    return None
+
+
 class Evidence:
     """What a test hands to the gate: metrics, findings and artifact files (xdist-safe).
 

@@ -118,6 +118,26 @@ def test_a_failure_between_steps_is_not_reported_under_the_last_step(tmp_path: P
     assert (inside["step"], inside["steps"]) == ("open product", ["open product"])
 
 
+def test_a_not_applicable_test_is_counted_as_such_not_as_a_skip(tmp_path: Path) -> None:
+    write_suite(tmp_path, """
+        import pytest
+        from harness.plugin import not_applicable
+
+        def test_pincodes():
+            not_applicable('e2e.location.pincode = ""')
+
+        def test_gap():
+            pytest.skip("adapter cannot do it")
+    """)
+    result = pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path,
+                        {"QGATE_ROOT": str(tmp_path)})
+    assert "1 skipped, 1 not applicable" in result.stdout, result.stdout
+    tests = {t["name"]: t for t in latest_run(tmp_path)["suites"]["smoke"]["tests"]}
+    assert tests["test_pincodes"]["outcome"] == "not_applicable"
+    assert tests["test_pincodes"]["message"] == 'e2e.location.pincode = ""'
+    assert tests["test_gap"]["outcome"] == "skipped"
+
+
 def test_suite_that_collects_nothing_is_inconclusive(tmp_path: Path) -> None:
     write_suite(tmp_path, "X = 1\n")
     result = pytest_run(["suites/smoke", "--env", "demo", "--qgate-suite", "smoke", "-q"],
