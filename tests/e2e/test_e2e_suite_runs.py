@@ -106,6 +106,12 @@ def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
         assert test["outcome"] == "skipped", test
         assert "unsupported by the storefront adapter" in test["message"], test
         assert "bare adapter does not support 'set location'" in test["message"], test
+        # Evidence up to the unsupported step is kept: the step reached, trace and screenshot.
+        assert test["step"] == "set location" and test["steps"] == ["set location"], test
+        kept = {(a["kind"], a["label"]) for a in run.result["artifacts"]  # type: ignore[union-attr]
+                if a["test_id"] == test["id"]}
+        assert ("trace", "playwright show-trace") in kept, kept
+        assert ("screenshot", "page at the unsupported step") in kept, kept
 
 
 VIEWPORT_PROBE = """

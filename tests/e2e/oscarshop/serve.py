@@ -152,6 +152,7 @@ def _wait_until_up(base_url: str, proc: subprocess.Popen[bytes], log: Path,
 if __name__ == "__main__":
     import tempfile
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwind: stop the server too
     with tempfile.TemporaryDirectory() as tmp, serve_shop(Path(tmp)) as shop:
         print(f"Oscar fixture shop at {shop.base_url} (data {shop.data}); Ctrl-C stops it",
               flush=True)
