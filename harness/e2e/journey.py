@@ -100,7 +100,9 @@ class Journey:
         if method == "storage_state":
             with self.check("signed in"):
                 shown = self.store.signed_in_as()
-                assert shown, "the stored login state does not log the shopper in"
+                assert shown == self.shopper.email, (
+                    f"the stored login state shows {shown or 'nobody'} logged in, not "
+                    f"{self.shopper.email} (e2e.login.email)")
         elif method == "otp":
             with self.step("log in"):
                 result = self.store.log_in(self.shopper)

@@ -15,56 +15,15 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from e2e_support import ROOT, SUITE, demo_e2e_env, run_suite
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "suites" / "e2e"
 # Orders must stay cancellable for a few seconds of browser work.
 TICK_SECONDS = 2.0
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass(frozen=True)
-class SuiteRun:
-    """The outcome of one subprocess run of the e2e suite."""
-
-    exit_code: int
-    output: str
-    result: dict[str, object]
-    work: Path
-
-    def test(self, fragment: str) -> dict[str, object]:
-        """The recorded test whose id contains `fragment`."""
-        tests = [t for t in self.result["tests"] if fragment in t["id"]]  # type: ignore[union-attr,index]
-        assert len(tests) == 1, (fragment, [t["id"] for t in self.result["tests"]])  # type: ignore[union-attr,index]
-        return tests[0]  # type: ignore[no-any-return]
-
-
-def run_suite(
-    work: Path, env_toml: str, base_url: str, *args: str, env: dict[str, str] | None = None
-) -> SuiteRun:
-    """Run `pytest suites/e2e --env t` against `base_url` with the given environment file."""
-    (work / "environments").mkdir(parents=True, exist_ok=True)
-    (work / "environments" / "t.toml").write_text(env_toml)
-    run_dir = work / "run"
-    command = [
-        sys.executable, "-m", "pytest", str(SUITE), "--env", "t", "--base-url", base_url,
-        "--qgate-run-dir", str(run_dir), "--qgate-suite", "e2e", "--output",
-        str(work / "artifacts"), "-p", "no:cacheprovider", "-q",
-        f"--junitxml={run_dir / 'junit.xml'}", *args,
-    ]
-    proc = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "QGATE_ROOT": str(work), **(env or {})},
-    )
-    output = proc.stdout + proc.stderr
-    result_file = run_dir / "suites" / "e2e.json"
-    assert result_file.exists(), output[-4000:]
-    return SuiteRun(proc.returncode, output, json.loads(result_file.read_text()), work)
 
 
 @pytest.fixture
@@ -75,18 +34,6 @@ def store_with(request: pytest.FixtureRequest) -> Iterator[str]:
     faults = tuple(getattr(request, "param", ()))
     with start_store(faults=faults, tick_seconds=TICK_SECONDS) as store:
         yield store.base_url
-
-
-def demo_e2e_env(top: dict[str, object] | None = None, **e2e: object) -> str:
-    """An environment file "t" with the demo store's [e2e] facts, desktop only, no retries."""
-    import tomllib
-
-    import tomli_w
-
-    demo = tomllib.loads((ROOT / "environments" / "demo.toml").read_text())
-    table = {**demo["e2e"], "retries": 0, "viewports": ["desktop"], **e2e}
-    return tomli_w.dumps({"base_url": "http://127.0.0.1:1", "suites": ["e2e"], **(top or {}),
-                          "e2e": table})
 
 
 ENV = demo_e2e_env()
@@ -326,3 +273,35 @@ def test_bad_browser_path_errors_every_journey_with_one_line(tmp_path: Path) -> 
     mentions = [line for line in proc.stdout.splitlines()
                 if "is not an executable file" in line and not line.startswith("ERROR ")]
     assert len(mentions) == 1, proc.stdout
+
+
+def test_storage_state_login_checks_out_as_the_stored_account(tmp_path: Path,
+                                                              store_with: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from harness.e2e.browser import LAUNCH_ARGS, discover_browser
+
+    state = tmp_path / "login-state.json"
+    with sync_playwright() as pw:  # what a team does once: log in and keep the state
+        executable = discover_browser("")
+        browser = pw.chromium.launch(args=list(LAUNCH_ARGS), **(
+            {"executable_path": executable} if executable else {}))
+        page = browser.new_page()
+        page.goto(store_with + "/login")
+        page.get_by_test_id("login-email").fill("demo@example.com")
+        page.get_by_test_id("login-password").fill("demo-pass-123")
+        with page.expect_navigation():
+            page.get_by_test_id("login-submit").click()
+        page.context.storage_state(path=str(state))
+        browser.close()
+    env = demo_e2e_env({"auth": {"storage_state": str(state)}},
+                       login={"method": "storage_state", "sign_up": False,
+                              "email": "demo@example.com"})
+    run = run_suite(tmp_path, env, store_with, "-k", "checkout_places_order or sign_up_log_out")
+    assert run.exit_code == 0, run.output[-4000:]
+    checkout = run.test("test_checkout_places_order")
+    assert checkout["outcome"] == "passed", checkout
+    assert checkout["steps"][:2] == ["check signed in", "set location"], checkout["steps"]
+    signup = run.test("test_sign_up_log_out_and_log_in")
+    assert signup["outcome"] == "not_applicable", signup
+    assert signup["message"] == "e2e.login.sign_up = false", signup
