@@ -43,9 +43,8 @@ def _fact(dotted: str, meaning: str) -> Callable[[E2ESettings], Declared]:
         key = f"e2e.{dotted}"
         if value is None:
             return Declared("unset", key, meaning)
-        if value in (False, "", []):
-            shown = {False: "false", "": '""'}.get(value, "[]") if not isinstance(
-                value, list) else "[]"
+        if value is False or value == "" or value == []:
+            shown = "false" if value is False else ('""' if value == "" else "[]")
             return Declared("absent", key, f"{key} = {shown}")
         return Declared("present", key)
     return read
@@ -120,12 +119,13 @@ def _session(settings: E2ESettings) -> Declared:
     login = settings.login
     if login.method is None:
         return Declared("unset", "e2e.login.method", '"password", "otp" or "storage_state"')
-    if login.method == "password":
-        signup = _fact("login.sign_up", "a new shopper can create an account")(settings)
-        if signup.state != "present":
-            return Declared(signup.state, signup.key, signup.why and (
-                signup.why + " and e2e.login.method = \"password\": no account to log in with"
-                if signup.state == "absent" else signup.why))
+    if login.method == "password":  # a fresh shopper signs up: the shop must allow it
+        signup = _fact("login.sign_up", "whether a new shopper can create an account")(settings)
+        if signup.state == "absent":
+            return Declared("absent", signup.key, f'{signup.why} and e2e.login.method = '
+                            '"password": no account to log in with')
+        if signup.state == "unset":
+            return signup
     if login.method == "storage_state" and not login.email:
         return Declared("unset", "e2e.login.email", "the account the stored state logs in as")
     if login.method == "otp" and not (login.otp_fixed or login.otp_url or login.otp_hook):
@@ -451,10 +451,9 @@ def check_environment(env: Any, tests: Iterable[str] | None = None) -> list[Cove
     """
     settings: E2ESettings = env.suite_settings("e2e")
     adapter = load_checked_adapter(env)
-    for name in ("currency",):
-        answer = NEEDS[name](settings)
-        if answer.state == "unset":
-            raise ConfigError(env.file, answer.key, f"not declared: {answer.why}")
+    currency = NEEDS["currency"](settings)  # every amount a journey reads depends on it
+    if currency.state != "present":
+        raise ConfigError(env.file, currency.key, f"not declared: {currency.why}")
     rows = coverage(settings, adapter)
     wanted = set(tests) if tests is not None else None
     undeclared = [r for r in rows if r.status == "undeclared"
