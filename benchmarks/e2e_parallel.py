@@ -24,12 +24,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 1.6
 TICK_SECONDS = 2.0
-ENV_TOML = """\
-base_url = "http://127.0.0.1:1"
-suites = ["e2e"]
-[e2e]
-retries = 0
-"""
+
+
+def _env_toml() -> str:
+    """An environment with the demo store's declared [e2e] facts, no retries."""
+    import tomllib
+
+    import tomli_w
+
+    demo = tomllib.loads((ROOT / "environments" / "demo.toml").read_text())
+    return tomli_w.dumps({"base_url": "http://127.0.0.1:1", "suites": ["e2e"],
+                          "e2e": {**demo["e2e"], "retries": 0}})
+
+
+ENV_TOML = _env_toml()
 
 
 def run_suite(workers: int, keyword: str, work: Path) -> dict[str, object]:

@@ -29,13 +29,35 @@ class Check:
 
 @dataclass(frozen=True)
 class BrowserCheck:
-    """An optional single browser pass (home → search → product) for JS-only pages."""
+    """An optional single browser pass (home → search → product) for JS-only pages.
+
+    The shop's search URL, search word and result link are its own facts: they have no
+    defaults, and the check refuses to run (naming the key) until they are declared.
+    """
 
     enabled: bool = False
-    search_term: str = "milk"
-    result_selector: str = "[data-testid=product-card] a"
+    #: the shop's search page, `{term}` replaced by the (URL-encoded) search term,
+    #: e.g. "/search?q={term}" or "/catalogue/search/?query={term}"
+    search_path: str = ""
+    search_term: str = ""
+    #: a CSS selector matching a link to a product in the search results
+    result_selector: str = ""
     #: time allowed for each step (page load, click); a step that takes longer fails
     budget_ms: float = 8000.0
+
+    def require(self, file: str) -> None:
+        """Refuse to run without the shop's search facts (ConfigError naming the key)."""
+        from harness.errors import ConfigError
+
+        for key in ("search_path", "search_term", "result_selector"):
+            if not getattr(self, key):
+                raise ConfigError(file, f"smoke.browser.{key}",
+                                  "not declared; the browser check needs the shop's search "
+                                  "page, a search word and a selector for a result link",
+                                  hint='e.g. search_path = "/search?q={term}"')
+        if "{term}" not in self.search_path:
+            raise ConfigError(file, "smoke.browser.search_path",
+                              f"{self.search_path!r} has no {{term}} placeholder")
 
 
 def _demo_checks() -> list[Check]:

@@ -1,4 +1,5 @@
-"""Journey 6: a declined payment shows an error, places no order, keeps the stock; a retry wins."""
+"""Journey 6: a declined payment is reported as declined, places no order, keeps the stock;
+a retry then succeeds."""
 
 from __future__ import annotations
 
@@ -9,41 +10,57 @@ from harness.e2e.journey import Journey
 
 pytestmark = pytest.mark.journey("6 payment declined")
 
+
 def test_declined_card_then_retry_succeeds(journey: Journey) -> None:
     """Declined card places no order and keeps the stock; a retry succeeds."""
-    facts = journey.facts
-    sku = journey.own_sku(facts.decline_skus)
-    journey.sign_up()
-    journey.deliver_to(facts.decline_pincode)
+    sku = journey.own_sku(journey.settings.orders.decline_skus)
+    journey.start_session()
+    journey.arrive(journey.location.decline_pincode)
     stock_before = journey.available(sku)
     journey.add(sku)
     with journey.step("checkout"):
         journey.store.checkout()
     with journey.step("declined payment"):
-        outcome = journey.store.pay(journey.declined_card, address=facts.address)
-    assert outcome.order_id is None, f"a declined card placed order {outcome.order_id}"
-    # A gateway error also shows an error, but it is not the decline this journey expects.
-    assert "declined" in outcome.error.lower(), f"expected a decline, got {outcome.error!r}"
+        outcome = journey.store.pay(journey.declined_card, address=journey.address)
+    with journey.check("decline"):
+        assert outcome.order_id is None, f"a declined card placed order {outcome.order_id}"
+        # A gateway error also shows an error, but it is not the decline this journey expects.
+        assert outcome.reason == "declined", (
+            f"the payment should be reported as declined; the shop said {outcome.error!r} "
+            f"({outcome.reason or 'no reason'})")
     with journey.step("order history"):
-        assert journey.store.order_history() == [], "a declined payment left an order"
-    assert journey.available(sku) == stock_before, "the declined order held stock"
+        history = journey.store.order_history()
+        assert history == [], f"a declined payment left orders: {history}"
+    if stock_before is not None:
+        after = journey.available(sku)
+        with journey.check("stock"):
+            assert after == stock_before, (
+                f"the declined order held stock: {stock_before} before, {after} after")
     with journey.step("read cart"):
         assert journey.store.cart().line(sku) is not None, "the decline emptied the cart"
-    order = journey.place_order(journey.success_card)
-    assert order.order_id
-    assert journey.available(sku) == stock_before - 1, "the paid order did not reserve stock"
+    journey.place_order(journey.payment_for("card"))
+    if stock_before is not None:
+        after = journey.available(sku)
+        with journey.check("stock"):
+            assert after == stock_before - 1, (
+                f"the paid order did not reserve one unit: {stock_before} before, {after} after")
 
 
 def test_upi_failure_places_no_order(journey: Journey) -> None:
-    """Failed UPI payment shows an error and places no order."""
-    journey.sign_up()
-    journey.deliver_to(journey.facts.pincode)
-    journey.add(journey.facts.sku)
+    """Failed UPI payment is reported as declined and places no order."""
+    journey.start_session()
+    journey.arrive()
+    journey.add(str(journey.catalog.sku))
     with journey.step("checkout"):
         journey.store.checkout()
     with journey.step("declined payment"):
-        outcome = journey.store.pay(Upi(journey.sandbox.upi_failure), address=journey.facts.address)
-    assert outcome.order_id is None, f"a failed UPI payment placed order {outcome.order_id}"
-    assert "declined" in outcome.error.lower(), f"expected a decline, got {outcome.error!r}"
+        failure = Upi(str(journey.settings.payment.upi_failure))
+        outcome = journey.store.pay(failure, address=journey.address)
+    with journey.check("decline"):
+        assert outcome.order_id is None, f"a failed UPI payment placed order {outcome.order_id}"
+        assert outcome.reason == "declined", (
+            f"the UPI payment should be reported as declined; the shop said {outcome.error!r} "
+            f"({outcome.reason or 'no reason'})")
     with journey.step("order history"):
-        assert journey.store.order_history() == []
+        history = journey.store.order_history()
+        assert history == [], f"a failed UPI payment left orders: {history}"

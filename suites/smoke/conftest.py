@@ -32,8 +32,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def browser_check(harness_config: Any) -> Any:
-    """The [smoke.browser] settings."""
-    return harness_config.suite_settings("smoke").browser
+    """The [smoke.browser] settings (undeclared search facts: an error, not a failure)."""
+    check = harness_config.suite_settings("smoke").browser
+    check.require(harness_config.file)
+    return check
 
 
 @pytest.fixture(scope="session")

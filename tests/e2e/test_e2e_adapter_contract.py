@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 
 from harness.e2e.adapter import (
+    STEPS,
     BaseStorefront,
     Cart,
     CartLine,
     Storefront,
     StorefrontError,
     Unsupported,
+    canonical_state,
+    implemented_steps,
     load_adapter,
     parse_money,
 )
@@ -23,31 +26,54 @@ from harness.e2e.journey import assert_totals_add_up
 from harness.e2e.settings import DEMO_ADAPTER, E2ESettings
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = [
-    name for name, member in inspect.getmembers(Storefront)
-    if inspect.isfunction(member) and not name.startswith("_")
-]
 
 
 @pytest.mark.parametrize(
-    ("text", "amount"),
+    ("text", "mark", "currency", "amount"),
     [
-        ("₹27.00", "27.00"),
-        ("₹1,234.50", "1234.50"),
-        ("₹1,23,456.50", "123456.50"),
-        ("-₹50.00", "-50.00"),
-        ("− ₹50", "-50"),
-        ("FREE", "0"),
-        ("Rs. 5", "5"),
+        ("₹27.00", ".", "INR", "27.00"),
+        ("₹1,234.50", ".", "INR", "1234.50"),
+        ("₹1,23,456.50", ".", "INR", "123456.50"),
+        ("-₹50.00", ".", "INR", "-50.00"),
+        ("− ₹50", ".", "INR", "-50"),
+        ("FREE", ".", "INR", "0"),
+        ("Rs. 5", ".", "INR", "5"),
+        ("$1,234.50", ".", "USD", "1234.50"),
+        ("£1.45", ".", "GBP", "1.45"),
+        ("(£5.00)", ".", "GBP", "-5.00"),
+        ("€1.234,50", ",", "EUR", "1234.50"),
+        ("1 234,50 €", ",", "EUR", "1234.50"),
+        ("1\u202f234,50\u00a0€", ",", "EUR", "1234.50"),
+        ("12,5 €", ",", "EUR", "12.5"),
+        ("€1.234", ",", "EUR", "1234"),
+        ("$1,234", ".", "", "1234"),
     ],
 )
-def test_parse_money(text: str, amount: str) -> None:
-    assert parse_money(text) == Decimal(amount)
+def test_parse_money_follows_the_locale(text: str, mark: str, currency: str,
+                                        amount: str) -> None:
+    assert parse_money(text, decimal_mark=mark, currency=currency) == Decimal(amount)
 
 
-def test_parse_money_refuses_text_without_amount() -> None:
-    with pytest.raises(StorefrontError):
-        parse_money("call us")
+@pytest.mark.parametrize(
+    ("text", "mark", "currency", "problem"),
+    [
+        ("call us", ".", "", "cannot read an amount"),
+        ("€1.234,50", ".", "EUR", "decimal mark '.'"),   # a locale mix-up is never a number
+        ("$1,234.50", ",", "USD", "decimal mark ','"),
+        ("12,50", ".", "", "decimal mark '.'"),
+        ("€12.50", ".", "INR", "is in EUR, but e2e.currency is INR"),
+    ],
+)
+def test_parse_money_refuses_what_it_cannot_read_for_sure(text: str, mark: str, currency: str,
+                                                          problem: str) -> None:
+    with pytest.raises(StorefrontError, match=problem.replace(".", r"\.").replace("'", "'")):
+        parse_money(text, decimal_mark=mark, currency=currency)
+
+
+def test_canonical_state_maps_the_shops_words() -> None:
+    table = {"Being processed": "in_progress", "Dispatched": "out_for_delivery"}
+    assert canonical_state("  being   PROCESSED ", table) == "in_progress"  # type: ignore[arg-type]
+    assert canonical_state("Lost in space", table) == "unknown"  # type: ignore[arg-type]
 
 
 def test_protocol_lists_every_journey_step() -> None:
@@ -55,7 +81,7 @@ def test_protocol_lists_every_journey_step() -> None:
         "set_location", "search", "browse_category", "open_product", "add_to_cart", "cart",
         "change_quantity", "remove_from_cart", "apply_coupon", "checkout", "pay", "order",
         "track_order", "order_history", "cancel_order", "sign_up", "log_in", "log_out",
-        "clean_up",
+        "signed_in_as", "clean_up",
     }
     assert expected <= set(STEPS)
 
@@ -71,8 +97,9 @@ def test_demo_adapter_implements_every_step_with_the_protocol_signature() -> Non
 
 def test_base_storefront_raises_unsupported_for_every_step() -> None:
     store = BaseStorefront(page=None, base_url="http://x", settings=E2ESettings())  # type: ignore[arg-type]
+    assert implemented_steps(BaseStorefront) == set()
     for name in STEPS:
-        if name == "clean_up":
+        if name in ("clean_up", "track_order"):  # nothing to clean; tracking reloads order()
             continue
         method = getattr(store, name)
         params = inspect.signature(method).parameters.values()

@@ -15,56 +15,15 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from e2e_support import ROOT, SUITE, demo_e2e_env, run_suite
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "suites" / "e2e"
 # Orders must stay cancellable for a few seconds of browser work.
 TICK_SECONDS = 2.0
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass(frozen=True)
-class SuiteRun:
-    """The outcome of one subprocess run of the e2e suite."""
-
-    exit_code: int
-    output: str
-    result: dict[str, object]
-    work: Path
-
-    def test(self, fragment: str) -> dict[str, object]:
-        """The recorded test whose id contains `fragment`."""
-        tests = [t for t in self.result["tests"] if fragment in t["id"]]  # type: ignore[union-attr,index]
-        assert len(tests) == 1, (fragment, [t["id"] for t in self.result["tests"]])  # type: ignore[union-attr,index]
-        return tests[0]  # type: ignore[no-any-return]
-
-
-def run_suite(
-    work: Path, env_toml: str, base_url: str, *args: str, env: dict[str, str] | None = None
-) -> SuiteRun:
-    """Run `pytest suites/e2e --env t` against `base_url` with the given environment file."""
-    (work / "environments").mkdir(parents=True, exist_ok=True)
-    (work / "environments" / "t.toml").write_text(env_toml)
-    run_dir = work / "run"
-    command = [
-        sys.executable, "-m", "pytest", str(SUITE), "--env", "t", "--base-url", base_url,
-        "--qgate-run-dir", str(run_dir), "--qgate-suite", "e2e", "--output",
-        str(work / "artifacts"), "-p", "no:cacheprovider", "-q",
-        f"--junitxml={run_dir / 'junit.xml'}", *args,
-    ]
-    proc = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "QGATE_ROOT": str(work), **(env or {})},
-    )
-    output = proc.stdout + proc.stderr
-    result_file = run_dir / "suites" / "e2e.json"
-    assert result_file.exists(), output[-4000:]
-    return SuiteRun(proc.returncode, output, json.loads(result_file.read_text()), work)
 
 
 @pytest.fixture
@@ -77,13 +36,7 @@ def store_with(request: pytest.FixtureRequest) -> Iterator[str]:
         yield store.base_url
 
 
-ENV = """\
-base_url = "http://127.0.0.1:1"
-suites = ["e2e"]
-[e2e]
-retries = 0
-viewports = ["desktop"]
-"""
+ENV = demo_e2e_env()
 
 
 def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
@@ -91,7 +44,7 @@ def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
         "from harness.e2e.adapter import BaseStorefront\n"
         "class Bare(BaseStorefront):\n    name = 'bare'\n"
     )
-    env = ENV + f'adapter = "{tmp_path / "bare.py"}:Bare"\n'
+    env = demo_e2e_env(adapter=f"{tmp_path / 'bare.py'}:Bare")
     run = run_suite(tmp_path, env, "http://127.0.0.1:9", "-k", "location or search_and_open")
     assert run.exit_code == 0, run.output[-3000:]
     tests = run.result["tests"]
@@ -100,6 +53,12 @@ def test_unsupported_steps_are_skipped_with_the_reason(tmp_path: Path) -> None:
         assert test["outcome"] == "skipped", test
         assert "unsupported by the storefront adapter" in test["message"], test
         assert "bare adapter does not support 'set location'" in test["message"], test
+        # Evidence up to the unsupported step is kept: the step reached, trace and screenshot.
+        assert test["step"] == "set location" and test["steps"] == ["set location"], test
+        kept = {(a["kind"], a["label"]) for a in run.result["artifacts"]  # type: ignore[union-attr]
+                if a["test_id"] == test["id"]}
+        assert ("trace", "playwright show-trace") in kept, kept
+        assert ("screenshot", "page at the unsupported step") in kept, kept
 
 
 VIEWPORT_PROBE = """
@@ -117,8 +76,7 @@ def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) ->
     (tmp_path / "probe" / "test_probe.py").write_text(VIEWPORT_PROBE)
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "t.toml").write_text(
-        'base_url = "http://127.0.0.1:9"\nsuites = ["e2e"]\n[e2e]\ndesktop_width = 1366\n'
-    )
+        demo_e2e_env(desktop_width=1366, viewports=["desktop", "mobile"]))
     # `qgate run` writes pytest.log into the artifact folder before pytest starts.
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "pytest.log").write_text("runner log\n")
@@ -146,9 +104,10 @@ def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) ->
 def test_clean_store_checkout_passes_and_records_step_metrics(
     tmp_path: Path, store_with: str
 ) -> None:
-    run = run_suite(tmp_path, ENV, store_with, "-k", "card_checkout")
+    run = run_suite(tmp_path, ENV, store_with, "-k", "checkout_places_order or moves_through")
     assert run.exit_code == 0, run.output[-4000:]
-    assert run.test("test_card_checkout_and_tracking")["outcome"] == "passed"
+    assert run.test("test_checkout_places_order")["outcome"] == "passed"
+    assert run.test("test_order_moves_through_states")["outcome"] == "passed"
     metrics = run.result["metrics"]
     for name in ("e2e.checkout.duration_ms", "e2e.payment.duration_ms",
                  "e2e.add_to_cart.duration_ms", "e2e.tracking.duration_ms"):
@@ -167,8 +126,8 @@ FAULTS = [
         "check totals", "payable", id="wrong-total",
     ),
     pytest.param(
-        ("payment-errors",), "card_checkout", "test_card_checkout_and_tracking",
-        "payment", "payment did not place an order", id="payment-errors",
+        ("payment-errors",), "checkout_places_order", "test_checkout_places_order",
+        "payment", "paying did not place an order", id="payment-errors",
     ),
 ]
 
@@ -237,12 +196,9 @@ def assert_trace_opens_in_viewer(trace: Path) -> None:
 CANARY_USER = "canary-user"
 CANARY_PASSWORD = "QGATE-CANARY-pw-7f3a9c"
 CANARY_TOKEN = "QGATE-CANARY-token-51be0d"
-CANARY_ENV = ENV + """
-[auth]
-basic_user = "canary-user"
-basic_password = "${QGATE_E2E_CANARY_PASSWORD}"
-headers = { "X-Canary-Token" = "${QGATE_E2E_CANARY_TOKEN}" }
-"""
+CANARY_ENV = demo_e2e_env({"auth": {
+    "basic_user": "canary-user", "basic_password": "${QGATE_E2E_CANARY_PASSWORD}",
+    "headers": {"X-Canary-Token": "${QGATE_E2E_CANARY_TOKEN}"}}})
 
 
 def _files_and_members(root: Path) -> Iterator[tuple[str, bytes]]:
@@ -300,13 +256,13 @@ def _run_raw(tmp_path: Path, env_toml: str, *args: str) -> subprocess.CompletedP
 
 
 def test_unknown_viewport_is_a_one_line_usage_error(tmp_path: Path) -> None:
-    proc = _run_raw(tmp_path, ENV.replace('["desktop"]', '["tablet"]'))
+    proc = _run_raw(tmp_path, demo_e2e_env(viewports=["tablet"]))
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage-error status
     assert "e2e.viewports: tablet; use 'desktop' and/or 'mobile'" in proc.stderr
 
 
 def test_bad_browser_path_errors_every_journey_with_one_line(tmp_path: Path) -> None:
-    proc = _run_raw(tmp_path, ENV + 'browser_path = "/nope/chrome"\n', "-k", "paused")
+    proc = _run_raw(tmp_path, demo_e2e_env(browser_path="/nope/chrome"), "-k", "paused")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     result = json.loads((tmp_path / "run" / "suites" / "e2e.json").read_text())
     assert result["status"] == "error"  # the harness could not collect evidence: not a NO-GO
@@ -317,3 +273,35 @@ def test_bad_browser_path_errors_every_journey_with_one_line(tmp_path: Path) -> 
     mentions = [line for line in proc.stdout.splitlines()
                 if "is not an executable file" in line and not line.startswith("ERROR ")]
     assert len(mentions) == 1, proc.stdout
+
+
+def test_storage_state_login_checks_out_as_the_stored_account(tmp_path: Path,
+                                                              store_with: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from harness.e2e.browser import LAUNCH_ARGS, discover_browser
+
+    state = tmp_path / "login-state.json"
+    with sync_playwright() as pw:  # what a team does once: log in and keep the state
+        executable = discover_browser("")
+        browser = pw.chromium.launch(args=list(LAUNCH_ARGS), **(
+            {"executable_path": executable} if executable else {}))
+        page = browser.new_page()
+        page.goto(store_with + "/login")
+        page.get_by_test_id("login-email").fill("demo@example.com")
+        page.get_by_test_id("login-password").fill("demo-pass-123")
+        with page.expect_navigation():
+            page.get_by_test_id("login-submit").click()
+        page.context.storage_state(path=str(state))
+        browser.close()
+    env = demo_e2e_env({"auth": {"storage_state": str(state)}},
+                       login={"method": "storage_state", "sign_up": False,
+                              "email": "demo@example.com"})
+    run = run_suite(tmp_path, env, store_with, "-k", "checkout_places_order or sign_up_log_out")
+    assert run.exit_code == 0, run.output[-4000:]
+    checkout = run.test("test_checkout_places_order")
+    assert checkout["outcome"] == "passed", checkout
+    assert checkout["steps"][:2] == ["check signed in", "set location"], checkout["steps"]
+    signup = run.test("test_sign_up_log_out_and_log_in")
+    assert signup["outcome"] == "not_applicable", signup
+    assert signup["message"] == "e2e.login.sign_up = false", signup

@@ -70,8 +70,8 @@ BAD = [
     ("missing required key", "production = true", "base_url", "required key is missing"),
     ("bad literal", 'base_url = "http://x"\n[[smoke.checks]]\nname="a"\npath="/"\nmethod="GETT"',
      "smoke.checks[0].method", "did you mean 'GET'?"),
-    ("nested unknown key", 'base_url = "http://x"\n[e2e.shopper]\npincod = "1"',
-     "e2e.shopper.pincod", "did you mean 'pincode'?"),
+    ("nested unknown key", 'base_url = "http://x"\n[e2e.location]\npincod = "1"',
+     "e2e.location.pincod", "did you mean 'pincode'?"),
 ]
 
 

@@ -110,6 +110,44 @@ def test_outcomes_flaky_skips_metrics_and_artifacts(tmp_path: Path) -> None:
     assert run["verdict"]["decision"] == "NO-GO"
 
 
+def test_a_failure_between_steps_is_not_reported_under_the_last_step(tmp_path: Path) -> None:
+    write_suite(tmp_path, """
+        def test_fail_after_a_step(evidence):
+            evidence.step("open product")
+            evidence.step("")  # the step ended
+            assert False, "the cart is empty"
+
+        def test_fail_inside_a_step(evidence):
+            evidence.step("open product")
+            assert False, "no price"
+    """)
+    pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path, {"QGATE_ROOT": str(tmp_path)})
+    tests = {t["name"]: t for t in latest_run(tmp_path)["suites"]["smoke"]["tests"]}
+    after, inside = tests["test_fail_after_a_step"], tests["test_fail_inside_a_step"]
+    assert (after["step"], after["steps"]) == ("", ["open product"])
+    assert (inside["step"], inside["steps"]) == ("open product", ["open product"])
+
+
+def test_a_not_applicable_test_is_counted_as_such_not_as_a_skip(tmp_path: Path) -> None:
+    write_suite(tmp_path, """
+        import pytest
+        from harness.plugin import not_applicable
+
+        def test_pincodes():
+            not_applicable('e2e.location.pincode = ""')
+
+        def test_gap():
+            pytest.skip("adapter cannot do it")
+    """)
+    result = pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path,
+                        {"QGATE_ROOT": str(tmp_path)})
+    assert "1 skipped, 1 not applicable" in result.stdout, result.stdout
+    tests = {t["name"]: t for t in latest_run(tmp_path)["suites"]["smoke"]["tests"]}
+    assert tests["test_pincodes"]["outcome"] == "not_applicable"
+    assert tests["test_pincodes"]["message"] == 'e2e.location.pincode = ""'
+    assert tests["test_gap"]["outcome"] == "skipped"
+
+
 def test_suite_that_collects_nothing_is_inconclusive(tmp_path: Path) -> None:
     write_suite(tmp_path, "X = 1\n")
     result = pytest_run(["suites/smoke", "--env", "demo", "--qgate-suite", "smoke", "-q"],
@@ -173,7 +211,8 @@ def test_plain_pytest_respects_the_allow_list(tmp_path: Path) -> None:
 def test_smoke_suite_runs_the_browser_check_only_when_enabled(clean_store: str,
                                                               project_copy: Path) -> None:
     demo = project_copy / "environments" / "demo.toml"
-    demo.write_text(demo.read_text() + "\n[smoke.browser]\nenabled = true\n")
+    demo.write_text(demo.read_text().replace("[smoke.browser]\n",
+                                              "[smoke.browser]\nenabled = true\n"))
     env = {"QGATE_ROOT": str(project_copy)}
     result = pytest_run(["suites/smoke", "--env", "demo", "--base-url", clean_store, "-q"],
                         project_copy, env)

@@ -140,3 +140,22 @@ def test_browser_check_fails_naming_the_step(closed_port_url: str) -> None:
 
 def test_smoke_run_imports_no_heavy_module(clean_store: str) -> None:
     assert heavy_modules_after(["smoke", "--env", "demo", "--base-url", clean_store]) == (0, [])
+
+
+def test_browser_check_needs_the_shops_search_page_declared(tmp_path: Path) -> None:
+    from harness.config import load_environment
+    from harness.errors import ConfigError
+    from harness.smoke.browser import browser_check
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "shop.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\n[smoke.browser]\nenabled = true\n'
+        'search_term = "milk"\nresult_selector = "a.product"\n')
+    env = load_environment("shop", tmp_path)
+    with pytest.raises(ConfigError) as info:
+        browser_check(env, env.suite_settings("smoke").browser)
+    assert info.value.key == "smoke.browser.search_path"
+    result = run_qgate("smoke", "--env", "shop", "--browser", cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path)})
+    assert result.code == 2, result.out + result.err
+    assert "smoke.browser.search_path: not declared" in result.err

@@ -79,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--allure", action="store_true",
                         help="also render allure-results as HTML (RUN_DIR/allure-report)")
 
-    commands.add_parser("doctor", help="check tools, browser, scanner, daemons and databases")
+    doctor = commands.add_parser("doctor",
+                                 help="check tools, browser, scanner, daemons and databases")
+    doctor.add_argument("--env", metavar="NAME",
+                        help="also print which e2e journeys NAME's adapter and facts can run")
 
     init = commands.add_parser("init", help="lay out a new project: environments, gate policy, "
                                             "conftest.py, an adapter skeleton")
@@ -159,7 +162,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _merge(args)
     if args.command == "doctor":
         from harness.doctor import doctor
-        return doctor()
+        code = doctor()
+        if args.env:
+            from harness.e2e.coverage import print_coverage
+            code = print_coverage(args.env) or code
+        return code
     if args.command == "init":
         from harness.scaffold import init_command
         return init_command(args.directory, args.force, args.ci)

@@ -310,8 +310,8 @@ class Recorder:
                                                     report.nodeid, state.attempts))
                     seen.add((rel, value["kind"]))
             elif key == "qgate.step":
-                state.step = str(value)
-                if str(value) not in state.steps:
+                state.step = str(value)  # "" = between steps: a failure now is in no step
+                if value and str(value) not in state.steps:
                     state.steps.append(str(value))
             elif key == "qgate.finding":
                 finding = Finding(**value)
@@ -479,6 +479,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """pytest's own summary counts a not-applicable test as such, not as a skip."""
+    if report.skipped and any(k == "qgate.not_applicable" for k, _ in report.user_properties):
+        return "not applicable", "n", "N/A"
+    return None
+
+
 class Evidence:
     """What a test hands to the gate: metrics, findings and artifact files (xdist-safe).
 
@@ -501,7 +508,7 @@ class Evidence:
                                 "label": label}))
 
     def step(self, name: str) -> None:
-        """Name the step in progress, so a failure report says where it broke."""
+        """Name the step in progress, so a failure report says where it broke ("" = none)."""
         self._node.user_properties.append(("qgate.step", name))
 
     def duration(self, seconds: float) -> None:

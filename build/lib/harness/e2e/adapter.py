@@ -1,16 +1,20 @@
 """The storefront adapter protocol: page-level actions and reads the journeys are written in.
 
 An adapter drives one storefront's pages (its page objects) and returns the plain records
-below; the journeys make every assertion. A step the storefront cannot perform raises
-`Unsupported`, and the journey using it is reported as skipped with that reason.
+below, mapping the shop's words onto structured outcomes (a coupon refused *because* it
+expired, a payment *declined*, an order *out for delivery*); the journeys make every
+assertion on those outcomes, never on the shop's wording. A step the storefront cannot
+perform raises `Unsupported`, and the journey using it is reported as skipped with that
+reason.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -19,27 +23,82 @@ if TYPE_CHECKING:
 
 
 class Unsupported(Exception):
-    """Raised by an adapter for a step its storefront cannot perform (e.g. no pincodes)."""
+    """Raised by an adapter for a step its storefront cannot perform (an adapter gap).
+
+    The journey is reported as *skipped*: missing evidence, which the verdict counts. A
+    concept the shop does not have at all is declared in the environment instead, and its
+    journeys are *not applicable* there (see `harness.e2e.settings`).
+    """
 
 
 class StorefrontError(AssertionError):
     """The storefront did not respond to a step the way a shopper needs (product failure)."""
 
 
-_MONEY = re.compile(r"-?\s*[^\d\-]*\s*(-?[\d,]+(?:\.\d+)?)")
+#: Canonical order states, whatever the shop calls them; an adapter maps its words to these.
+OrderState = Literal["placed", "in_progress", "out_for_delivery", "delivered", "cancelled",
+                     "refunded", "payment_failed", "unknown"]
+#: The happy path, in order: tracking journeys check an order only ever moves forward.
+PROGRESS: tuple[OrderState, ...] = ("placed", "in_progress", "out_for_delivery", "delivered")
+LocationRefusal = Literal["", "unserviceable", "store_paused", "store_closed", "other"]
+CartRefusal = Literal["", "max_per_order", "out_of_stock", "insufficient_stock", "other"]
+CouponRefusal = Literal["", "expired", "unknown", "below_minimum", "exhausted", "other"]
+PaymentFailure = Literal["", "declined", "gateway_error", "other"]
+LoginRefusal = Literal["", "wrong_credentials", "rate_limited", "other"]
+Refund = Literal["", "initiated", "refunded"]
+
+# Currency marks, to refuse an amount shown in another currency than the environment's.
+CURRENCY_MARKS: dict[str, tuple[str, ...]] = {
+    "INR": ("₹", "Rs", "INR"), "EUR": ("€", "EUR"), "GBP": ("£", "GBP"),
+    "USD": ("US$", "$", "USD"), "JPY": ("¥", "JPY"), "TRY": ("₺", "TRY"),
+}
+_GROUP_MARKS = {",", ".", "'", "’", " ", "\u00a0", "\u202f"}
+_NUMBER = re.compile(r"\d[\d.,'’ \u00a0\u202f]*")
 
 
-def parse_money(text: str) -> Decimal:
-    """Parse a rendered amount such as `₹1,234.50`, `- ₹50` or `FREE` into a Decimal."""
-    cleaned = text.strip()
+def parse_money(text: str, *, decimal_mark: str = ".", currency: str = "") -> Decimal:
+    """Parse a rendered amount into a Decimal, following the shop's locale.
+
+    `₹1,234.50`, `₹1,23,456.50`, `$1,234.50` (decimal mark "."), `€1.234,50` or
+    `1 234,50 €` (decimal mark ","), `- ₹50`, `(£5.00)`, `FREE`. Grouping must be
+    well-formed, so an amount written with the other decimal mark is an error, never a
+    silently wrong number. With `currency`, an amount marked in another currency is refused.
+    """
+    cleaned = " ".join(text.split())
     if cleaned.lower() in {"free", ""}:
         return Decimal("0")
-    match = _MONEY.search(cleaned)
+    if currency:
+        for code, marks in CURRENCY_MARKS.items():
+            if code != currency.upper() and any(m in cleaned for m in marks) and not any(
+                    m in cleaned for m in CURRENCY_MARKS.get(currency.upper(), ())):
+                raise StorefrontError(
+                    f"the amount {text!r} is in {code}, but e2e.currency is {currency}")
+    match = _NUMBER.search(cleaned)
     if not match:
         raise StorefrontError(f"cannot read an amount from {text!r}")
-    value = Decimal(match.group(1).replace(",", ""))
-    negative = cleaned.startswith("-") or cleaned.startswith("−")
+    number = match.group(0).rstrip(".,'’ \u00a0\u202f")
+    whole, _, fraction = number.partition(decimal_mark)
+    groups = re.split(r"[,.'’ \u00a0\u202f]", whole)
+    well_formed = (
+        fraction.isdigit() or not fraction) and all(g.isdigit() for g in groups) and (
+        len(groups) == 1 or (1 <= len(groups[0]) <= 3 and len(groups[-1]) == 3
+                             and all(len(g) in (2, 3) for g in groups[1:-1])))
+    if not well_formed:
+        raise StorefrontError(
+            f"cannot read {text!r} as an amount with decimal mark {decimal_mark!r}; "
+            "check e2e.decimal_mark")
+    value = Decimal("".join(groups) + ("." + fraction if fraction else ""))
+    negative = cleaned[:1] in ("-", "−", "(") or cleaned[:2] in ("- ", "− ")
     return -abs(value) if negative else value
+
+
+def canonical_state(status: str, table: Mapping[str, OrderState]) -> OrderState:
+    """The canonical state of a shop's status word (case-insensitive); "unknown" if unmapped."""
+    wanted = " ".join(status.split()).casefold()
+    for word, state in table.items():
+        if word.casefold() == wanted:
+            return state
+    return "unknown"
 
 
 @dataclass(frozen=True)
@@ -54,7 +113,7 @@ class Shopper:
 
 @dataclass(frozen=True)
 class Card:
-    """A card payment (sandbox numbers only)."""
+    """A card payment (sandbox numbers only), on the shop's page or a hosted gateway page."""
 
     number: str
     expiry: str
@@ -68,16 +127,22 @@ class Upi:
     vpa: str
 
 
-Payment = Card | Upi
+@dataclass(frozen=True)
+class NoPayment:
+    """Checkout without a payment step: a staging placeholder (e.g. Oscar's default)."""
+
+
+Payment = Card | Upi | NoPayment
 
 
 @dataclass(frozen=True)
 class LocationResult:
-    """What the storefront says about a pincode."""
+    """What the storefront says about a pincode; `reason` says why it is not served."""
 
     serviceable: bool
     message: str
     eta_minutes: int | None = None
+    reason: LocationRefusal = ""
 
 
 @dataclass(frozen=True)
@@ -92,23 +157,24 @@ class ProductSummary:
 
 @dataclass(frozen=True)
 class ProductDetail:
-    """A product page as shown for the bound store."""
+    """A product page as shown for the bound store; None where the shop shows no such thing."""
 
     sku: str
     title: str
     price: Decimal
-    mrp: Decimal
     in_stock: bool
-    available: int | None
-    max_per_order: int | None
+    mrp: Decimal | None = None
+    available: int | None = None
+    max_per_order: int | None = None
 
 
 @dataclass(frozen=True)
 class CartChange:
-    """The outcome of a cart change: accepted, or refused with the storefront's reason."""
+    """The outcome of a cart change: accepted, or refused with the shop's words and why."""
 
     accepted: bool
     message: str = ""
+    reason: CartRefusal = ""
 
 
 @dataclass(frozen=True)
@@ -123,7 +189,7 @@ class CartLine:
 
 @dataclass(frozen=True)
 class Cart:
-    """The cart page: lines, totals and the last refusal, if any."""
+    """The cart page: lines, totals, fees by role (see settings.FEE_ROLES), last refusal."""
 
     lines: tuple[CartLine, ...]
     item_total: Decimal
@@ -139,10 +205,11 @@ class Cart:
 
 @dataclass(frozen=True)
 class CouponResult:
-    """The outcome of applying a coupon."""
+    """The outcome of applying a coupon: applied, or refused and why."""
 
     applied: bool
     message: str
+    reason: CouponRefusal = ""
 
 
 @dataclass(frozen=True)
@@ -150,36 +217,49 @@ class CheckoutSummary:
     """The checkout page before paying."""
 
     payable: Decimal
-    slots: tuple[str, ...]
+    slots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PaymentOutcome:
-    """The result of paying: an order id, or the error shown and no order."""
+    """The result of paying: an order id, or the error shown, why, and no order."""
 
     order_id: str | None
     error: str = ""
+    reason: PaymentFailure = ""
 
 
 @dataclass(frozen=True)
 class OrderView:
-    """An order's confirmation/tracking page."""
+    """An order's confirmation/tracking page: the shop's status and its canonical state."""
 
     order_id: str
     status: str
     payable: Decimal
-    states: tuple[str, ...]
+    state: OrderState
+    #: the timeline the page shows, as canonical states (empty when it shows none)
+    states: tuple[OrderState, ...] = ()
     eta: str = ""
-    refund_status: str = ""
+    refund: Refund = ""
     cancellable: bool = False
 
 
 @dataclass(frozen=True)
 class OrderRow:
-    """One row of the shopper's order history."""
+    """One row of the shopper's order history (`state` is "" when the list shows none)."""
 
     order_id: str
-    status: str
+    status: str = ""
+    state: OrderState | Literal[""] = ""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of logging in: accepted, or refused and why."""
+
+    accepted: bool
+    message: str = ""
+    reason: LoginRefusal = ""
 
 
 @runtime_checkable
@@ -189,7 +269,7 @@ class Storefront(Protocol):
     def __init__(self, page: Page, base_url: str, settings: E2ESettings) -> None: ...
 
     def set_location(self, pincode: str) -> LocationResult:
-        """Set the delivery location and report whether it is served."""
+        """Set the delivery location and report whether it is served, or why not."""
         ...
 
     def search(self, term: str) -> list[ProductSummary]:
@@ -209,7 +289,7 @@ class Storefront(Protocol):
         ...
 
     def cart(self) -> Cart:
-        """Open the cart and read its lines and totals."""
+        """Open the cart and read its lines, totals and fees (by role)."""
         ...
 
     def change_quantity(self, sku: str, delta: int) -> CartChange:
@@ -229,7 +309,8 @@ class Storefront(Protocol):
         ...
 
     def pay(self, payment: Payment, *, address: str, slot: str | None = None) -> PaymentOutcome:
-        """Choose a slot, fill the address, pay and report the order id or the error."""
+        """Choose a slot, fill the address, pay (on a hosted page if the shop uses one) and
+        report the order id, or the error shown and why."""
         ...
 
     def order(self, order_id: str) -> OrderView:
@@ -237,7 +318,7 @@ class Storefront(Protocol):
         ...
 
     def track_order(self, order_id: str, *, past: str, timeout_s: float) -> OrderView:
-        """Watch the tracking page until the order's status is no longer `past`."""
+        """Watch the tracking page until the order's canonical state is no longer `past`."""
         ...
 
     def order_history(self) -> list[OrderRow]:
@@ -249,20 +330,30 @@ class Storefront(Protocol):
         ...
 
     def sign_up(self, shopper: Shopper) -> None:
-        """Create an account and end up logged in."""
+        """Create an account and end up logged in (StorefrontError if the shop refuses)."""
         ...
 
-    def log_in(self, shopper: Shopper) -> None:
-        """Log in with an existing account."""
+    def log_in(self, shopper: Shopper) -> LoginResult:
+        """Log in (password, or a one-time code from `otp()`), or say why it was refused."""
         ...
 
     def log_out(self) -> None:
         """Log out."""
         ...
 
+    def signed_in_as(self) -> str:
+        """The email (or phone) the shop shows as logged in; "" when nobody is."""
+        ...
+
     def clean_up(self, shopper: Shopper) -> None:
         """Remove what this shopper left behind, where the storefront allows it."""
         ...
+
+
+#: The protocol's steps an adapter must have (checked before anything runs).
+STEPS: tuple[str, ...] = tuple(
+    name for name in vars(Storefront)
+    if not name.startswith("_") and callable(getattr(Storefront, name)))
 
 
 class BaseStorefront:
@@ -277,6 +368,40 @@ class BaseStorefront:
 
     def _unsupported(self, step: str) -> Unsupported:
         return Unsupported(f"{self.name} adapter does not support '{step}'")
+
+    # --- helpers for adapters -------------------------------------------------------------
+
+    def goto(self, path: str) -> None:
+        """Open a page of the shop (a path below base_url) and wait for its document."""
+        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
+
+    def submit(self, selector: str) -> None:
+        """Click the first element matching `selector` and wait for the page it leads to."""
+        with self.page.expect_navigation(wait_until="domcontentloaded"):
+            self.page.locator(selector).first.click()
+
+    def text(self, selector: str, within: Any = None) -> str:
+        """The visible text of the first match (inside `within`, a Locator), spaces collapsed."""
+        return " ".join((within or self.page).locator(selector).first.inner_text().split())
+
+    @staticmethod
+    def reason(message: str, table: Iterable[tuple[str, str]], default: str = "other") -> Any:
+        """The outcome whose words appear in `message` (case-insensitive), else `default`:
+        `self.reason(shown, [("has expired", "expired"), ("not found", "unknown")])`."""
+        lowered = message.lower()
+        return next((why for words, why in table if words.lower() in lowered), default)
+
+    def money(self, text: str) -> Decimal:
+        """Parse an amount the way this environment writes money (e2e.currency, decimal_mark)."""
+        return parse_money(text, decimal_mark=self.settings.decimal_mark,
+                           currency=self.settings.currency or "")
+
+    def otp(self, phone: str) -> str:
+        """The one-time code just sent to `phone`, from the source e2e.login declares."""
+        from harness.e2e.hooks import read_otp
+        return read_otp(self.settings.login, phone)
+
+    # --- steps -------------------------------------------------------------------------------
 
     def set_location(self, pincode: str) -> LocationResult:
         """Set the delivery location and report whether it is served."""
@@ -327,16 +452,17 @@ class BaseStorefront:
         raise self._unsupported("order tracking")
 
     def track_order(self, order_id: str, *, past: str, timeout_s: float) -> OrderView:
-        """Reload the order page every second until its status moves on (any storefront)."""
+        """Reload the order page every second until its state moves on (any storefront)."""
         import time
 
         deadline = time.monotonic() + timeout_s
         while True:
             view = self.order(order_id)
-            if view.status != past:
+            if view.state != past:
                 return view
             if time.monotonic() > deadline:
-                raise StorefrontError(f"order {order_id} stayed {past} for {timeout_s:.0f} s")
+                raise StorefrontError(
+                    f"order {order_id} stayed {view.status!r} ({past}) for {timeout_s:.0f} s")
             time.sleep(1.0)
 
     def order_history(self) -> list[OrderRow]:
@@ -351,7 +477,7 @@ class BaseStorefront:
         """Create an account."""
         raise self._unsupported("sign up")
 
-    def log_in(self, shopper: Shopper) -> None:
+    def log_in(self, shopper: Shopper) -> LoginResult:
         """Log in."""
         raise self._unsupported("log in")
 
@@ -359,8 +485,22 @@ class BaseStorefront:
         """Log out."""
         raise self._unsupported("log out")
 
+    def signed_in_as(self) -> str:
+        """Who the shop shows as logged in."""
+        raise self._unsupported("signed in as")
+
     def clean_up(self, shopper: Shopper) -> None:
         """Nothing to clean up by default."""
+
+
+def implemented_steps(adapter: type) -> set[str]:
+    """The protocol steps `adapter` implements itself (BaseStorefront's raise Unsupported)."""
+    out = set()
+    for name in STEPS:
+        owner = next((k for k in adapter.__mro__ if name in vars(k)), None)
+        if owner is not None and owner is not BaseStorefront and owner is not Storefront:
+            out.add(name)
+    return out
 
 
 def load_adapter(spec: str, rootdir: str | None = None) -> type[Storefront]:

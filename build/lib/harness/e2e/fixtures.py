@@ -3,7 +3,12 @@
 Chain: `e2e_settings` → `browser_type_launch_args` / `browser_context_args` (pytest-playwright
 overrides) → `page` → `storefront` (the environment's adapter). Each journey also gets a fresh
 `shopper` and a `step` timer. On failure the trace (secrets masked), a screenshot and the
-console errors are kept and registered as evidence.
+console errors are kept and registered as evidence; on a skip for an unsupported adapter step
+too (the evidence up to that step).
+
+Before anything runs, the adapter is checked (configure) and so are the facts the selected
+journeys need (end of collection): a mistake is one line naming the key. A journey whose
+concept the environment declares absent is *not applicable* and never starts a browser.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from harness.e2e.adapter import Shopper, Storefront, Unsupported, load_adapter
+from harness.e2e.adapter import Shopper, Storefront, Unsupported
 from harness.e2e.browser import LAUNCH_ARGS, BrowserNotFound, discover_browser, http_credentials
 from harness.e2e.journey import Journey
 from harness.e2e.scrubbing import (
@@ -35,6 +40,8 @@ from harness.e2e.scrubbing import (
 from harness.e2e.settings import E2ESettings
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_UNSUPPORTED = pytest.StashKey[str]()
+_ADAPTER = pytest.StashKey[type]()
 # The fixture that marks a test as a journey (browser + adapter).
 JOURNEY_FIXTURE = "storefront"
 
@@ -79,8 +86,13 @@ def _e2e_secret_needles(harness_config: Any, _e2e_auth: Any) -> list[bytes]:
 # --- collection: viewports and retries ------------------------------------------------
 
 
+def _runs_e2e(config: pytest.Config) -> bool:
+    from harness.plugin import suites_in_args
+    return "e2e" in suites_in_args(config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse settings pytest cannot run with before anything starts (one-line error)."""
+    """Refuse settings or an adapter pytest cannot run with before anything starts."""
     if not config.getoption("--env", default=None):
         return
     viewports = e2e_settings_for(config).viewports
@@ -89,15 +101,49 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"e2e.viewports: {', '.join(unknown) or 'empty'}; use 'desktop' and/or 'mobile'"
         )
+    # A declared adapter is checked now; an undeclared one only once journeys are collected
+    # (an e2e folder without journeys needs none).
+    if _runs_e2e(config) and e2e_settings_for(config).adapter:
+        from harness.e2e.coverage import load_checked_adapter
+        from harness.errors import HarnessError
+        from harness.plugin import environment_of
+
+        try:
+            config.stash[_ADAPTER] = load_checked_adapter(environment_of(config))
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The facts the selected journeys need must be declared (one line naming the key)."""
+    if not session.config.getoption("--env", default=None) or not _runs_e2e(session.config):
+        return
+    from harness.e2e.coverage import check_environment
+    from harness.errors import HarnessError
+    from harness.plugin import environment_of
+
+    tests = {getattr(item, "originalname", item.name) for item in session.items
+             if JOURNEY_FIXTURE in getattr(item, "fixturenames", ())}
+    if not tests:
+        return
+    try:
+        check_environment(environment_of(session.config), tests)
+    except HarnessError as exc:
+        raise pytest.UsageError(exc.one_line()) from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every journey once per configured viewport (desktop, mobile)."""
+    """Run every journey once per viewport, and coupon journeys once per declared coupon."""
     if JOURNEY_FIXTURE not in metafunc.fixturenames:
         return
-    viewports = e2e_settings_for(metafunc.config).viewports
+    settings = e2e_settings_for(metafunc.config)
+    viewports = settings.viewports
     metafunc.fixturenames.append("e2e_viewport")
     metafunc.parametrize("e2e_viewport", viewports, ids=viewports, scope="function")
+    if "coupon" in metafunc.fixturenames:
+        live = [c for c in settings.coupons or () if not c.expired]
+        # With none declared, one instance stays: it is reported not applicable at setup.
+        metafunc.parametrize("coupon", live or [None], ids=[c.code for c in live] or ["none"])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -111,26 +157,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.flaky(reruns=retries))
 
 
-# --- Unsupported → skipped with the reason --------------------------------------------
+# --- not applicable (declared) and Unsupported (adapter gap) ---------------------------
 
 
-def _skip_unsupported() -> Iterator[None]:
+def _skip_unsupported(item: pytest.Item) -> Iterator[None]:
     try:
         yield
     except Unsupported as exc:
+        item.stash[_UNSUPPORTED] = str(exc)
         raise pytest.skip.Exception(f"unsupported by the storefront adapter: {exc}") from None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """A fixture hitting an unsupported step skips the journey."""
-    return (yield from _skip_unsupported())
+    """A journey the environment declares not applicable stops here (before any browser);
+    a fixture hitting an unsupported step skips the journey."""
+    if JOURNEY_FIXTURE in getattr(item, "fixturenames", ()):
+        from harness.e2e.coverage import not_applicable_reason
+        from harness.plugin import not_applicable
+
+        reason = not_applicable_reason(getattr(item, "originalname", item.name),
+                                       e2e_settings_for(item.config))
+        if reason:
+            not_applicable(reason)
+    return (yield from _skip_unsupported(item))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A journey hitting an unsupported step is skipped with the adapter's reason."""
-    return (yield from _skip_unsupported())
+    return (yield from _skip_unsupported(item))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -319,7 +375,9 @@ def _e2e_recorder(
         )
     yield
     failed = _failed(request.node)
-    if not failed:
+    # A journey stopped by an unsupported adapter step keeps what it did up to there.
+    unsupported = request.node.stash.get(_UNSUPPORTED, "")
+    if not failed and not unsupported:
         if own_trace:
             context.tracing.stop()
         return
@@ -327,8 +385,9 @@ def _e2e_recorder(
     folder.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(Exception):  # a crashed page has no screenshot; keep the rest
         page.screenshot(path=str(folder / "screenshot.png"), timeout=5000)
+    at = "page at failure" if failed else "page at the unsupported step"
     if (folder / "screenshot.png").exists():
-        e2e_evidence.artifact(folder / "screenshot.png", "screenshot", "page at failure")
+        e2e_evidence.artifact(folder / "screenshot.png", "screenshot", at)
     if own_trace:
         fd, raw = tempfile.mkstemp(suffix=".zip", dir=folder)
         os.close(fd)
@@ -348,15 +407,21 @@ def _e2e_recorder(
 
 @pytest.fixture
 def shopper(e2e_settings: E2ESettings) -> Shopper:
-    """A fresh synthetic shopper (example.com email, valid +91 mobile) for one test."""
+    """A fresh synthetic shopper for one test: an example.com email, a mobile number in the
+    environment's format (`e2e.login.phone_prefix`, e.g. +91 → +91 9xxxxxxxxx; else a
+    fictional +1 202 555 01xx number) and a random password. With a stored login, the stored
+    account (`e2e.login.email`)."""
     token = uuid.uuid4().hex[:12]
-    digits = "".join(secrets.choice("0123456789") for _ in range(9))
-    return Shopper(
-        name=f"E2E Shopper {token[:6]}",
-        email=f"e2e+{token}@example.com",
-        phone=f"{e2e_settings.shopper.phone_prefix}{secrets.choice('6789')}{digits}",
-        password=f"Pw-{secrets.token_urlsafe(12)}",
-    )
+    login = e2e_settings.login
+    prefix = login.phone_prefix
+    if prefix:
+        digits = "".join(secrets.choice("0123456789") for _ in range(9))
+        phone = f"{prefix}{secrets.choice('6789')}{digits}"
+    else:  # 555-0100…0199 are reserved for fiction: no real phone can get a message
+        phone = f"+12025550{secrets.randbelow(100) + 100}"
+    email = login.email if login.method == "storage_state" else f"e2e+{token}@example.com"
+    return Shopper(name=f"E2E Shopper {token[:6]}", email=email, phone=phone,
+                   password=f"Pw-{secrets.token_urlsafe(12)}")
 
 
 @pytest.fixture
@@ -372,7 +437,18 @@ def storefront(
     if not base_url:
         raise pytest.UsageError("no base URL: pass --env NAME or --base-url URL")
     page.set_default_timeout(e2e_settings.action_timeout_ms)
-    adapter_class = load_adapter(e2e_settings.adapter, str(request.config.rootpath))
+    for pattern in e2e_settings.blocked_urls:
+        page.context.route(pattern, lambda route: route.abort("blockedbyclient"))
+    adapter_class = request.config.stash.get(_ADAPTER, None)
+    if adapter_class is None:  # a journey outside suites/ (a team's own): check it now
+        from harness.e2e.coverage import load_checked_adapter
+        from harness.errors import HarnessError
+        from harness.plugin import environment_of
+        try:
+            adapter_class = load_checked_adapter(environment_of(request.config))
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
+        request.config.stash[_ADAPTER] = adapter_class
     adapter = adapter_class(page, base_url, e2e_settings)
     yield adapter
     # After a failure the page stays as it was, so the screenshot and trace show the failure;
@@ -396,15 +472,17 @@ def _slug(text: str) -> str:
 @pytest.fixture
 def step(
     request: pytest.FixtureRequest, e2e_evidence: Any
-) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+) -> Callable[..., contextlib.AbstractContextManager[None]]:
     """`with step("add to cart"):` times a journey step and names it if it fails.
 
-    The duration is recorded as the metric `e2e.<step>.duration_ms` (the gate keeps the max).
+    The duration is recorded as the metric `e2e.<step>.duration_ms` (the gate keeps the max;
+    `timed=False` for checks). When the step ends, no step is current any more: a failure
+    after it, outside any step, is never reported under its name.
     """
     journey = _journey_name(request.node)
 
     @contextlib.contextmanager
-    def run(name: str) -> Iterator[None]:
+    def run(name: str, *, timed: bool = True) -> Iterator[None]:
         __tracebackhide__ = True  # the failure points at the journey's line, not at this helper
         started = time.perf_counter()
         e2e_evidence.step(name)  # the gate's report names the step a failure happened in
@@ -417,8 +495,10 @@ def step(
             raise StepFailed(
                 f"journey '{journey}', step '{name}': {first_line}"
             ) from exc
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        e2e_evidence.metric(f"e2e.{_slug(name)}.duration_ms", round(elapsed_ms, 1), "ms")
+        e2e_evidence.step("")  # between steps
+        if timed:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            e2e_evidence.metric(f"e2e.{_slug(name)}.duration_ms", round(elapsed_ms, 1), "ms")
 
     return run
 
@@ -428,7 +508,7 @@ def journey(
     storefront: Storefront,
     shopper: Shopper,
     e2e_settings: E2ESettings,
-    step: Callable[[str], contextlib.AbstractContextManager[None]],
+    step: Callable[..., contextlib.AbstractContextManager[None]],
     e2e_viewport: str,
 ) -> Journey:
     """Shared journey steps bound to this test's storefront, shopper and viewport."""

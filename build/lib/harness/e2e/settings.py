@@ -1,52 +1,152 @@
-"""Settings of the e2e suite: the `[e2e]` table of an environment file."""
+"""Settings of the e2e suite: the `[e2e]` table of an environment file.
+
+Two kinds of keys live here. *Run settings* (viewports, retries, timeouts) have neutral
+defaults. *Facts and capabilities* of the shop under test (its SKUs, pincodes, coupons, how a
+shopper logs in and pays, whether orders move on staging) have **no defaults**: `None` means
+"nobody said", and a journey that needs an unsaid fact is a config error naming the key
+(see `harness.e2e.coverage`). A capability is declared absent with `false`, `""` or `[]`;
+the journeys about it are then *not applicable* there, and every other journey still runs.
+No environment inherits the demo store's facts: they are written out in
+`environments/demo.toml`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 DEMO_ADAPTER = "harness.suites.e2e.adapters.demostore:DemoStorefront"
 
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """Sandbox payment instruments (never real ones): `[e2e.sandbox]`."""
-
-    card_success: str = "4242 4242 4242 4242"
-    card_declined: str = "4000 0000 0000 0002"
-    card_expiry: str = "12/30"
-    card_cvc: str = "123"
-    upi_success: str = "success@razorpay"
-    upi_failure: str = "failure@razorpay"
+PaymentMethod = Literal["card", "upi", "none"]
+CouponKind = Literal["flat", "percent", "free_delivery"]
+#: What a fee is for; an adapter maps its shop's fee names onto these roles.
+FEE_ROLES = ("delivery", "small_cart", "platform", "handling", "surge", "late_night",
+             "packaging", "cash_on_delivery", "tax", "other")
 
 
 @dataclass(frozen=True)
-class ShopperSettings:
-    """Catalog and location facts the journeys rely on: `[e2e.shopper]`."""
+class CatalogFacts:
+    """`[e2e.catalog]`: products the journeys buy and what the product pages show."""
 
-    pincode: str = "560001"
-    second_store_pincode: str = "560102"
-    paused_pincode: str = "110001"
-    unserviceable_pincode: str = "400001"
-    search_term: str = "milk"
-    sku: str = "MLK-001"
-    # A SKU with a small max per order, stepped past its limit in the cart journey.
-    max_per_order_sku: str = "BRD-001"
-    out_of_stock_sku: str = "AVO-001"
-    # Journeys that assert on stock levels buy their own SKU, one per viewport, so parallel
-    # workers never move the same counter.
-    decline_pincode: str = "560102"
-    decline_skus: list[str] = field(default_factory=lambda: ["EGG-001", "PNR-001"])
-    cancel_pincode: str = "560001"
-    cancel_skus: list[str] = field(default_factory=lambda: ["FRZ-001", "FRZ-002"])
-    # One unit of this SKU meets the flat coupon's minimum order value.
-    coupon_sku: str = "NUT-001"
-    flat_coupon: str = "FLAT50"
-    flat_coupon_amount: str = "50"
-    flat_coupon_min_order: str = "199"
-    free_delivery_coupon: str = "FREEDEL"
-    expired_coupon: str = "EXPIRED20"
-    address: str = "Flat 4B, Test Residency, MG Road"
-    phone_prefix: str = "+91"
+    #: a word whose search lists `sku`
+    search_term: str | None = None
+    #: the adapter's identifier of an in-stock product (SKU, slug, id: whatever it uses)
+    sku: str | None = None
+    #: the home page links categories (false: browse-category journey not applicable)
+    categories: bool | None = None
+    #: product pages show an MRP (list price) next to the selling price
+    mrp: bool | None = None
+    #: product pages show the units available in the bound store
+    stock_levels: bool | None = None
+    #: a product with a small max-per-order; "" = the shop has no max per order
+    max_per_order_sku: str | None = None
+    #: a product that is out of stock; "" = none to test with
+    out_of_stock_sku: str | None = None
+
+
+@dataclass(frozen=True)
+class LocationFacts:
+    """`[e2e.location]`: delivery location by pincode (or postcode)."""
+
+    #: a serviceable pincode; "" = the shop has no location step (one warehouse)
+    pincode: str | None = None
+    #: a pincode served by another store; "" = one store serves every pincode
+    second_store_pincode: str | None = None
+    #: a pincode no store serves; "" = the shop serves everywhere
+    unserviceable_pincode: str | None = None
+    #: a pincode whose store is paused; "" = stores cannot be paused on this staging
+    paused_pincode: str | None = None
+    #: stock-level journeys shop here (another store than other journeys; default `pincode`)
+    decline_pincode: str = ""
+    cancel_pincode: str = ""
+    #: the delivery promise a serviceable pincode must show, at most (quick commerce: minutes)
+    max_eta_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class CheckoutFacts:
+    """`[e2e.checkout]`: what checkout asks for and what a small cart is charged."""
+
+    #: the delivery address typed at checkout (adapter_options carry shop-specific fields)
+    address: str | None = None
+    #: checkout offers delivery slots (false: instant ETA only)
+    slots: bool | None = None
+    #: fee roles (see FEE_ROLES) a one-item cart shows; [] = the cart shows no fees
+    fees: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    """`[e2e.payment]`: how a shopper pays; sandbox instruments only, never real ones."""
+
+    #: "card", "upi", or "none" (a no-payment placeholder checkout); [] is not allowed
+    methods: list[PaymentMethod] | None = None
+    card_success: str = ""
+    #: a card the sandbox always declines; "" = the sandbox has none
+    card_declined: str | None = None
+    card_expiry: str = ""
+    card_cvc: str = ""
+    upi_success: str = ""
+    #: a UPI id the sandbox always declines; "" = none
+    upi_failure: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    """`[e2e.orders]`: how orders move on this staging and what a shopper may do with them."""
+
+    #: "automatic" (the shop moves orders itself), "hook" (advance_hook moves them), or
+    #: "none" (orders stay put on staging: tracking journeys are not applicable)
+    progress: Literal["automatic", "hook", "none"] | None = None
+    #: with progress = "hook": a command (`{order_id}` is replaced) or an http(s) URL to POST
+    advance_hook: str = ""
+    #: how long an order may take to move on once it should
+    progress_timeout_s: float = 30.0
+    #: the shopper can cancel an order before dispatch
+    customer_cancel: bool | None = None
+    #: stock-level journeys buy their own products, one per viewport (default: catalog.sku)
+    decline_skus: list[str] = field(default_factory=list)
+    cancel_skus: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """`[e2e.login]`: how a shopper gets a session."""
+
+    #: "password" (email + password), "otp" (phone + one-time code) or "storage_state"
+    #: (a logged-in Playwright state from [auth] storage_state)
+    method: Literal["password", "otp", "storage_state"] | None = None
+    #: a new shopper can create an account (false: sign-up journeys not applicable)
+    sign_up: bool | None = None
+    #: synthetic shoppers' phone numbers start with this (e.g. "+91"); default a fictional
+    #: +1 555 01xx number
+    phone_prefix: str = ""
+    #: where the one-time code comes from (one of): a fixed staging code, an SMS-sink or
+    #: test-mailbox URL polled for it (`{phone}` is replaced), or a command printing it
+    otp_fixed: str = ""
+    otp_url: str = ""
+    otp_hook: str = ""
+    #: the code inside the sink's text or the hook's output (first group)
+    otp_pattern: str = r"\b(\d{4,8})\b"
+    #: method = "storage_state": the account the state is logged in as
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class CouponRule:
+    """One `[[e2e.coupons]]` entry: a coupon and the rule its discount must follow."""
+
+    code: str
+    kind: CouponKind
+    #: amount off (flat) or percent off (percent); unused for free_delivery
+    value: str | int | float = 0
+    #: largest discount a percent coupon gives; empty = no cap
+    cap: str | int | float = ""
+    #: smallest item total it applies to
+    min_order: str | int | float = 0
+    expired: bool = False
+    #: product used to build a qualifying cart (default: catalog.sku)
+    sku: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,8 +154,14 @@ class E2ESettings:
     """How the e2e suite runs against one environment: `[e2e]`."""
 
     # "package.module:Class" (imported from sys.path, then from the pytest rootdir) or
-    # "path/to/file.py:Class" (relative to the rootdir).
-    adapter: str = DEMO_ADAPTER
+    # "path/to/file.py:Class" (relative to the rootdir). Required: there is no default shop.
+    adapter: str | None = None
+    #: ISO code of the currency amounts are shown in (INR, EUR, GBP, USD…)
+    currency: str | None = None
+    #: "." for 1,234.50 and ₹1,23,456.50; "," for 1.234,50
+    decimal_mark: Literal[".", ","] = "."
+    #: free-form facts only this environment's adapter reads (e.g. a postcode format)
+    adapter_options: dict[str, Any] = field(default_factory=dict)
     # Chromium to drive; empty means discover (Playwright's own, then the system's).
     browser_path: str = ""
     headless: bool = True
@@ -71,10 +177,22 @@ class E2ESettings:
     action_timeout_ms: int = 10000
     # Record the screencast filmstrip in traces too (DOM snapshots are always recorded).
     trace_screenshots: bool = False
-    # How long the tracking page may take to move the order on.
-    order_progress_timeout_s: float = 30.0
     # Record each journey's requests as a HAR in this folder (relative to the run directory);
     # the security suite seeds its scan with them (security.seed_har). Secrets are masked.
     har_dir: str = ""
-    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
-    shopper: ShopperSettings = field(default_factory=ShopperSettings)
+    #: URL globs the browser refuses at once (third-party CDNs, analytics, chat widgets that
+    #: CI cannot reach: waiting on their DNS would stall every page load)
+    blocked_urls: list[str] = field(default_factory=list)
+    catalog: CatalogFacts = field(default_factory=CatalogFacts)
+    location: LocationFacts = field(default_factory=LocationFacts)
+    checkout: CheckoutFacts = field(default_factory=CheckoutFacts)
+    payment: PaymentSettings = field(default_factory=PaymentSettings)
+    orders: OrderSettings = field(default_factory=OrderSettings)
+    login: LoginSettings = field(default_factory=LoginSettings)
+    #: the shop's coupons and their rules; [] = the shop has no coupons
+    coupons: list[CouponRule] | None = None
+
+    def preflight(self, env: Any) -> None:
+        """Refuse an adapter or facts the journeys cannot run with (`qgate run` calls this)."""
+        from harness.e2e.coverage import check_environment
+        check_environment(env)

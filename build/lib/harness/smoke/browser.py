@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 from harness.config import Environment
 from harness.results import TestCase
@@ -11,11 +12,16 @@ from harness.smoke.settings import BrowserCheck
 
 
 def browser_check(env: Environment, check: BrowserCheck) -> TestCase:
-    """Drive one real Chromium through home → search → product within the check's budget."""
+    """Drive one real Chromium through home → search → product within the check's budget.
+
+    The search page, term and result link come from the environment ([smoke.browser]).
+    """
+    check.require(env.file)
     from playwright.sync_api import Error, sync_playwright
 
     from harness.e2e.browser import LAUNCH_ARGS, discover_browser, http_credentials
 
+    search = check.search_path.replace("{term}", quote(check.search_term))
     started = time.perf_counter()
     step = "launch browser"
     try:
@@ -36,7 +42,7 @@ def browser_check(env: Environment, check: BrowserCheck) -> TestCase:
                 step = "open home page"
                 page.goto("/", timeout=timeout)
                 step = f"search for {check.search_term!r}"
-                page.goto(f"/search?q={check.search_term}", timeout=timeout)
+                page.goto(search, timeout=timeout)
                 step = "open the first product"
                 page.locator(check.result_selector).first.click(timeout=timeout)
                 page.wait_for_load_state("domcontentloaded", timeout=timeout)

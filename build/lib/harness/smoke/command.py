@@ -43,6 +43,8 @@ def smoke_command(args: argparse.Namespace) -> int:
     if timeout <= 0:
         from harness.errors import UsageError
         raise UsageError(f"--timeout must be positive, got {timeout:g}")
+    if args.browser or settings.browser.enabled:
+        settings.browser.require(env.file)  # before any check runs: a config error is exit 2
     checks, refused = select_checks(env, settings)
     started, started_at = time.perf_counter(), now_iso()
     results, old = asyncio.run(_run_both(env, settings, checks, expect, timeout, args.compare))

@@ -8,36 +8,52 @@ from harness.e2e.journey import Journey
 
 pytestmark = pytest.mark.journey("2 browse and search")
 
+
 def test_search_and_open_product(journey: Journey) -> None:
     """Search finds the product and its page shows price and availability."""
-    facts = journey.facts
-    journey.deliver_to(facts.pincode)
+    catalog = journey.catalog
+    sku, term = str(catalog.sku), str(catalog.search_term)
+    journey.arrive()
     with journey.step("search"):
-        results = journey.store.search(facts.search_term)
-    skus = [p.sku for p in results]
-    assert facts.sku in skus, f"searching {facts.search_term!r} did not list {facts.sku}: {skus}"
-    listed = results[skus.index(facts.sku)]
+        results = journey.store.search(term)
+    with journey.check("results"):
+        skus = [p.sku for p in results]
+        assert sku in skus, f"searching {term!r} did not list {sku}; it listed {skus}"
+        listed = results[skus.index(sku)]
     with journey.step("open product"):
-        product = journey.store.open_product(facts.sku)
-    assert product.title == listed.name, (product.title, listed.name)
-    assert product.price == listed.price, f"listing says {listed.price}, page says {product.price}"
-    assert 0 < product.price <= product.mrp, f"price {product.price} above MRP {product.mrp}"
-    assert product.in_stock and product.available, f"{facts.sku} should be in stock"
-    assert product.max_per_order and product.max_per_order >= 1
+        product = journey.store.open_product(sku)
+    with journey.check("product"):
+        assert product.title == listed.name, (
+            f"the search lists {listed.name!r} but its page is titled {product.title!r}")
+        assert product.price == listed.price, (
+            f"the search says {listed.price} but the product page says {product.price}")
+        assert product.price > 0, f"{sku} shows no price"
+        assert product.in_stock, f"{sku} should be in stock"
+        if catalog.mrp:
+            assert product.mrp is not None and product.price <= product.mrp, (
+                f"{sku} sells for {product.price}, above its MRP {product.mrp}")
+        if catalog.stock_levels:
+            assert product.available, f"{sku} shows no units available"
+        if catalog.max_per_order_sku:
+            assert product.max_per_order and product.max_per_order >= 1, (
+                f"{sku} shows no max per order")
 
 
 def test_search_without_match_is_empty(journey: Journey) -> None:
     """Search for nonsense shows an empty result, not an error."""
-    journey.deliver_to(journey.facts.pincode)
+    journey.arrive()
     with journey.step("search"):
         results = journey.store.search("zzqx no such product")
-    assert results == []
+    with journey.check("results"):
+        assert results == [], f"a search for nonsense listed {[p.name for p in results]}"
 
 
 def test_browse_category(journey: Journey) -> None:
     """A category page lists priced products."""
-    journey.deliver_to(journey.facts.pincode)
+    journey.arrive()
     with journey.step("browse category"):
         products = journey.store.browse_category()
-    assert products, "the first category lists no products"
-    assert all(p.price > 0 for p in products), products
+    with journey.check("products"):
+        assert products, "the first category lists no products"
+        unpriced = [p.name for p in products if p.price <= 0]
+        assert not unpriced, f"products listed without a price: {unpriced}"

@@ -1,6 +1,8 @@
 """Storefront adapter for qgate's demo store: page objects that use `data-testid` only.
 
-The contract it relies on is `demostore/TESTIDS.md`; nothing else of the store's HTML.
+The contract it relies on is `demostore/TESTIDS.md`; nothing else of the store's HTML. The
+store's words (status names, refusal messages) are mapped to qgate's structured outcomes
+here, and only here.
 """
 
 from __future__ import annotations
@@ -18,18 +20,25 @@ from harness.e2e.adapter import (
     Cart,
     CartChange,
     CartLine,
+    CartRefusal,
     CheckoutSummary,
+    CouponRefusal,
     CouponResult,
     LocationResult,
+    LoginResult,
     OrderRow,
+    OrderState,
     OrderView,
     Payment,
     PaymentOutcome,
     ProductDetail,
     ProductSummary,
+    Refund,
     Shopper,
     StorefrontError,
-    parse_money,
+    Unsupported,
+    Upi,
+    canonical_state,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +48,27 @@ if TYPE_CHECKING:
 
 _ETA = re.compile(r"(\d+)\s*min")
 _REFUSED = re.compile(r"(?i)\b(not|invalid|expired|minimum|exhausted|cannot|can't|limit|only)\b")
+
+# The demo store's words → qgate's outcomes.
+STATES: dict[str, OrderState] = {
+    "CREATED": "placed", "PAYMENT_PENDING": "placed", "PLACED": "placed",
+    "PICKING": "in_progress", "PACKED": "in_progress", "RIDER_ASSIGNED": "in_progress",
+    "OUT_FOR_DELIVERY": "out_for_delivery", "DELIVERED": "delivered",
+    "PARTIALLY_FULFILLED": "delivered", "CANCELLED": "cancelled", "REFUNDED": "refunded",
+    "PAYMENT_FAILED": "payment_failed",
+}
+REFUNDS: dict[str, Refund] = {"REFUND_INITIATED": "initiated", "REFUNDED": "refunded"}
+COUPON_REFUSALS: tuple[tuple[str, CouponRefusal], ...] = (
+    ("does not exist", "unknown"), ("has expired", "expired"), ("minimum order", "below_minimum"),
+    ("fully used", "exhausted"), ("not active yet", "other"))
+CART_REFUSALS: tuple[tuple[str, CartRefusal], ...] = (
+    ("at most", "max_per_order"), ("out of stock", "out_of_stock"),
+    ("left in stock", "insufficient_stock"))
+
+
+def _reason(message: str, table: tuple[tuple[str, Any], ...], default: Any = "other") -> Any:
+    lowered = message.lower()
+    return next((reason for words, reason in table if words in lowered), default)
 
 
 class DemoStorefront(BaseStorefront):
@@ -150,7 +180,9 @@ class DemoStorefront(BaseStorefront):
         outcome.first.wait_for(state="visible")
         error = self._optional_text("location-error")
         if error:
-            return LocationResult(serviceable=False, message=error)
+            why = "store_paused" if "paused" in error.lower() else (
+                "store_closed" if "closed" in error.lower() else "unserviceable")
+            return LocationResult(serviceable=False, message=error, reason=why)
         message = self._text(self._id("location-status"))
         eta = _ETA.search(message)
         return LocationResult(
@@ -170,7 +202,7 @@ class DemoStorefront(BaseStorefront):
                 ProductSummary(
                     sku=card.get_attribute("data-sku") or "",
                     name=self._text(card.get_by_test_id("product-name")),
-                    price=parse_money(self._text(card.get_by_test_id("product-price"))),
+                    price=self.money(self._text(card.get_by_test_id("product-price"))),
                     in_stock=card.get_by_test_id("out-of-stock").count() == 0,
                 )
             )
@@ -213,8 +245,8 @@ class DemoStorefront(BaseStorefront):
         return ProductDetail(
             sku=sku,
             title=self._text(self._id("product-title")),
-            price=parse_money(self._text(self._id("product-price"))),
-            mrp=parse_money(self._text(self._id("product-mrp"))),
+            price=self.money(self._text(self._id("product-price"))),
+            mrp=self.money(self._text(self._id("product-mrp"))),
             in_stock=self._text(availability).lower().startswith("in stock"),
             available=int(available) if available not in (None, "") else None,
             max_per_order=int(max_attr) if max_attr not in (None, "") else None,
@@ -238,7 +270,9 @@ class DemoStorefront(BaseStorefront):
             action=self._id("add-to-cart").click,
         )
         message = self._text(status)
-        return CartChange(accepted=message.lower().startswith("added"), message=message)
+        if message.lower().startswith("added"):
+            return CartChange(accepted=True, message=message)
+        return CartChange(accepted=False, message=message, reason=_reason(message, CART_REFUSALS))
 
     def cart_count(self) -> int:
         """Units in the cart according to the header badge."""
@@ -271,20 +305,21 @@ class DemoStorefront(BaseStorefront):
                     sku=row.get_attribute("data-sku") or "",
                     name=self._text(row.get_by_test_id("line-name")),
                     quantity=int(re.sub(r"\D", "", qty_text) or 0),
-                    line_total=parse_money(self._text(row.get_by_test_id("line-total"))),
+                    line_total=self.money(self._text(row.get_by_test_id("line-total"))),
                 )
             )
         fees = {}
         for fee in self._id("fee-line").all():
-            fees[fee.get_attribute("data-fee") or "?"] = parse_money(
+            # The store's fee codes are qgate's fee roles already (delivery, small_cart, …).
+            fees[fee.get_attribute("data-fee") or "other"] = self.money(
                 self._text(fee.get_by_test_id("fee-amount"))
             )
         return Cart(
             lines=tuple(lines),
-            item_total=parse_money(self._text(self._id("item-total"))),
-            discount=abs(parse_money(self._text(self._id("discount")))),
+            item_total=self.money(self._text(self._id("item-total"))),
+            discount=abs(self.money(self._text(self._id("discount")))),
             fees=fees,
-            payable=parse_money(self._text(self._id("payable"))),
+            payable=self.money(self._text(self._id("payable"))),
             error=error,
         )
 
@@ -322,7 +357,10 @@ class DemoStorefront(BaseStorefront):
         line_after = after.line(sku)
         quantity_after = line_after.quantity if line_after else 0
         expected = (before.quantity if before else 0) + delta
-        return CartChange(accepted=quantity_after == expected, message=after.error)
+        if quantity_after == expected:
+            return CartChange(accepted=True, message=after.error)
+        return CartChange(accepted=False, message=after.error,
+                          reason=_reason(after.error, CART_REFUSALS))
 
     def remove_from_cart(self, sku: str) -> Cart:
         """Remove a cart line."""
@@ -352,8 +390,10 @@ class DemoStorefront(BaseStorefront):
         # The message names an applied coupon ("FLAT50 applied: …") or says why it was refused;
         # with no coupon the store shows a hint, which is not an application either.
         applied = "applied" in message.lower() and not _REFUSED.search(message)
-        return CouponResult(applied=applied,
-                            message=message)
+        if applied:
+            return CouponResult(applied=True, message=message)
+        return CouponResult(applied=False, message=message,
+                            reason=_reason(message, COUPON_REFUSALS))
 
     # --- checkout and payment ----------------------------------------------------------
 
@@ -370,11 +410,13 @@ class DemoStorefront(BaseStorefront):
             s.get_attribute("data-slot") or "" for s in self._id("slot-option").all()
         )
         return CheckoutSummary(
-            payable=parse_money(self._text(self._id("checkout-payable"))), slots=slots
+            payable=self.money(self._text(self._id("checkout-payable"))), slots=slots
         )
 
     def pay(self, payment: Payment, *, address: str, slot: str | None = None) -> PaymentOutcome:
         """Pick a slot, fill the address and pay; report the order id or the error shown."""
+        if not isinstance(payment, (Card, Upi)):
+            raise Unsupported("the demo store always takes a payment (card or UPI)")
         if not self._on("/checkout"):
             self.checkout()
         slots = self._id("slot-option")
@@ -404,7 +446,12 @@ class DemoStorefront(BaseStorefront):
         )
         error = self._optional_text("payment-error")
         if error:
-            return PaymentOutcome(order_id=None, error=error)
+            lowered = error.lower()
+            declined = any(w in lowered for w in ("declined", "insufficient", "has expired",
+                                                  "incorrect"))
+            reason = "declined" if declined else (
+                "gateway_error" if "gateway" in lowered else "other")
+            return PaymentOutcome(order_id=None, error=error, reason=reason)
         order_id = self._text(self._id("order-id"))
         self._placed.append(order_id)
         self._fresh_order = order_id
@@ -425,31 +472,40 @@ class DemoStorefront(BaseStorefront):
 
         if not self._on(f"/orders/{quote(order_id)}"):
             self._goto(f"/orders/{quote(order_id)}")
-        try:
-            self.page.wait_for_function(
-                """(past) => { const s = document.querySelector('[data-testid=order-status]');
-                               return !!s && s.textContent.trim().toUpperCase() !== past; }""",
-                arg=past, timeout=timeout_s * 1000, polling=200,
-            )
-        except PlaywrightTimeout:
-            raise StorefrontError(
-                f"tracking: order {order_id} stayed {past} on the tracking page for "
-                f"{timeout_s:.0f} s"
-            ) from None
-        return self._read_order()
+        deadline = time.monotonic() + timeout_s
+        view = self._read_order()
+        while view.state == past:
+            # The page updates itself: wait for its status text to change, then map it.
+            left = deadline - time.monotonic()
+            try:
+                self.page.wait_for_function(
+                    """(shown) => { const s = document.querySelector('[data-testid=order-status]');
+                                   return !!s && s.textContent.trim().toUpperCase() !== shown; }""",
+                    arg=view.status, timeout=max(left, 0.001) * 1000, polling=200,
+                )
+            except PlaywrightTimeout:
+                raise StorefrontError(
+                    f"tracking: order {order_id} stayed {view.status} on the tracking page for "
+                    f"{timeout_s:.0f} s"
+                ) from None
+            view = self._read_order()
+        return view
 
     def _read_order(self) -> OrderView:
         self._id("order-status").wait_for()
         cancel = self._id("cancel-order")
+        status = self._text(self._id("order-status")).upper()
         return OrderView(
             order_id=self._text(self._id("order-id")),
-            status=self._text(self._id("order-status")).upper(),
-            payable=parse_money(self._text(self._id("order-payable"))),
+            status=status,
+            payable=self.money(self._text(self._id("order-payable"))),
+            state=canonical_state(status, STATES),
             states=tuple(
-                s.get_attribute("data-state") or "" for s in self._id("status-step").all()
+                canonical_state(s.get_attribute("data-state") or "", STATES)
+                for s in self._id("status-step").all()
             ),
             eta=self._optional_text("order-eta"),
-            refund_status=self._optional_text("refund-status").upper(),
+            refund=REFUNDS.get(self._optional_text("refund-status").upper(), ""),
             cancellable=cancel.count() > 0 and cancel.first.is_visible(),
         )
 
@@ -457,13 +513,12 @@ class DemoStorefront(BaseStorefront):
         """The account page's order history."""
         self._goto("/account")
         self._id("order-history").wait_for()
-        return [
-            OrderRow(
-                order_id=row.get_attribute("data-order-id") or "",
-                status=self._text(row.get_by_test_id("order-status")).upper(),
-            )
-            for row in self._id("order-row").all()
-        ]
+        rows = []
+        for row in self._id("order-row").all():
+            status = self._text(row.get_by_test_id("order-status")).upper()
+            rows.append(OrderRow(order_id=row.get_attribute("data-order-id") or "",
+                                 status=status, state=canonical_state(status, STATES)))
+        return rows
 
     def cancel_order(self, order_id: str) -> OrderView:
         """Cancel from the order page (accepting a confirm dialog if the store asks)."""
@@ -493,28 +548,35 @@ class DemoStorefront(BaseStorefront):
         if error:
             raise StorefrontError(f"sign up refused: {error}")
         if self._id("account-link").count() == 0:
-            self.log_in(shopper)
+            result = self.log_in(shopper)
+            if not result.accepted:
+                raise StorefrontError(f"signed up but could not log in: {result.message}")
 
-    def log_in(self, shopper: Shopper) -> None:
-        """Log in from the login page."""
+    def log_in(self, shopper: Shopper) -> LoginResult:
+        """Log in from the login page; a refusal says why."""
         self._goto("/login")
         self._id("login-email").fill(shopper.email)
         self._id("login-password").fill(shopper.password)
         self._submit(self._id("login-submit"))
+        self._id("login-error").or_(self._id("account-link")).first.wait_for()
         error = self._optional_text("login-error")
         if error:
-            raise StorefrontError(f"log in refused: {error}")
-        self._id("account-link").wait_for()
+            lowered = error.lower()
+            reason = "wrong_credentials" if "wrong email or password" in lowered else (
+                "rate_limited" if "too many" in lowered else "other")
+            return LoginResult(accepted=False, message=error, reason=reason)
+        return LoginResult(accepted=True)
 
     def log_out(self) -> None:
         """Log out from the header."""
         self._submit(self._id("logout-button"))
         self._id("login-link").wait_for()
 
-    def logged_in_email(self) -> str:
-        """The email shown on the account page."""
+    def signed_in_as(self) -> str:
+        """The email the account page shows; "" when the store asks to log in instead."""
         self._goto("/account")
-        return self._text(self._id("account-email"))
+        self._id("account-email").or_(self._id("login-email")).first.wait_for()
+        return self._optional_text("account-email")
 
     def clean_up(self, shopper: Shopper) -> None:
         """Cancel this journey's orders that are still cancellable, releasing their stock.
