@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -496,13 +497,19 @@ def test_failed_smoke_stops_the_run_and_lists_the_rest_as_not_run() -> None:
     assert run["verdict"]["decision"] == "NO-GO"
 
 
-def test_no_fail_fast_runs_every_suite(project_copy: Path) -> None:
-    gate = project_copy / "gate.toml"
-    gate.write_text(gate.read_text().replace('demo = ["smoke", "e2e"]', 'demo = ["smoke"]'))
-    result = run_qgate("demo", "--fault", "health-down", "--no-fail-fast", "--suites", "smoke",
-                       cwd=project_copy, env={"QGATE_ROOT": str(project_copy)})
-    assert result.code == 1
-    assert "not started" not in result.out
+def test_no_fail_fast_runs_every_suite(clean_store: str, tmp_path: Path) -> None:
+    scratch(tmp_path, "def test_broken():\n    assert False\n", base_url=clean_store,
+            suites=("smoke", "security"), gate='[required]\ndemo = ["smoke", "security"]\n')
+    (tmp_path / "suites" / "security").mkdir()
+    (tmp_path / "suites" / "security" / "test_j.py").write_text("def test_j():\n    pass\n")
+    fast = qgate_in(tmp_path, "run", "--env", "demo")
+    assert fast.code == 1, fast.out + fast.err
+    run = latest(tmp_path)
+    assert "security" not in run["suites"] and "smoke failed" in run["not_run"]["security"]
+    full = qgate_in(tmp_path, "run", "--env", "demo", "--no-fail-fast")
+    assert full.code == 1, full.out + full.err  # smoke still failed
+    run = latest(tmp_path)
+    assert run["suites"]["security"]["status"] == "passed" and run["not_run"] == {}
 
 
 def test_adapter_that_cannot_pay_is_inconclusive_not_go(clean_store: str, project_copy: Path
@@ -529,9 +536,10 @@ def test_adapter_that_cannot_pay_is_inconclusive_not_go(clean_store: str, projec
     demo.write_text(text.replace(adapter, 'adapter = "nopay.py:NoPayStorefront"\n'
                                           'viewports = ["desktop"]'))
     gate = project_copy / "gate.toml"
-    gate.write_text(gate.read_text().replace('demo = ["smoke", "e2e"]', 'demo = ["e2e"]'))
+    gate.write_text(re.sub(r'(?m)^demo = \[.*\]$', 'demo = ["e2e"]', gate.read_text()))
+    journeys = "search_and_open or (checkout_places_order and not upi)"
     proc = pytest_in(project_copy, "suites/e2e", "--env", "demo", "--base-url", clean_store,
-                     "-q", "-n", "2", "-k", "search_and_open or (checkout_places_order and not upi)",
+                     "-q", "-n", "2", "-k", journeys,
                      env={"QGATE_REPORTS_DIR": str(project_copy / "reports")})
     run = latest(project_copy)
     assert outcomes(run, "e2e") == {
