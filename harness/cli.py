@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check tools, browser, scanner, daemons and databases")
 
+    data = commands.add_parser("data", help="synthetic data, masked copies, PII audit, schema "
+                               "parity (qgate data --help)", add_help=False)
+    data.add_argument("data_args", nargs=argparse.REMAINDER)
+
     store = commands.add_parser("store", help="the bundled demo store (serve, faults)",
                                 add_help=False)
     store.add_argument("store_args", nargs=argparse.REMAINDER)
@@ -137,6 +141,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         from harness.doctor import doctor
         return doctor()
+    if args.command == "data":
+        from harness.data.command import data_command
+        return data_command(args.data_args)
     if args.command == "store":
         from demostore.cli import main as store_main
         return store_main(args.store_args)
@@ -175,18 +182,26 @@ def _demo(args: argparse.Namespace) -> int:
     from demostore.process import StoreStartError, start_store
     from harness.errors import HarnessError
 
+    from harness.config import project_root
+    from harness.data.demo import demo_data
+
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
-    try:
-        store = start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION,
-                            tick_seconds=DEMO_TICK_SECONDS)
-    except StoreStartError as exc:
-        # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
-        why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
-        raise HarnessError(f"the demo store did not start: {why}") from None
-    with store:
-        print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
-        return _run(args, base_url=store.base_url, env_name="demo", expect_version=DEMO_VERSION)
+    # the data suite reads the store's database and access log (environments/demo.toml)
+    with demo_data(args.db, project_root()) as data:
+        print(f"demo data: {data.seeded}", flush=True)
+        try:
+            store = start_store(faults=tuple(args.fault), db_url=data.db_url,
+                                version=DEMO_VERSION, tick_seconds=DEMO_TICK_SECONDS,
+                                log_dir=data.log_dir)
+        except StoreStartError as exc:
+            # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
+            why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
+            raise HarnessError(f"the demo store did not start: {why}") from None
+        with store:
+            print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
+            return _run(args, base_url=store.base_url, env_name="demo",
+                        expect_version=DEMO_VERSION)
 
 
 def _merge(args: argparse.Namespace) -> int:
