@@ -180,10 +180,9 @@ def _demo(args: argparse.Namespace) -> int:
             raise UsageError(f"--fault: unknown fault '{fault}'",
                              hint=suggest(fault, FAULTS) or "see `qgate store faults`")
     from demostore.process import StoreStartError, start_store
-    from harness.errors import HarnessError
-
     from harness.config import project_root
     from harness.data.demo import demo_data
+    from harness.errors import HarnessError
 
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
