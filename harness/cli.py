@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check tools, browser, scanner, daemons and databases")
 
+    # prefix_chars="+": every argument, --help included, is passed on to `qgate data`'s parser
     data = commands.add_parser("data", help="synthetic data, masked copies, PII audit, schema "
-                               "parity (qgate data --help)", add_help=False)
+                               "parity (qgate data --help)", add_help=False, prefix_chars="+")
     data.add_argument("data_args", nargs=argparse.REMAINDER)
 
     store = commands.add_parser("store", help="the bundled demo store (serve, faults)",

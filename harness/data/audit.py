@@ -188,14 +188,19 @@ def _iter_table(engine: Any, table: Any, columns: Sequence[str], batch_size: int
 
 def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                    ignore: Sequence[str] = ("qgate_*", "alembic_version"),
-                   batch_size: int = 5000, progress: bool = False) -> DatabaseAudit:
-    """Audit the database at `url` (read-only); see the module docstring."""
+                   batch_size: int = 5000, progress: bool = False,
+                   labels: tuple[str, str] = ("[data] database", "[data] source")
+                   ) -> DatabaseAudit:
+    """Audit the database at `url` (read-only); see the module docstring.
+
+    `labels` name the two URLs in error messages (the CLI's flags, or the `[data]` keys).
+    """
     from harness.data.dburl import connect_check, make_engine
     from harness.data.masking import reflect
     from harness.data.progress import Progress
 
-    engine = make_engine(url, read_only=True, label="database")
-    connect_check(engine, "database")
+    engine = make_engine(url, read_only=True, label=labels[0])
+    connect_check(engine, labels[0])
     metadata = reflect(engine, ignore)
     findings: list[Finding] = []
     hasher = KeyedHasher()
@@ -204,8 +209,8 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     personal: set[tuple[str, str]] = set()
     source_metadata = None
     if source_url:
-        source = make_engine(source_url, read_only=True, label="source")
-        connect_check(source, "source")
+        source = make_engine(source_url, read_only=True, label=labels[1])
+        connect_check(source, labels[1])
         source_metadata = reflect(source, ignore)
         personal = _personal_columns(source_metadata, rules_path)
         _hash_source(source, source_metadata, personal, hasher, positional, identifiers,

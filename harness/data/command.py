@@ -205,7 +205,8 @@ def _audit(args: argparse.Namespace) -> int:
     findings: list[Finding] = []
     if args.db:
         result = audit_database(args.db, source_url=args.source or "",
-                                rules_path=args.rules or "", progress=not args.quiet)
+                                rules_path=args.rules or "", progress=not args.quiet,
+                                labels=("--db", "--source"))
         compared = (f"; {result.source_hashes:,} source values compared as keyed hashes"
                     if args.source else "")
         print(f"audited {display_url(args.db)} (read-only): {len(result.tables)} tables, "

@@ -181,10 +181,11 @@ def compare(reference: _Schema, candidate: _Schema) -> list[Finding]:
 
 
 def schema_parity(reference_url: str, candidate_url: str, *,
-                  ignore: Sequence[str] = ("qgate_*",)) -> SchemaDiff:
+                  ignore: Sequence[str] = ("qgate_*",),
+                  labels: tuple[str, str] = ("--reference", "--candidate")) -> SchemaDiff:
     """Compare the candidate's schema with the reference's; both are only read."""
-    reference = read_schema(reference_url, "reference", ignore)
-    candidate = read_schema(candidate_url, "candidate", ignore)
+    reference = read_schema(reference_url, labels[0], ignore)
+    candidate = read_schema(candidate_url, labels[1], ignore)
     findings = compare(reference, candidate)
     return SchemaDiff(tuple(findings), len(set(reference.tables) | set(candidate.tables)),
                       reference.head, candidate.head)

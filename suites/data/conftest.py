@@ -84,4 +84,5 @@ def parity_diff(harness_config: Any, data_settings: Any, database_url: str) -> A
     if not data_settings.reference:
         not_applicable(f"{harness_config.file} declares no [data] reference")
     reference = _late(harness_config.file, "reference", data_settings.reference)
-    return schema_parity(reference, database_url, ignore=data_settings.ignore_tables)
+    return schema_parity(reference, database_url, ignore=data_settings.ignore_tables,
+                         labels=("[data] reference", "[data] database"))
