@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ SMALL_CART_BELOW, SMALL_CART_FEE = 9900, 1500
 PLATFORM_FEE = 200
 SURGE_FEE, SURGE_HOURS = 3000, range(18, 21)  # IST
 LATE_NIGHT_FEE, LATE_NIGHT_HOURS = 1500, {23, 0, 1, 2, 3, 4}
-IST = dt.timedelta(hours=5, minutes=30)
+IST_SECONDS = 5 * 3600 + 1800
 # Orders per hour of the day (IST): a breakfast bump and the evening peak.
 HOURLY_WEIGHTS = (2, 1, 1, 1, 1, 2, 4, 7, 9, 8, 7, 7, 8, 7, 6, 6, 7, 9, 12, 14, 14, 12, 8, 4)
 FLOW = ("PLACED", "PICKING", "PACKED", "RIDER_ASSIGNED", "OUT_FOR_DELIVERY", "DELIVERED")
@@ -96,11 +97,32 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
 
 
+class Clock:
+    """Timestamps as seconds after the first day's midnight (UTC), written as datetimes or,
+    for SQLite and CSV, directly as the text SQLAlchemy stores (no second conversion)."""
+
+    def __init__(self, start: dt.datetime, text: bool, days: int) -> None:
+        self.start = start
+        self.text = text
+        self._days = {d: (start + dt.timedelta(days=d)).strftime("%Y-%m-%d")
+                      for d in range(-3 * 365, days + 12 * 365)}
+
+    def at(self, seconds: int) -> Any:
+        """The timestamp `seconds` after the start."""
+        if not self.text:
+            return self.start + dt.timedelta(seconds=seconds)
+        day, second = divmod(seconds, 86400)
+        return (f"{self._days[day]} {second // 3600:02d}:{second // 60 % 60:02d}:"
+                f"{second % 60:02d}.000000")
+
+
 class Generator:
     """Generates a spec's dataset as a stream of batches."""
 
-    def __init__(self, spec: DatasetSpec) -> None:
+    def __init__(self, spec: DatasetSpec, *, text_times: bool = False) -> None:
         self.spec = spec
+        self.clock = Clock(_midnight(spec.dates.start), text_times,
+                           (spec.dates.end - spec.dates.start).days + 1)
         sizes = spec.sizes
         self.pools = Pools.build(spec.locale, spec.seed, names=spec.pool_names,
                                  buildings=spec.pool_buildings, skus=sizes.products,
@@ -125,7 +147,7 @@ class Generator:
         yield Batch("service_areas", self._service_areas())
         yield from self._chunked("inventory", self._inventory())
         yield Batch("coupons", self._coupons())
-        yield from self._chunked("users", self._users())
+        yield from self._users()
         yield from self._orders()
 
     def _chunked(self, entity: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[Batch]:
@@ -204,7 +226,7 @@ class Generator:
         return [(pincode, s["id"]) for s in self.stores for pincode in s["pincodes"]]
 
     def _inventory(self) -> Iterator[tuple[Any, ...]]:
-        rng = self._rng("inventory")
+        rand = self._rng("inventory").random
         stock = self.spec.reference.stock
         out = set(stock.out_of_stock)
         for store in self.stores:
@@ -216,7 +238,7 @@ class Generator:
                     level = (stock.hot_stock if store["code"] == stock.hot_store
                              else stock.hot_stock_elsewhere)
                 else:
-                    level = rng.randint(stock.low, stock.high)
+                    level = stock.low + int(rand() * (stock.high - stock.low + 1))
                 yield (store["id"], sku, level, 0, 0, level)
 
     def _coupons(self) -> list[tuple[Any, ...]]:
@@ -230,31 +252,36 @@ class Generator:
                 window = (start - dt.timedelta(days=1), end + dt.timedelta(days=3650))
             coupon.update(valid_from=window[0], valid_until=window[1])
             self.coupons.append(coupon)
+            stamps = [self.clock.at(int((w - start).total_seconds())) for w in window]
             rows.append((coupon["code"], coupon["kind"], coupon.get("value", 0),
                          coupon.get("max_discount_paise"), coupon.get("min_order_paise", 0),
-                         window[0], window[1], coupon.get("usage_limit"),
+                         stamps[0], stamps[1], coupon.get("usage_limit"),
                          coupon.get("used_count", 0), coupon.get("description", "")))
         return rows
 
     # --- customers and orders -----------------------------------------------------------
 
-    def _users(self) -> Iterator[tuple[Any, ...]]:
+    def _users(self) -> Iterator[Batch]:
         rng = self._rng("users")
         sampler = Sampler(self.pools, rng)
-        start = _midnight(self.spec.dates.start)
-        for index, account in enumerate(self.accounts):
-            yield (index + 1, account["name"], account["email"], account["phone"],
-                   account["password_hash"], start)
+        at = self.clock.at
+        yield Batch("users", [(index + 1, a["name"], a["email"], a["phone"], a["password_hash"],
+                               at(0)) for index, a in enumerate(self.accounts)])
         first_id = len(self.accounts) + 1
         password = self.spec.password_hash
         seed_offset = self.spec.seed % 4_000_000_000
-        for index in range(self.spec.sizes.customers):
-            name = sampler.name()
+        rand = rng.random
+        total = self.spec.sizes.customers
+        for start in range(0, total, self.spec.batch_size):
+            size = min(self.spec.batch_size, total - start)
+            people = sampler.people(size, first_id + start)
+            ids = range(first_id + start, first_id + start + size)
             # a bijection of the index onto 6000000000-9999999999: unique valid mobiles
-            national = 6_000_000_000 + ((index + seed_offset) * 2_654_435_761) % 4_000_000_000
-            created = start - dt.timedelta(seconds=rng.randrange(180 * 86400))
-            yield (first_id + index, name, sampler.safe_email(name, first_id + index),
-                   f"+91{national}", password, created)
+            phones = [f"+91{6_000_000_000 + ((i - first_id + seed_offset) * 2_654_435_761) % 4_000_000_000}"  # noqa: E501
+                      for i in ids]
+            created = [at(-int(rand() * 180 * 86400)) for _ in ids]
+            yield Batch("users", list(zip(ids, people["name"], people["email"], phones,
+                                          [password] * size, created, strict=True)))
 
     def _orders(self) -> Iterator[Batch]:
         spec = self.spec
@@ -263,48 +290,39 @@ class Generator:
             return
         rng = self._rng("orders")
         sampler = Sampler(self.pools, rng)
-        customers = len(self.accounts) + spec.sizes.customers
+        rand, choices, getrandbits = rng.random, rng.choices, rng.getrandbits
+        at = self.clock.at
         first_customer = len(self.accounts) + 1 if spec.sizes.customers else 1
         customer_count = spec.sizes.customers or len(self.accounts)
         products = self.products
         # Zipf-like popularity over a seeded shuffle: a few SKUs are hot, the tail is long.
-        order = list(range(len(products)))
-        rng.shuffle(order)
+        ranked = list(range(len(products)))
+        rng.shuffle(ranked)
         weights = [0.0] * len(products)
-        for rank, index in enumerate(order):
+        for rank, index in enumerate(ranked):
             weights[index] = 1.0 / (rank + 1) ** 0.9
-        cumulative: list[float] = []
-        running = 0.0
-        for weight in weights:
-            running += weight
-            cumulative.append(running)
-        product_rows = [(p["sku"], p["name"], p["price_paise"], max(1, p["max_per_order"]),
-                         p.get("min_age", 0)) for p in products]
+        cumulative = list(itertools.accumulate(weights))
+        product_rows = [(p["sku"], p["name"], p["price_paise"], max(1, p["max_per_order"]))
+                        for p in products]
+        product_indexes = range(len(products))
         stores = self.stores
+        end = _midnight(spec.dates.end)
         coupons = [c for c in self.coupons
                    if c["kind"] in ("flat", "percent", "free_delivery")
-                   and c["valid_until"] > _midnight(spec.dates.end)
+                   and c["valid_until"] > end
                    and (c.get("usage_limit") is None or c.get("used_count", 0) <
                         c["usage_limit"])]
-        hour_cdf = list(HOURLY_WEIGHTS)
-        for i in range(1, 24):
-            hour_cdf[i] += hour_cdf[i - 1]
+        hour_cdf = list(itertools.accumulate(HOURLY_WEIGHTS))
         days = (spec.dates.end - spec.dates.start).days + 1
-        start = _midnight(spec.dates.start)
-        outcomes = [o for o, _ in OUTCOMES]
-        outcome_cw = []
-        acc = 0
-        for _, weight in OUTCOMES:
-            acc += weight
-            outcome_cw.append(acc)
-        low, high = spec.items_per_order
-        events_mode = spec.events
-        line_id = event_id = payment_id = 1
-        n_products = len(products)
-        chunk = spec.batch_size
         per_day = total / days
-        choices, randint, rand, randrange = rng.choices, rng.randint, rng.random, rng.randrange
-        second = dt.timedelta(seconds=1)
+        outcome_cw = list(itertools.accumulate(w for _, w in OUTCOMES))
+        outcome_total = outcome_cw[-1]
+        low, high = spec.items_per_order
+        span = high - low + 1
+        events_mode, with_payments = spec.events, spec.payments
+        fees_cache: dict[tuple[int, bool, int], tuple[str, int]] = {}
+        line_id = event_id = payment_id = 1
+        chunk = spec.batch_size
         for chunk_start in range(0, total, chunk):
             orders: list[tuple[Any, ...]] = []
             lines: list[tuple[Any, ...]] = []
@@ -312,31 +330,29 @@ class Generator:
             payments: list[tuple[Any, ...]] = []
             for index in range(chunk_start, min(total, chunk_start + chunk)):
                 order_id = index + 1
-                # time: day by position, hour by the day's curve (ids increase with time)
+                # time: day by position, hour by the day's curve, so ids increase with time
                 position = index / per_day
                 day = min(days - 1, int(position))
-                slot = bisect.bisect_right(hour_cdf, (position - day) * hour_cdf[-1])
-                ist_hour = min(23, slot)
-                created = (start + dt.timedelta(days=day, hours=ist_hour,
-                                                seconds=randrange(3600)) - IST)
-                customer_index = int(customer_count * rand() ** 1.6)
-                user_id = first_customer + customer_index if customers else 1
+                ist_hour = min(23, bisect.bisect_right(hour_cdf,
+                                                       (position - day) * hour_cdf[-1]))
+                created_s = day * 86400 + ist_hour * 3600 - IST_SECONDS + int(rand() * 3600)
+                user_id = first_customer + int(customer_count * rand() ** 1.6)
                 mixed = _mix(user_id ^ spec.seed)
                 store = stores[mixed % len(stores)]
                 pincodes = store["pincodes"] or ["560001"]
                 pincode = pincodes[(mixed >> 8) % len(pincodes)]
                 address = sampler.delivery_address(store["city"], pincode,
                                                    store.get("locality"))
-                picked = choices(range(n_products), cum_weights=cumulative,
-                                 k=randint(low, high))
                 item_total = 0
                 seen: set[int] = set()
-                for product_index in picked:
+                for product_index in choices(product_indexes, cum_weights=cumulative,
+                                             k=low + int(rand() * span)):
                     if product_index in seen:
                         continue
                     seen.add(product_index)
-                    sku, name, price, max_qty, _ = product_rows[product_index]
-                    qty = 1 if max_qty == 1 or rand() < 0.6 else randint(2, min(3, max_qty))
+                    sku, name, price, max_qty = product_rows[product_index]
+                    qty = (1 if max_qty == 1 or rand() < 0.6
+                           else 2 + int(rand() * min(2, max_qty - 1)))
                     item_total += price * qty
                     lines.append((line_id, order_id, sku, name, price, qty))
                     line_id += 1
@@ -344,7 +360,7 @@ class Generator:
                 discount = 0
                 free_delivery = False
                 if coupons and rand() < 0.12:
-                    coupon = coupons[randrange(len(coupons))]
+                    coupon = coupons[int(rand() * len(coupons))]
                     if item_total >= coupon.get("min_order_paise", 0):
                         coupon_code = coupon["code"]
                         if coupon["kind"] == "flat":
@@ -356,52 +372,62 @@ class Generator:
                                 discount = min(discount, cap)
                         else:
                             free_delivery = True
-                fees_json, fees = _fees(item_total, free_delivery, ist_hour)
-                payable = item_total - discount + fees
-                outcome = outcomes[bisect.bisect_right(outcome_cw, rand() * acc)]
-                placed = created + second * randint(3, 40)
+                band = next((below for below, _ in DELIVERY_BANDS if item_total < below), 0)
+                fee_key = (band, free_delivery, ist_hour)
+                fees = fees_cache.get(fee_key)
+                if fees is None:
+                    fees = fees_cache[fee_key] = _fees(item_total, free_delivery, ist_hour)
+                fees_json, fee_total = fees
+                payable = item_total - discount + fee_total
+                outcome = OUTCOMES[bisect.bisect_right(outcome_cw, rand() * outcome_total)][0]
+                placed_s = created_s + 3 + int(rand() * 38)
+                created, placed = at(created_s), at(placed_s)
                 eta = store["eta_minutes"]
-                method = "card" if rand() < 0.55 else "upi"
-                instrument = (f"card •••• {randrange(10000):04d}" if method == "card" else
-                              f"upi {'example' if rand() < 0.5 else 'sandbox'}")
-                reference = f"pay_{rng.getrandbits(64):016x}"
+                slot = f"Now, ~{eta} min"
+                reference = f"pay_{getrandbits(64):016x}"
+                if rand() < 0.55:
+                    method, instrument = "card", f"card •••• {int(rand() * 10000):04d}"
+                else:
+                    method = "upi"
+                    instrument = "upi example" if rand() < 0.5 else "upi sandbox"
                 if outcome == "DELIVERED":
-                    times = [placed]
-                    for step in (90, 80, 60, 120, 300):
-                        times.append(times[-1] + second * randint(step // 2, step * 2))
-                    states = list(zip(FLOW, times, strict=True))
                     orders.append((order_id, user_id, store["id"], "DELIVERED", None, pincode,
-                                   address, f"Now, ~{eta} min", eta, item_total, discount,
-                                   fees_json, payable, coupon_code, created, placed, None))
+                                   address, slot, eta, item_total, discount, fees_json, payable,
+                                   coupon_code, created, placed, None))
+                    if events_mode == "all":
+                        moments = [placed_s]
+                        for step in (90, 80, 60, 120, 300):
+                            moments.append(moments[-1] + step // 2 + int(rand() * step * 1.5))
+                        states = list(zip(FLOW, moments, strict=True))
+                    else:
+                        states = [("DELIVERED", placed_s + 600 + int(rand() * 900))]
                     pay_status, failure = "captured", None
                 elif outcome == "CANCELLED":
-                    cancelled = placed + second * randint(20, 150)
-                    refunded = cancelled + second * randint(60, 600)
-                    states = [("PLACED", placed), ("CANCELLED", cancelled),
-                              ("REFUND_INITIATED", cancelled), ("REFUNDED", refunded)]
+                    cancelled_s = placed_s + 20 + int(rand() * 130)
+                    states = [("PLACED", placed_s), ("CANCELLED", cancelled_s),
+                              ("REFUND_INITIATED", cancelled_s),
+                              ("REFUNDED", cancelled_s + 60 + int(rand() * 540))]
                     orders.append((order_id, user_id, store["id"], "CANCELLED", "REFUNDED",
-                                   pincode, address, f"Now, ~{eta} min", eta, item_total,
-                                   discount, fees_json, payable, coupon_code, created, placed,
-                                   cancelled))
+                                   pincode, address, slot, eta, item_total, discount, fees_json,
+                                   payable, coupon_code, created, placed, at(cancelled_s)))
                     pay_status, failure = "refunded", None
                 else:
-                    states = [("PAYMENT_FAILED", placed)]
+                    states = [("PAYMENT_FAILED", placed_s)]
                     orders.append((order_id, user_id, store["id"], "PAYMENT_FAILED", None,
-                                   pincode, address, f"Now, ~{eta} min", eta, item_total,
-                                   discount, fees_json, payable, coupon_code, created, None,
-                                   None))
-                    pay_status, failure = "failed", FAILURE_CODES[randrange(4)]
+                                   pincode, address, slot, eta, item_total, discount, fees_json,
+                                   payable, coupon_code, created, None, None))
+                    pay_status, failure = "failed", FAILURE_CODES[int(rand() * 4)]
                 if events_mode == "all":
                     events.append((event_id, order_id, "CREATED", created))
                     events.append((event_id + 1, order_id, "PAYMENT_PENDING", created))
                     event_id += 2
-                    for state, at in states:
-                        events.append((event_id, order_id, state, at))
+                    for state, moment in states:
+                        events.append((event_id, order_id, state, at(moment)))
                         event_id += 1
                 elif events_mode == "final":
-                    events.append((event_id, order_id, states[-1][0], states[-1][1]))
+                    events.append((event_id, order_id, states[-1][0], at(states[-1][1])))
                     event_id += 1
-                if spec.payments:
+                if with_payments:
                     payments.append((payment_id, order_id, method, instrument, payable,
                                      pay_status, failure, reference, placed))
                     payment_id += 1
@@ -466,12 +492,11 @@ class DatabaseWriter:
             keep = [(i, spec.column_for(entity, name)) for i, (name, _) in enumerate(columns)
                     if spec.column_for(entity, name) in table.c]
             self.columns[entity] = ([i for i, _ in keep], [name for _, name in keep])
-        from harness.data.bulk import adapters_for
-        self.adapters = {
-            e: adapters_for(self.engine.dialect.name,
-                            [COLUMNS[e][i][1] for i in self.columns[e][0]])
-            for e in COLUMNS}
+        # SQLite gets timestamps as text straight from the generator (Clock), others datetimes
+        self.text_times = self.engine.dialect.name == "sqlite"
         self.conn = self.engine.connect()
+        if self.text_times:  # a bulk load: a crash means generating again, not a lost commit
+            self.conn.exec_driver_sql("PRAGMA synchronous=OFF")
 
     def _check_empty(self) -> None:
         from sqlalchemy import func, select
@@ -486,13 +511,12 @@ class DatabaseWriter:
 
     def write(self, batch: Batch) -> None:
         """Insert one batch (committed per batch, so memory and locks stay small)."""
-        from harness.data.bulk import adapt_rows, insert_rows
+        from harness.data.bulk import insert_rows
 
         indexes, names = self.columns[batch.entity]
         rows = batch.rows
         if len(indexes) != len(COLUMNS[batch.entity]):
             rows = [tuple(row[i] for i in indexes) for row in rows]
-        rows = adapt_rows(rows, self.adapters[batch.entity])
         insert_rows(self.conn, self.tables[batch.entity], names, rows)
         self.conn.commit()
 
@@ -513,6 +537,7 @@ class FileWriter:
         if fmt not in ("csv", "parquet"):
             raise UsageError(f"--format: '{fmt}' is not supported", hint="csv or parquet")
         self.out_dir, self.spec, self.fmt = out_dir, spec, fmt
+        self.text_times = fmt == "csv"
         out_dir.mkdir(parents=True, exist_ok=True)
         self._csv: dict[str, Any] = {}
         self._parquet: dict[str, Any] = {}
@@ -602,7 +627,7 @@ def generate(spec: DatasetSpec, *, db_url: str | None = None, out_dir: Path | No
     orders = Progress("orders", spec.sizes.orders, enabled=False)
     rows: dict[str, int] = {}
     try:
-        for batch in Generator(spec).batches():
+        for batch in Generator(spec, text_times=writer.text_times).batches():
             if entities and batch.entity not in entities:
                 continue
             writer.write(batch)

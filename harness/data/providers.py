@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,44 +286,95 @@ def masking_pools(locale: str = "en_IN") -> Pools:
 
 
 class Sampler:
-    """Fast Q-commerce values from `Pools`: the same fields as the provider, without Faker."""
+    """Fast Q-commerce values from `Pools`: the same fields as the provider, without Faker.
+
+    Hot paths index lists with `int(random() * n)` (one C call) instead of `choice`/`randint`.
+    """
 
     def __init__(self, pools: Pools, rng: random.Random) -> None:
         self.pools = pools
         self.rng = rng
+        self._rand = rng.random
+        self._first, self._last = pools.first_names, pools.last_names
+        self._slug = {n: ascii_slug(n) for n in (*pools.first_names, *pools.last_names)}
         self._localities = {city: facts[1] for city, facts in CITIES.items()}
+        self._flats = [f"Flat {n}{letter}" for n in range(1, 20) for letter in FLOOR_LETTERS]
+        self._streets = [f"{ordinal(n)} {kind}" for n in range(1, 25) for kind in STREET_KINDS]
+        self._notes = [f". {note}" if note else "" for note in DELIVERY_INSTRUCTIONS]
 
     def name(self) -> str:
         """First and last name from independent pools."""
-        rng = self.rng
-        return f"{rng.choice(self.pools.first_names)} {rng.choice(self.pools.last_names)}"
+        rand, first, last = self._rand, self._first, self._last
+        return f"{first[int(rand() * len(first))]} {last[int(rand() * len(last))]}"
 
     def indian_mobile(self) -> str:
         """+91, then 6-9, then nine digits."""
-        return f"+91{self.rng.randrange(6 * 10**9, 10**10)}"
+        return f"+91{6_000_000_000 + int(self._rand() * 4_000_000_000)}"
 
     def safe_email(self, name: str, unique: int) -> str:
         """name.surname<unique>@example.com|org|net (unique per `unique`)."""
         first, _, last = name.partition(" ")
-        return (f"{ascii_slug(first)}.{ascii_slug(last)}{unique}@"
-                f"{SAFE_EMAIL_DOMAINS[unique % 3]}")
+        slug = self._slug
+        return (f"{slug.get(first) or ascii_slug(first)}.{slug.get(last) or ascii_slug(last)}"
+                f"{unique}@{SAFE_EMAIL_DOMAINS[unique % 3]}")
 
     def upi_id(self, name: str, unique: int) -> str:
         """name<unique>@example|sandbox."""
         first, _, last = name.partition(" ")
-        return f"{ascii_slug(first)}{ascii_slug(last)[:1]}{unique}@" \
-               f"{SYNTHETIC_UPI_HANDLES[unique % 2]}"
+        slug = self._slug
+        return (f"{slug.get(first) or ascii_slug(first)}{(slug.get(last) or ascii_slug(last))[:1]}"
+                f"{unique}@{SYNTHETIC_UPI_HANDLES[unique % 2]}")
 
     def delivery_address(self, city: str, pincode: str, locality: str | None = None) -> str:
         """Flat, building, street, locality, city, pincode and a rider note."""
-        rng = self.rng
-        locality = locality or rng.choice(self._localities.get(city, ("Central",)))
-        address = (f"Flat {rng.randint(1, 19)}{rng.choice(FLOOR_LETTERS)}, "
-                   f"{rng.choice(self.pools.buildings)}, {ordinal(rng.randint(1, 24))} "
-                   f"{rng.choice(STREET_KINDS)}, {locality}, {city} {pincode}")
-        note = rng.choice(DELIVERY_INSTRUCTIONS)
-        return f"{address}. {note}" if note else address
+        rand = self._rand
+        if not locality:
+            localities = self._localities.get(city, ("Central",))
+            locality = localities[int(rand() * len(localities))]
+        buildings, flats, streets, notes = (self.pools.buildings, self._flats, self._streets,
+                                            self._notes)
+        return (f"{flats[int(rand() * len(flats))]}, "
+                f"{buildings[int(rand() * len(buildings))]}, "
+                f"{streets[int(rand() * len(streets))]}, {locality}, {city} {pincode}"
+                f"{notes[int(rand() * len(notes))]}")
 
     def sku(self) -> dict[str, Any]:
         """One SKU record from the pool."""
         return self.rng.choice(self.pools.skus)
+
+    def _picks(self, pool: Sequence[str], n: int) -> list[str]:
+        rand, size = self._rand, len(pool)
+        return [pool[int(rand() * size)] for _ in range(n)]
+
+    def people(self, n: int, first_id: int) -> dict[str, list[str]]:
+        """`n` customers column by column: name, email, mobile, UPI id (unique per id).
+
+        Column-wise, the string work runs in C (`map` over `str.format`): several times
+        faster than building one record at a time.
+        """
+        firsts, lasts = self._picks(self._first, n), self._picks(self._last, n)
+        slug = self._slug.__getitem__
+        first_slugs, last_slugs = list(map(slug, firsts)), list(map(slug, lasts))
+        ids = range(first_id, first_id + n)
+        rand = self._rand
+        return {
+            "name": list(map("{} {}".format, firsts, lasts)),
+            "email": list(map("{}.{}{}@{}".format, first_slugs, last_slugs, ids,
+                              map(SAFE_EMAIL_DOMAINS.__getitem__, (i % 3 for i in ids)))),
+            "mobile": list(map("+91{}".format, (6_000_000_000 + int(rand() * 4_000_000_000)
+                                                for _ in ids))),
+            "upi": list(map("{}{}{}@{}".format, first_slugs, (s[:1] for s in last_slugs), ids,
+                            map(SYNTHETIC_UPI_HANDLES.__getitem__, (i % 2 for i in ids)))),
+        }
+
+    def addresses(self, n: int) -> list[str]:
+        """`n` delivery addresses (any city) with rider notes, built column-wise."""
+        rand = self._rand
+        cities = [(city, prefix, localities) for city, (prefix, localities) in CITIES.items()]
+        picked = [cities[int(rand() * len(cities))] for _ in range(n)]
+        localities = [c[2][int(rand() * len(c[2]))] for c in picked]
+        pincodes = [f"{c[1]}{int(rand() * 1000):03d}" for c in picked]
+        return list(map("{}, {}, {}, {}, {} {}{}".format, self._picks(self._flats, n),
+                        self._picks(self.pools.buildings, n), self._picks(self._streets, n),
+                        localities, (c[0] for c in picked), pincodes,
+                        self._picks(self._notes, n)))
