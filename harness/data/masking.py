@@ -33,6 +33,8 @@ from harness.data.transforms import ONE_TO_ONE, Keyring, Rule, build_transform
 from harness.errors import ConfigError, HarnessError, UsageError
 
 PROGRESS_TABLE = "qgate_mask_runs"
+#: bump when a transformer's output changes: a copy is never resumed across versions
+TRANSFORMS_VERSION = "2"
 PLAN_ROW = "__plan__"
 SCHEMA_ROW = "__schema__"
 COMPLETE_ROW = "__complete__"
@@ -391,7 +393,7 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
     target = make_engine(target_url, label="--target")
     connect_check(target, "--target")
     digest = hashlib.sha256("|".join([
-        rules.digest, keyring.fingerprint(),
+        TRANSFORMS_VERSION, rules.digest, keyring.fingerprint(),
         *(f"{t.name}:{','.join(c.name + str(c.type) for c in t.columns)}"
           for t in metadata.sorted_tables)]).encode()).hexdigest()[:32]
     tables = target_metadata(metadata, target.dialect.name, source.dialect.name)
