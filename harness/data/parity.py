@@ -158,16 +158,16 @@ def compare(reference: _Schema, candidate: _Schema) -> list[Finding]:
         if ref["pk"] != cand["pk"]:
             add("primary_key", "primary key differs", "medium", name,
                 f"reference ({', '.join(ref['pk'])}), candidate ({', '.join(cand['pk'])})")
-        for kind, missing_sev, extra_sev, label in (("uniques", "medium", "low", "unique"),
-                                                    ("indexes", "low", "info", "index")):
+        for kind, missing_sev, extra_sev, label, noun in (
+                ("uniques", "medium", "low", "unique", "a unique constraint"),
+                ("indexes", "low", "info", "index", "an index")):
             for cols in sorted(ref[kind] - cand[kind]):
                 add(f"{label}_missing", f"{label} missing in the candidate", missing_sev,
-                    f"{name}({', '.join(cols)})", f"the reference has a {label} on these "
-                    "columns")
+                    f"{name}({', '.join(cols)})", f"the reference has {noun} on these columns")
             for cols in sorted(cand[kind] - ref[kind]):
                 add(f"{label}_extra", f"{label} only in the candidate", extra_sev,
-                    f"{name}({', '.join(cols)})", f"the reference has no {label} on these "
-                    "columns")
+                    f"{name}({', '.join(cols)})", "the reference has no such "
+                    f"{'index' if label == 'index' else 'constraint'}")
         for fk in sorted(ref["fks"] - cand["fks"]):
             add("foreign_key_missing", "foreign key missing in the candidate", "medium",
                 f"{name}({', '.join(fk[0])})", f"-> {fk[1]}({', '.join(fk[2])})")
