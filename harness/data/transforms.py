@@ -76,12 +76,26 @@ class Keyring:
         return self.subkey("fingerprint").hex()[:16]
 
 
+def _mac(key: bytes, size: int = 8) -> Callable[[bytes], bytes]:
+    """Keyed BLAKE2b of bytes (a MAC in one pass); the keyed state is built once and copied,
+    which saves hashing the key block on every value."""
+    base = hashlib.blake2b(digest_size=size, key=key)
+
+    def mac(data: bytes) -> bytes:
+        state = base.copy()
+        state.update(data)
+        return state.digest()
+
+    return mac
+
+
 def _prf(key: bytes, size: int = 8) -> Callable[[str], int]:
-    """A keyed pseudo-random function str -> int (BLAKE2b in keyed mode: fast, one call)."""
-    blake = hashlib.blake2b
+    """A keyed pseudo-random function str -> int."""
+    mac = _mac(key, size)
+    from_bytes = int.from_bytes
 
     def prf(text: str) -> int:
-        return int.from_bytes(blake(text.encode(), digest_size=size, key=key).digest(), "big")
+        return from_bytes(mac(text.encode()), "big")
 
     return prf
 
@@ -110,8 +124,7 @@ def email_transform(keyring: Keyring, pools: Pools) -> Callable[[Any], Any]:
 
     The tag is keyed BLAKE2b (a MAC in one call, several times cheaper than HMAC-SHA256).
     """
-    key = keyring.subkey("email")
-    blake = hashlib.blake2b
+    mac = _mac(keyring.subkey("email"), 14)
     first_names = [ascii_slug(n) or "user" for n in pools.first_names]
     count = len(first_names)
 
@@ -119,7 +132,7 @@ def email_transform(keyring: Keyring, pools: Pools) -> Callable[[Any], Any]:
         if value is None:
             return None
         text = value if value.__class__ is str else str(value)
-        tag = blake(text.encode(), digest_size=14, key=key).digest()
+        tag = mac(text.encode())
         return f"{first_names[int.from_bytes(tag[10:], 'big') % count]}.{tag[:10].hex()}" \
                "@example.com"
 
@@ -248,15 +261,16 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
     def name(h: int) -> str:
         return f"{first[h % len(first)]} {last[(h >> 20) % len(last)]}"
 
+    flats = [f"Flat {n}{letter}" for n in range(1, 20) for letter in "ABCDEFGH"]
     streets = [f"{ordinal(n)} Main Road" for n in range(1, 25)]
-    places = [(city, prefix, localities) for city, (prefix, localities) in CITIES.items()]
+    # "Locality, City 560" (the pincode's postal circle), one entry per locality
+    places = [f"{locality}, {city} {prefix}" for city, (prefix, localities) in CITIES.items()
+              for locality in localities]
 
     def address(h: int) -> str:
-        city, prefix, localities = places[h % len(places)]
-        return (f"Flat {(h >> 8) % 19 + 1}{'ABCDEFGH'[(h >> 13) % 8]}, "
-                f"{buildings[(h >> 16) % len(buildings)]}, {streets[(h >> 28) % 24]}, "
-                f"{localities[(h >> 33) % len(localities)]}, {city} "
-                f"{prefix}{(h >> 38) % 1000:03d}")
+        return (f"{flats[h % 152]}, {buildings[(h >> 8) % len(buildings)]}, "
+                f"{streets[(h >> 24) % 24]}, {places[(h >> 29) % len(places)]}"
+                f"{(h >> 40) % 1000:03d}")
 
     makers: dict[str, Callable[[int], str]] = {
         "name": name,
@@ -268,8 +282,7 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
         "text": lambda h: DELIVERY_INSTRUCTIONS[h % len(DELIVERY_INSTRUCTIONS)],
     }
     make = makers[kind]
-    key = keyring.subkey(f"fake:{kind}")
-    blake, from_bytes = hashlib.blake2b, int.from_bytes
+    mac, from_bytes = _mac(keyring.subkey(f"fake:{kind}")), int.from_bytes
     cache: dict[str, str] = {}  # names and cities repeat; bounded so memory stays flat
     get = cache.get
 
@@ -279,7 +292,7 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
         text = value if value.__class__ is str else str(value)
         out = get(text)
         if out is None:
-            out = make(from_bytes(blake(text.encode(), digest_size=8, key=key).digest(), "big"))
+            out = make(from_bytes(mac(text.encode()), "big"))
             if len(cache) < 200_000:
                 cache[text] = out
         return out
@@ -293,8 +306,7 @@ def date_shift_transform(keyring: Keyring, *, days: int = 30) -> Callable[[Any, 
     Called with (value, entity key); works on date/datetime objects and ISO strings (SQLite).
     Whole days keep the time of day, so only the date part of a string changes.
     """
-    key = keyring.subkey("date_shift")
-    blake, from_bytes = hashlib.blake2b, int.from_bytes
+    mac, from_bytes = _mac(keyring.subkey("date_shift")), int.from_bytes
     span = 2 * days + 1
     days_cache: dict[tuple[str, int], str] = {}
     one = dt.timedelta(days=1)
@@ -303,8 +315,7 @@ def date_shift_transform(keyring: Keyring, *, days: int = 30) -> Callable[[Any, 
         if value is None:
             return None
         token = entity if entity.__class__ is str else str(entity)
-        shift = from_bytes(blake(token.encode(), digest_size=8, key=key).digest(),
-                           "big") % span - days or (1 if days else 0)
+        shift = from_bytes(mac(token.encode()), "big") % span - days or (1 if days else 0)
         if value.__class__ is str:
             day = (value[:10], shift)
             moved = days_cache.get(day)
