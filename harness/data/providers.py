@@ -383,15 +383,17 @@ class Sampler:
         ids = list(map(str, range(first_id, first_id + n)))
         spaces = itertools.repeat(" ", n)
         return {
-            "name": list(map("".join, zip(firsts, spaces, lasts))),
+            "name": list(map("".join, zip(firsts, spaces, lasts, strict=True))),
             "email": list(map("".join, zip(map(self._email_first.__getitem__, first_index),
                                            map(self._email_last.__getitem__, last_index), ids,
-                                           _cycle_from(self._email_domains, first_id)))),
+                                           _cycle_from(self._email_domains, first_id),
+                                           strict=False))),  # the domains cycle endlessly
             "mobile": list(map("+91{}".format, map((6_000_000_000).__add__, self._indexes(
                 n, 4_000_000_000)))),
             "upi": list(map("".join, zip(map(self._upi_first.__getitem__, first_index),
                                          map(self._upi_last.__getitem__, last_index), ids,
-                                         _cycle_from(self._upi_handles, first_id)))),
+                                         _cycle_from(self._upi_handles, first_id),
+                                         strict=False))),
         }
 
     def addresses(self, n: int) -> list[str]:
@@ -400,7 +402,7 @@ class Sampler:
                                      self._picks(self._buildings_c, n),
                                      self._picks(self._streets_c, n), self._picks(self._places, n),
                                      self._picks(self._pin_suffixes, n),
-                                     self._picks(self._notes, n))))
+                                     self._picks(self._notes, n), strict=True)))
 
 
 def _cycle_from(values: Sequence[str], index: int) -> Iterator[str]:
