@@ -299,11 +299,26 @@ def suggest_rules_file(metadata: Any, engine: Any, source_label: str) -> str:
 
 # --- the copy -----------------------------------------------------------------------------
 
-def target_metadata(source: Any, target_dialect: str, source_dialect: str) -> Any:
-    """The source schema re-made for the target (sequences dropped, types adapted)."""
-    from sqlalchemy import MetaData
+@dataclass(frozen=True)
+class DeferredIndex:
+    """An index or unique constraint built after its table is loaded (a sorted build is
+    far cheaper than keeping a random-order B-tree up to date row by row)."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool
+
+
+def target_metadata(source: Any, target_dialect: str, source_dialect: str
+                    ) -> tuple[Any, dict[str, list[DeferredIndex]]]:
+    """The source schema re-made for the target (sequences dropped, types adapted), and the
+    indexes and unique constraints to build once each table is loaded."""
+    from sqlalchemy import MetaData, UniqueConstraint
 
     metadata = MetaData()
+    referenced = {(fk.column.table.name, fk.column.name) for t in source.tables.values()
+                  for c in t.columns for fk in c.foreign_keys}
+    deferred: dict[str, list[DeferredIndex]] = {}
     for table in source.sorted_tables:
         copy = table.to_metadata(metadata)
         for column in copy.columns:
@@ -314,7 +329,33 @@ def target_metadata(source: Any, target_dialect: str, source_dialect: str) -> An
             column.type = adapt_type(column.type, target_dialect, source_dialect)
             if column.server_default is not None and source_dialect != target_dialect:
                 column.server_default = None
-    return metadata
+        later: list[DeferredIndex] = []
+        for constraint in list(copy.constraints):
+            if not isinstance(constraint, UniqueConstraint):
+                continue
+            columns = tuple(c.name for c in constraint.columns)
+            if any((copy.name, c) in referenced for c in columns):
+                continue  # a foreign key needs it when the tables are created
+            copy.constraints.remove(constraint)
+            later.append(DeferredIndex(_index_name(constraint.name, copy.name, columns),
+                                       columns, True))
+        for index in list(copy.indexes):
+            columns = tuple(c.name for c in index.columns)
+            if not columns or (index.unique and any((copy.name, c) in referenced
+                                                    for c in columns)):
+                continue
+            copy.indexes.remove(index)
+            later.append(DeferredIndex(_index_name(index.name, copy.name, columns), columns,
+                                       bool(index.unique)))
+        deferred[copy.name] = later
+    return metadata, deferred
+
+
+def _index_name(name: Any, table: str, columns: tuple[str, ...]) -> str:
+    text = str(name) if name else ""
+    if not text or text.startswith("sqlite_"):
+        text = f"uq_{table}_{'_'.join(columns)}"
+    return text[:60]
 
 
 def adapt_type(type_: Any, target: str, source: str | None) -> Any:
@@ -396,7 +437,7 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
         TRANSFORMS_VERSION, rules.digest, keyring.fingerprint(),
         *(f"{t.name}:{','.join(c.name + str(c.type) for c in t.columns)}"
           for t in metadata.sorted_tables)]).encode()).hexdigest()[:32]
-    tables = target_metadata(metadata, target.dialect.name, source.dialect.name)
+    tables, deferred = target_metadata(metadata, target.dialect.name, source.dialect.name)
     done, resumed = _prepare_target(target, tables, digest, out)
     from harness.data.providers import masking_pools
 
@@ -409,13 +450,13 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
             continue
         if table_plan.skip:
             skipped.append(table_plan.name)
-            _copy_table(source, target, metadata.tables[table_plan.name],
-                        tables.tables[table_plan.name], None, keyring, pools, rules.batch_size,
-                        digest, show_progress)
-            continue
-        rows[table_plan.name] = _copy_table(
-            source, target, metadata.tables[table_plan.name], tables.tables[table_plan.name],
-            table_plan, keyring, pools, rules.batch_size, digest, show_progress)
+        copied = _copy_table(source, target, metadata.tables[table_plan.name],
+                             tables.tables[table_plan.name],
+                             None if table_plan.skip else table_plan, keyring, pools,
+                             rules.batch_size, digest, show_progress,
+                             deferred.get(table_plan.name, []))
+        if not table_plan.skip:
+            rows[table_plan.name] = copied
     _finish_target(target, tables, digest)
     source.dispose()
     target.dispose()
@@ -480,9 +521,13 @@ def _now() -> str:
 
 def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                 plan: TablePlan | None, keyring: Keyring, pools: Any, batch_size: int,
-                digest: str, show_progress: bool) -> int:
-    """Copy one table inside one transaction, with its progress row; returns rows copied."""
-    from sqlalchemy import MetaData, delete, func, select
+                digest: str, show_progress: bool, indexes: Sequence[DeferredIndex] = ()
+                ) -> int:
+    """Copy one table inside one transaction, build its indexes, write its progress row;
+    returns rows copied. (MariaDB commits at CREATE INDEX; a crash before the progress row
+    still means the table is copied again from empty.)"""
+    from sqlalchemy import Index, MetaData, delete, func, select
+    from sqlalchemy.schema import CreateIndex
     from sqlalchemy.exc import IntegrityError
 
     from harness.data.bulk import insert_rows, stream_rows
@@ -528,6 +573,20 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                                    hint="a unique column needs a one-to-one rule (keep, hash, "
                                         "email, phone)") from None
             progress.finish()
+        for spec in indexes:
+            built = Index(spec.name, *(target_table.c[c] for c in spec.columns),
+                          unique=spec.unique)
+            try:
+                conn.execute(CreateIndex(built, if_not_exists=True))
+            except IntegrityError as exc:
+                conn.rollback()
+                first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                raise HarnessError(f"{source_table.name}: the masked rows are not unique in "
+                                   f"({', '.join(spec.columns)}) ({first}); the table was not "
+                                   "kept", hint="a unique column needs a one-to-one rule "
+                                   "(keep, hash, email, phone)") from None
+            finally:
+                target_table.indexes.discard(built)
         conn.execute(progress_table.insert().values(
             table_name=source_table.name, plan_digest=digest, row_count=copied,
             finished_at=_now()))

@@ -16,7 +16,7 @@ from harness.data.audit import audit_database
 from harness.data.generate import generate
 from harness.data.masking import reflect, run_mask
 from harness.data.rules import load_rules
-from harness.errors import ConfigError, ProductionRefused, UsageError
+from harness.errors import ConfigError, HarnessError, ProductionRefused, UsageError
 
 from .conftest import MASK_KEY, NewDatabase, sqlite_path
 
@@ -242,6 +242,18 @@ def test_rule_mistakes_are_config_errors(sqlite_source: str, tmp_path: Path, old
     assert result.code == 2, result.out + result.err
     assert result.err.startswith(f"qgate: error: {rules_file}: tables.")
     assert expected in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_collision_in_a_unique_column_stops_the_table(sqlite_source: str, mask_key: str,
+                                                        tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"  # a 1-character hash cannot keep 42 emails apart
+    rules_file.write_text(RULES.read_text().replace("    email: email ",
+                                                    "    email: {hash: {length: 1}} ", 1))
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    with pytest.raises(HarnessError, match=r"users: the masked rows are not unique in \(email\)"):
+        run_mask(sqlite_source, target, load_rules(rules_file), root=tmp_path,
+                 show_progress=False, out=io.StringIO())
+    assert counts(target)["users"] == 0  # nothing of the table was kept
 
 
 def test_missing_key_is_a_config_error(sqlite_source: str, tmp_path: Path) -> None:
