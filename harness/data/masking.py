@@ -527,70 +527,151 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
     returns rows copied. (MariaDB commits at CREATE INDEX; a crash before the progress row
     still means the table is copied again from empty.)"""
     from sqlalchemy import Index, MetaData, delete, func, select
+    from sqlalchemy.exc import DBAPIError, IntegrityError
     from sqlalchemy.schema import CreateIndex
-    from sqlalchemy.exc import IntegrityError
 
-    from harness.data.bulk import insert_rows, stream_rows
     from harness.data.progress import Progress
 
     columns = [c.name for c in source_table.columns]
     progress_table = _progress_table(MetaData())
     copied = 0
+    sqlite_file = _sqlite_file(source) if target.dialect.name == "sqlite" else None
     with target.connect() as conn:
-        conn.begin()
-        conn.execute(delete(target_table))  # a half table from a crashed engine: start empty
-        if plan is not None:
-            with source.connect() as src:
-                total = src.execute(select(func.count()).select_from(source_table)).scalar()
-            progress = Progress(f"masking {source_table.name}", total, enabled=show_progress)
-            transforms: list[tuple[int, Callable[..., Any], int | None]] = []
-            for column in plan.columns:
-                fn = build_transform(column.rule, keyring, pools)
-                if fn is not None:
-                    transforms.append((columns.index(column.name), fn,
-                                       columns.index(column.by) if column.by else None))
-            coercions = _coercions(source, target, target_table)
-            try:
-                for batch in stream_rows(source, source_table, columns, batch_size):
-                    values = list(zip(*batch, strict=True))
-                    originals = list(values)
-                    for index, fn, by in transforms:
-                        if by is None:
-                            values[index] = tuple(map(fn, originals[index]))
-                        else:
-                            values[index] = tuple(map(fn, originals[index], originals[by]))
-                    for index, coerce in enumerate(coercions):
-                        if coerce is not None:
-                            values[index] = tuple(map(coerce, values[index]))
-                    insert_rows(conn, target_table, columns, list(zip(*values, strict=True)))
-                    copied += len(batch)
-                    progress.advance(len(batch))
-            except IntegrityError as exc:
+        raw = conn.connection.dbapi_connection
+        if sqlite_file is not None:  # SQLite to SQLite: SQLite moves the rows itself
+            raw.execute("ATTACH DATABASE ? AS qgate_source", (f"file:{sqlite_file}?mode=ro",))
+        try:
+            conn.begin()
+            conn.execute(delete(target_table))  # a half table from a crashed engine: start empty
+            if plan is not None:
+                with source.connect() as src:
+                    total = src.execute(select(func.count()).select_from(source_table)).scalar()
+                progress = Progress(f"masking {source_table.name}", total,
+                                    enabled=show_progress)
+                transforms: list[tuple[int, Callable[..., Any], int | None]] = []
+                for column in plan.columns:
+                    fn = build_transform(column.rule, keyring, pools)
+                    if fn is not None:
+                        transforms.append((columns.index(column.name), fn,
+                                           columns.index(column.by) if column.by else None))
+                try:
+                    if sqlite_file is not None:
+                        copied = _load_sqlite(conn, source_table, target_table, columns,
+                                              transforms, progress)
+                    else:
+                        copied = _load_batches(conn, source, source_table, target_table,
+                                               columns, transforms, progress, batch_size,
+                                               _coercions(source, target, target_table))
+                except IntegrityError as exc:
+                    conn.rollback()
+                    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                    raise HarnessError(f"{source_table.name}: the masked rows break a "
+                                       f"constraint of the target ({first}); nothing of the "
+                                       "table was kept", hint="a unique column needs a "
+                                       "one-to-one rule (keep, hash, email, phone)") from None
+                progress.finish()
+            for spec in indexes:
+                built = Index(spec.name, *(target_table.c[c] for c in spec.columns),
+                              unique=spec.unique)
+                try:
+                    conn.execute(CreateIndex(built, if_not_exists=True))
+                except (IntegrityError, DBAPIError) as exc:
+                    conn.rollback()
+                    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                    raise HarnessError(f"{source_table.name}: the masked rows are not unique "
+                                       f"in ({', '.join(spec.columns)}) ({first}); the table "
+                                       "was not kept", hint="a unique column needs a "
+                                       "one-to-one rule (keep, hash, email, phone)") from None
+                finally:
+                    target_table.indexes.discard(built)
+            conn.execute(progress_table.insert().values(
+                table_name=source_table.name, plan_digest=digest, row_count=copied,
+                finished_at=_now()))
+            conn.commit()
+        finally:
+            if conn.in_transaction():
                 conn.rollback()
-                first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                raise HarnessError(f"{source_table.name}: the masked rows break a constraint "
-                                   f"of the target ({first}); nothing of the table was kept",
-                                   hint="a unique column needs a one-to-one rule (keep, hash, "
-                                        "email, phone)") from None
-            progress.finish()
-        for spec in indexes:
-            built = Index(spec.name, *(target_table.c[c] for c in spec.columns),
-                          unique=spec.unique)
+            if sqlite_file is not None:
+                raw.execute("DETACH DATABASE qgate_source")
+    return copied
+
+
+def _sqlite_file(engine: Any) -> str | None:
+    """The file behind a SQLite engine (None for any other database)."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or \
+            engine.url.database == ":memory:":
+        return None
+    return str(Path(engine.url.database).resolve())
+
+
+def _load_batches(conn: Any, source: Any, source_table: Any, target_table: Any,
+                  columns: list[str], transforms: Sequence[tuple[int, Callable[..., Any],
+                                                                 int | None]],
+                  progress: Any, batch_size: int,
+                  coercions: Sequence[Callable[[Any], Any] | None]) -> int:
+    """Stream the source in batches, transform column by column, insert through the driver."""
+    from harness.data.bulk import insert_rows, stream_rows
+
+    copied = 0
+    for batch in stream_rows(source, source_table, columns, batch_size):
+        values = list(zip(*batch, strict=True))
+        originals = list(values)
+        for index, fn, by in transforms:
+            if by is None:
+                values[index] = tuple(map(fn, originals[index]))
+            else:
+                values[index] = tuple(map(fn, originals[index], originals[by]))
+        for index, coerce in enumerate(coercions):
+            if coerce is not None:
+                values[index] = tuple(map(coerce, values[index]))
+        insert_rows(conn, target_table, columns, list(zip(*values, strict=True)))
+        copied += len(batch)
+        progress.advance(len(batch))
+    return copied
+
+
+def _load_sqlite(conn: Any, source_table: Any, target_table: Any, columns: list[str],
+                 transforms: Sequence[tuple[int, Callable[..., Any], int | None]],
+                 progress: Any) -> int:
+    """`INSERT INTO t SELECT f(c), ... FROM qgate_source.t` with the transformers registered
+    as SQLite functions: SQLite reads and writes the rows, Python only transforms values."""
+    from harness.data.bulk import quoted_columns
+
+    raw = conn.connection.dbapi_connection
+    quote = conn.dialect.identifier_preparer.quote
+    failures: list[BaseException] = []
+    selected = [quote(c) for c in columns]
+    counter = [0]
+    for number, (index, fn, by) in enumerate(transforms):
+
+        def call(*args: Any, fn: Callable[..., Any] = fn, count: bool = number == 0) -> Any:
             try:
-                conn.execute(CreateIndex(built, if_not_exists=True))
-            except IntegrityError as exc:
-                conn.rollback()
-                first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                raise HarnessError(f"{source_table.name}: the masked rows are not unique in "
-                                   f"({', '.join(spec.columns)}) ({first}); the table was not "
-                                   "kept", hint="a unique column needs a one-to-one rule "
-                                   "(keep, hash, email, phone)") from None
-            finally:
-                target_table.indexes.discard(built)
-        conn.execute(progress_table.insert().values(
-            table_name=source_table.name, plan_digest=digest, row_count=copied,
-            finished_at=_now()))
-        conn.commit()
+                if count:
+                    counter[0] += 1
+                    if counter[0] % 10000 == 0:
+                        progress.advance(10000)
+                return fn(*args)
+            except BaseException as exc:  # SQLite would swallow it: keep it to re-raise
+                failures.append(exc)
+                raise
+
+        name = f"qgate_mask_{number}"
+        raw.create_function(name, 1 if by is None else 2, call, deterministic=True)
+        selected[index] = (f"{name}({quote(columns[index])}" +
+                           (f", {quote(columns[by])})" if by is not None else ")"))
+    sql = (f"INSERT INTO {quote(target_table.name)} ({quoted_columns(conn.dialect, columns)}) "
+           f"SELECT {', '.join(selected)} FROM qgate_source.{quote(source_table.name)}")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        copied = int(cursor.rowcount)
+    except Exception:
+        if failures:
+            raise failures[0] from None
+        raise
+    finally:
+        cursor.close()
+    progress.advance(copied - progress.done)
     return copied
 
 

@@ -155,31 +155,41 @@ def test_init_writes_suggestions_and_never_overwrites(sqlite_source: str, tmp_pa
     assert again.code == 2 and "never overwrites" in again.err
 
 
-def test_interrupted_copy_resumes_and_ends_correct(sqlite_source: str, mask_key: str,
+@pytest.mark.parametrize("target_backend", ["sqlite", "postgresql"])
+def test_interrupted_copy_resumes_and_ends_correct(target_backend: str, sqlite_source: str,
+                                                   new_database: NewDatabase, mask_key: str,
                                                    tmp_path: Path, monkeypatch: Any) -> None:
-    import harness.data.bulk as bulk
+    """SQLite -> SQLite copies inside SQLite (INSERT ... SELECT), other pairs in batches:
+    both are interrupted in the middle of order_events and run again."""
+    import harness.data.masking as masking
 
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(RULES.read_text().replace("batch_size: 10000", "batch_size: 100"))
     rules = load_rules(rules_file)
-    target = f"sqlite:///{tmp_path / 'target.db'}"
-    real_insert = bulk.insert_rows
-    calls = {"order_events": 0}
+    target = new_database(target_backend)
+    real_build = masking.build_transform
 
-    def crash_mid_table(conn: Any, table: Any, columns: Any, rows: Any) -> None:
-        if table.name == "order_events":
-            calls["order_events"] += 1
-            if calls["order_events"] == 3:  # two batches are in: a half table, uncommitted
+    def crashing_build(rule: Any, keyring: Any, pools: Any) -> Any:
+        fn = real_build(rule, keyring, pools)
+        if rule.options.get("by") != "order_id":
+            return fn
+        calls = [0]
+
+        def crash_on_250th(*args: Any) -> Any:  # two batches of 100 are in by then
+            calls[0] += 1
+            if calls[0] == 250:
                 raise KeyboardInterrupt
-        real_insert(conn, table, columns, rows)
+            return fn(*args)
 
-    monkeypatch.setattr(bulk, "insert_rows", crash_mid_table)
+        return crash_on_250th
+
+    monkeypatch.setattr(masking, "build_transform", crashing_build)
     with pytest.raises(KeyboardInterrupt):
         run_mask(sqlite_source, target, rules, root=tmp_path, show_progress=False,
                  out=io.StringIO())
     half = counts(target)
     assert half["order_events"] == 0 and half["users"] == 42  # finished tables kept
-    monkeypatch.setattr(bulk, "insert_rows", real_insert)
+    monkeypatch.setattr(masking, "build_transform", real_build)
     out = io.StringIO()
     report = run_mask(sqlite_source, target, rules, root=tmp_path, show_progress=False, out=out)
     assert "resuming an interrupted copy" in out.getvalue()
