@@ -555,9 +555,11 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                         transforms.append((columns.index(column.name), fn,
                                            columns.index(column.by) if column.by else None))
                 try:
-                    if sqlite_file is not None:
-                        copied = _load_sqlite(conn, source_table, target_table, columns,
-                                              transforms, progress)
+                    fast = (_load_sqlite(conn, source_table, target_table, columns,
+                                         transforms, progress)
+                            if sqlite_file is not None else None)
+                    if fast is not None:
+                        copied = fast
                     else:
                         copied = _load_batches(conn, source, source_table, target_table,
                                                columns, transforms, progress, batch_size,
@@ -632,45 +634,63 @@ def _load_batches(conn: Any, source: Any, source_table: Any, target_table: Any,
 
 def _load_sqlite(conn: Any, source_table: Any, target_table: Any, columns: list[str],
                  transforms: Sequence[tuple[int, Callable[..., Any], int | None]],
-                 progress: Any) -> int:
+                 progress: Any) -> int | None:
     """`INSERT INTO t SELECT f(c), ... FROM qgate_source.t` with the transformers registered
-    as SQLite functions: SQLite reads and writes the rows, Python only transforms values."""
+    as SQLite functions: SQLite reads and writes the rows, Python only transforms values.
+
+    SQLite swallows exceptions raised in its functions, so Ctrl-C and SIGTERM are caught
+    here and interrupt the statement, and a transformer that fails makes this return None:
+    the caller copies the table in batches instead, where the error shows as it is.
+    """
+    import signal
+    import sqlite3
+    import threading
+
     from harness.data.bulk import quoted_columns
 
     raw = conn.connection.dbapi_connection
     quote = conn.dialect.identifier_preparer.quote
-    failures: list[BaseException] = []
     selected = [quote(c) for c in columns]
     counter = [0]
     for number, (index, fn, by) in enumerate(transforms):
+        if number == 0:  # one counted column drives the progress line
 
-        def call(*args: Any, fn: Callable[..., Any] = fn, count: bool = number == 0) -> Any:
-            try:
-                if count:
-                    counter[0] += 1
-                    if counter[0] % 10000 == 0:
-                        progress.advance(10000)
+            def counted(*args: Any, fn: Callable[..., Any] = fn) -> Any:
+                counter[0] += 1
+                if counter[0] % 10000 == 0:
+                    progress.advance(10000)
                 return fn(*args)
-            except BaseException as exc:  # SQLite would swallow it: keep it to re-raise
-                failures.append(exc)
-                raise
 
+            fn = counted
         name = f"qgate_mask_{number}"
-        raw.create_function(name, 1 if by is None else 2, call, deterministic=True)
+        raw.create_function(name, 1 if by is None else 2, fn, deterministic=True)
         selected[index] = (f"{name}({quote(columns[index])}" +
                            (f", {quote(columns[by])})" if by is not None else ")"))
     sql = (f"INSERT INTO {quote(target_table.name)} ({quoted_columns(conn.dialect, columns)}) "
            f"SELECT {', '.join(selected)} FROM qgate_source.{quote(source_table.name)}")
+    signals: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        signals.append(signum)
+        raw.interrupt()
+
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        saved = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     cursor = raw.cursor()
     try:
         cursor.execute(sql)
         copied = int(cursor.rowcount)
-    except Exception:
-        if failures:
-            raise failures[0] from None
+    except sqlite3.OperationalError as exc:
+        if signals:
+            raise KeyboardInterrupt(f"signal {signals[0]}") from None
+        if "user-defined function raised exception" in str(exc):
+            return None
         raise
     finally:
         cursor.close()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     progress.advance(copied - progress.done)
     return copied
 

@@ -282,7 +282,18 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
         "text": lambda h: DELIVERY_INSTRUCTIONS[h % len(DELIVERY_INSTRUCTIONS)],
     }
     make = makers[kind]
-    mac, from_bytes = _mac(keyring.subkey(f"fake:{kind}")), int.from_bytes
+    base = hashlib.blake2b(digest_size=8, key=keyring.subkey(f"fake:{kind}"))
+    copy, from_bytes = base.copy, int.from_bytes
+    if kind in ("address", "upi", "text"):  # rarely repeat: a cache would only cost
+
+        def uncached(value: Any) -> Any:
+            if value is None:
+                return None
+            state = copy()
+            state.update((value if value.__class__ is str else str(value)).encode())
+            return make(from_bytes(state.digest(), "big"))
+
+        return uncached
     cache: dict[str, str] = {}  # names and cities repeat; bounded so memory stays flat
     get = cache.get
 
@@ -292,7 +303,9 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
         text = value if value.__class__ is str else str(value)
         out = get(text)
         if out is None:
-            out = make(from_bytes(mac(text.encode()), "big"))
+            state = copy()
+            state.update(text.encode())
+            out = make(from_bytes(state.digest(), "big"))
             if len(cache) < 200_000:
                 cache[text] = out
         return out
@@ -306,27 +319,30 @@ def date_shift_transform(keyring: Keyring, *, days: int = 30) -> Callable[[Any, 
     Called with (value, entity key); works on date/datetime objects and ISO strings (SQLite).
     Whole days keep the time of day, so only the date part of a string changes.
     """
-    mac, from_bytes = _mac(keyring.subkey("date_shift")), int.from_bytes
+    copy = hashlib.blake2b(digest_size=8, key=keyring.subkey("date_shift")).copy
+    from_bytes = int.from_bytes
     span = 2 * days + 1
-    days_cache: dict[tuple[str, int], str] = {}
+    moved: dict[tuple[str, int], str] = {}  # (day, shift) -> day: few distinct dates
+    get = moved.get
     one = dt.timedelta(days=1)
 
     def transform(value: Any, entity: Any) -> Any:
         if value is None:
             return None
-        token = entity if entity.__class__ is str else str(entity)
-        shift = from_bytes(mac(token.encode()), "big") % span - days or (1 if days else 0)
+        state = copy()
+        state.update(str(entity).encode())
+        shift = from_bytes(state.digest(), "big") % span - days or (1 if days else 0)
         if value.__class__ is str:
-            day = (value[:10], shift)
-            moved = days_cache.get(day)
-            if moved is None:
+            key = (value[:10], shift)
+            day = get(key)
+            if day is None:
                 try:
-                    moved = (dt.date.fromisoformat(value[:10]) + shift * one).isoformat()
+                    day = (dt.date.fromisoformat(key[0]) + shift * one).isoformat()
                 except ValueError:
                     return value
-                if len(days_cache) < 100_000:
-                    days_cache[day] = moved
-            return moved + value[10:]
+                if len(moved) < 500_000:
+                    moved[key] = day
+            return day + value[10:]
         if isinstance(value, (dt.datetime, dt.date)):
             return value + shift * one
         return value

@@ -4,7 +4,9 @@ line up, an unclassified column stops the run, an interrupted run ends correct."
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +162,7 @@ def test_interrupted_copy_resumes_and_ends_correct(target_backend: str, sqlite_s
                                                    new_database: NewDatabase, mask_key: str,
                                                    tmp_path: Path, monkeypatch: Any) -> None:
     """SQLite -> SQLite copies inside SQLite (INSERT ... SELECT), other pairs in batches:
-    both are interrupted in the middle of order_events and run again."""
+    both get Ctrl-C in the middle of order_events and are run again."""
     import harness.data.masking as masking
 
     rules_file = tmp_path / "rules.yaml"
@@ -178,7 +180,7 @@ def test_interrupted_copy_resumes_and_ends_correct(target_backend: str, sqlite_s
         def crash_on_250th(*args: Any) -> Any:  # two batches of 100 are in by then
             calls[0] += 1
             if calls[0] == 250:
-                raise KeyboardInterrupt
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as a person would
             return fn(*args)
 
         return crash_on_250th
@@ -252,6 +254,29 @@ def test_rule_mistakes_are_config_errors(sqlite_source: str, tmp_path: Path, old
     assert result.code == 2, result.out + result.err
     assert result.err.startswith(f"qgate: error: {rules_file}: tables.")
     assert expected in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_failing_transformer_shows_its_own_error(sqlite_source: str, mask_key: str,
+                                                  tmp_path: Path, monkeypatch: Any) -> None:
+    """SQLite hides errors raised in its functions; the copy falls back to batches and the
+    transformer's own exception surfaces."""
+    import harness.data.masking as masking
+
+    real_build = masking.build_transform
+
+    def broken_build(rule: Any, keyring: Any, pools: Any) -> Any:
+        if rule.kind != "phone":
+            return real_build(rule, keyring, pools)
+
+        def broken(value: Any) -> Any:
+            raise ValueError("phone transformer bug")
+
+        return broken
+
+    monkeypatch.setattr(masking, "build_transform", broken_build)
+    with pytest.raises(ValueError, match="phone transformer bug"):
+        run_mask(sqlite_source, f"sqlite:///{tmp_path / 't.db'}", load_rules(RULES),
+                 root=tmp_path, show_progress=False, out=io.StringIO())
 
 
 def test_a_collision_in_a_unique_column_stops_the_table(sqlite_source: str, mask_key: str,
