@@ -1,16 +1,18 @@
 """Synthetic data generation: pooled sampling vs Faker per row, and 1M orders into SQLite.
 
 Part 1 (same run, interleaved rounds, CPU time of this process so a busy shared machine
-skews neither side, same fields): customer name, email, mobile, UPI id, a delivery address with
-the rider's note and a SKU name, made (a) by a plain loop that calls the Faker providers for
+skews neither side, same fields): customer name, email, mobile, UPI id, a delivery address
+with the rider's note and a SKU name, made (a) by a plain loop that calls the Faker providers for
 every record and (b) by qgate's pools (Faker called a few thousand times up front, pool
 building included in the timing) sampled with `random.Random`. Target: >= 10x.
 
 Part 2: `qgate data generate --spec datasets/peak.yaml --db sqlite:///...` in a subprocess:
-wall time, rows, and the process's peak RSS (wait4). Targets: 1M orders with items in
-< 2 min, peak RSS < 500 MB. Then how varied the data is at that size (distinct values).
+wall time, rows, and the process's own peak RSS (VmHWM, see _measured.py). Targets: 1M
+orders with items in < 2 min, peak RSS < 500 MB. Then how varied the data is at that size
+(distinct values).
 
     .venv/bin/python benchmarks/data_generate.py [--faker-records 20000] [--orders 1000000]
+                                                 [--rounds 5]
 """
 
 from __future__ import annotations
@@ -79,16 +81,16 @@ def generate_peak(orders: int, workdir: Path) -> dict[str, object]:
                                    f"reference_from: {ROOT / 'datasets' / 'demo.yaml'}"))
         spec = scaled
     db = workdir / "peak.db"
-    command = [sys.executable, "-m", "harness.cli", "data", "generate", "--spec", str(spec),
-               "--db", f"sqlite:///{db}", "--quiet"]
+    command = [sys.executable, str(ROOT / "benchmarks" / "_measured.py"), "data", "generate",
+               "--spec", str(spec), "--db", f"sqlite:///{db}", "--quiet"]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"qgate data generate failed:\n{output}")
+    output = proc.stdout
+    if proc.returncode != 0:
+        raise SystemExit(f"qgate data generate failed:\n{output}{proc.stderr}")
+    measured = dict(kv.split("=") for kv in proc.stderr.strip().splitlines()[-1].split())
+    peak_rss = float(measured["peak_rss_mb"])
     rows = {}
     for line in output.splitlines()[1:]:
         parts = line.split()
@@ -109,7 +111,7 @@ def generate_peak(orders: int, workdir: Path) -> dict[str, object]:
     return {"command": " ".join(["qgate", *command[3:]]), "wall_s": round(wall, 1),
             "rows": rows, "total_rows": sum(rows.values()),
             "rows_per_s": round(sum(rows.values()) / wall),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "peak_rss_mb": peak_rss,
             "db_size_mb": round(db.stat().st_size / 2**20, 1), "variety": variety}
 
 

@@ -3,7 +3,7 @@
 A 1M-row `customers` table (id, name, email UNIQUE, phone, city, address, created_at) is
 masked SQLite -> SQLite and PostgreSQL -> PostgreSQL with the same rules (fake name, unique
 email, format-preserving phone, fake address, date shift; id and city kept):
-- `qgate data mask` in a subprocess: rows/s and the process's peak RSS (wait4);
+- `qgate data mask` in a subprocess: rows/s, CPU seconds and the process's own peak RSS (VmHWM);
 - a naive SQLAlchemy ORM loop (one object read, transformed with the same transformers and
   added per row, committed every 1000): rows/s over the first `--naive-rows` rows, since
   running it over a million rows on a shared machine takes many minutes to say the same.
@@ -99,25 +99,24 @@ def fill(url: str, rows: int) -> float:
 
 def qgate_mask(source: str, target: str, rules: Path) -> dict[str, Any]:
     """Run `qgate data mask` as its own process; rows/s from its output, peak RSS."""
-    command = [sys.executable, "-m", "harness.cli", "data", "mask", "--source", source,
-               "--target", target, "--rules", str(rules), "--quiet"]
+    command = [sys.executable, str(ROOT / "benchmarks" / "_measured.py"), "data", "mask",
+               "--source", source, "--target", target, "--rules", str(rules), "--quiet"]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "QGATE_MASK_KEY": KEY})
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "QGATE_MASK_KEY": KEY})
+    output, errors = proc.communicate()
     wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"qgate data mask failed:\n{output}")
+    if proc.returncode != 0:
+        raise SystemExit(f"qgate data mask failed:\n{output}{errors}")
+    measured = dict(kv.split("=") for kv in errors.strip().splitlines()[-1].split())
     match = re.search(r"([\d,]+) rows in ([\d.]+)s \(([\d,]+) rows/s\)", output)
     assert match, output
     rows = int(match.group(1).replace(",", ""))
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = float(measured["cpu_s"])
     return {"rows": rows, "copy_s": float(match.group(2)),
             "rows_per_s": int(match.group(3).replace(",", "")), "process_wall_s": round(wall, 1),
             "process_cpu_s": round(cpu, 1), "rows_per_cpu_s": round(rows / cpu),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+            "peak_rss_mb": float(measured["peak_rss_mb"])}
 
 
 def naive_orm(source: str, target: str, rows: int) -> dict[str, Any]:
