@@ -21,7 +21,6 @@ Findings name `table.column[row key]` or `file:line`, never the value.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import re
 import secrets
@@ -417,7 +416,6 @@ class FileScan:
     findings: tuple[Finding, ...]
     files: int
     lines: int
-    missing: tuple[str, ...] = ()
 
 
 def _text_lines(data: Iterable[bytes]) -> Iterator[str]:
@@ -540,8 +538,3 @@ def expand_log_globs(patterns: Sequence[str]) -> tuple[list[Path], list[str]]:
         else:
             missing.append(pattern)
     return found, missing
-
-
-def ignore_matches(name: str, patterns: Sequence[str]) -> bool:
-    """Whether a table name matches any ignore pattern."""
-    return any(fnmatch.fnmatch(name, p) for p in patterns)

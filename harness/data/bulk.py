@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 Row = tuple[Any, ...]
@@ -34,24 +34,6 @@ def sqlite_datetime(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-def adapters_for(dialect_name: str, kinds: Sequence[str]) -> list[Callable[[Any], Any] | None]:
-    """Per column, the conversion a value needs before the driver sees it (None: as is)."""
-    if dialect_name == "sqlite":
-        return [sqlite_datetime if kind in ("datetime", "date") else None for kind in kinds]
-    return [None] * len(kinds)
-
-
-def adapt_rows(rows: list[Row], adapters: Sequence[Callable[[Any], Any] | None]) -> list[Row]:
-    """Apply per-column adapters column by column (cheap when none apply)."""
-    if not any(adapters) or not rows:
-        return rows
-    columns = list(zip(*rows, strict=True))
-    for index, adapt in enumerate(adapters):
-        if adapt is not None:
-            columns[index] = tuple(map(adapt, columns[index]))
-    return list(zip(*columns, strict=True))
 
 
 def insert_rows(conn: Any, table: Any, columns: Sequence[str], rows: Sequence[Row]) -> None:

@@ -135,10 +135,6 @@ class Generator:
     def _rng(self, entity: str) -> random.Random:
         return random.Random(f"{self.spec.seed}:{entity}")
 
-    def expected_orders(self) -> int:
-        """How many orders the spec asks for (the progress bar's total)."""
-        return self.spec.sizes.orders
-
     def batches(self) -> Iterator[Batch]:
         """Every entity in foreign-key order; orders with their lines, events and payments."""
         yield Batch("categories", self._categories())

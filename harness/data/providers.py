@@ -318,29 +318,6 @@ class Sampler:
         self._email_domains = [f"@{d}" for d in SAFE_EMAIL_DOMAINS]
         self._upi_handles = [f"@{h}" for h in SYNTHETIC_UPI_HANDLES]
 
-    def name(self) -> str:
-        """First and last name from independent pools."""
-        rand, first, last = self._rand, self._first, self._last
-        return f"{first[int(rand() * len(first))]} {last[int(rand() * len(last))]}"
-
-    def indian_mobile(self) -> str:
-        """+91, then 6-9, then nine digits."""
-        return f"+91{6_000_000_000 + int(self._rand() * 4_000_000_000)}"
-
-    def safe_email(self, name: str, unique: int) -> str:
-        """name.surname<unique>@example.com|org|net (unique per `unique`)."""
-        first, _, last = name.partition(" ")
-        slug = self._slug
-        return (f"{slug.get(first) or ascii_slug(first)}.{slug.get(last) or ascii_slug(last)}"
-                f"{unique}@{SAFE_EMAIL_DOMAINS[unique % 3]}")
-
-    def upi_id(self, name: str, unique: int) -> str:
-        """name<unique>@example|sandbox."""
-        first, _, last = name.partition(" ")
-        slug = self._slug
-        return (f"{slug.get(first) or ascii_slug(first)}{(slug.get(last) or ascii_slug(last))[:1]}"
-                f"{unique}@{SYNTHETIC_UPI_HANDLES[unique % 2]}")
-
     def delivery_address(self, city: str, pincode: str, locality: str | None = None) -> str:
         """Flat, building, street, locality, city, pincode and a rider note."""
         rand = self._rand
@@ -353,10 +330,6 @@ class Sampler:
                 f"{buildings[int(rand() * len(buildings))]}, "
                 f"{streets[int(rand() * len(streets))]}, {locality}, {city} {pincode}"
                 f"{notes[int(rand() * len(notes))]}")
-
-    def sku(self) -> dict[str, Any]:
-        """One SKU record from the pool."""
-        return self.rng.choice(self.pools.skus)
 
     def _indexes(self, n: int, below: int) -> Iterator[int]:
         """`n` seeded random integers in [0, below), made in C (randbytes + array + map).

@@ -137,3 +137,23 @@ def test_qgate_demo_runs_the_data_suite(tmp_path: Path) -> None:
     assert data["metrics"]["data.db.rows_scanned"] > 1000
     assert data["metrics"]["data.logs.lines"] > 0  # smoke's requests reached the store's log
     assert data["findings"] == []
+
+
+def test_data_suite_is_refused_on_production(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "environments").mkdir(parents=True)
+    (root / "environments" / "prod.toml").write_text(
+        'base_url = "https://shop.example.com"\nproduction = true\nsuites = ["smoke", "data"]\n'
+        '[data]\ndatabase = "postgresql+psycopg2://reader@db.example.com/shop"\n')
+    result = run_qgate("run", "--env", "prod", "--suites", "data", cwd=root,
+                       env={"QGATE_ROOT": str(root)})
+    assert result.code == 2
+    assert "environment 'prod' is production; refusing data" in result.err
+
+
+def test_a_misspelt_data_key_is_one_line(tmp_path: Path) -> None:
+    root = scratch_project(tmp_path, 'databse = "sqlite:///x.db"')
+    result = run_qgate("run", "--env", "shop", cwd=root, env={"QGATE_ROOT": str(root)})
+    assert result.code == 2
+    assert result.err.strip() == ("qgate: error: environments/shop.toml: data.databse: unknown "
+                                  "key; did you mean 'database'?")
