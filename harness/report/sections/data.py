@@ -31,7 +31,8 @@ def render(result: SuiteResult) -> str:
     metrics = result.metrics
     coverage = []
     for area, items in _ROWS:
-        shown = [f"{metrics[key]:,.0f} {label}" for key, label in items if key in metrics]
+        shown = [f"{metrics[key]:,.0f} {label.removesuffix('s') if metrics[key] == 1 else label}"
+                 for key, label in items if key in metrics]
         if shown:
             coverage.append(f"<tr><td>{escape(area)}</td><td>{escape(', '.join(shown))}</td></tr>")
     counts: dict[str, dict[str, int]] = {}
