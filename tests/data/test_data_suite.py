@@ -157,3 +157,19 @@ def test_a_misspelt_data_key_is_one_line(tmp_path: Path) -> None:
     assert result.code == 2
     assert result.err.strip() == ("qgate: error: environments/shop.toml: data.databse: unknown "
                                   "key; did you mean 'database'?")
+
+
+def test_report_panel_renders_coverage_and_findings() -> None:
+    from harness.report.sections.data import render
+    from harness.results import Finding, SuiteResult
+
+    result = SuiteResult(
+        suite="data", status="passed", duration_s=1.0, engine="pytest",
+        metrics={"data.db.tables": 14, "data.db.rows_scanned": 4090,
+                 "data.db.values_scanned": 7810, "data.logs.files": 1, "data.logs.lines": 752},
+        findings=(Finding("pii.log.email", "email in the target's log", "high", "a.log:3"),
+                  Finding("pii.mobile", "mobile in free text", "medium", "t.c[id=1]")))
+    html = render(result)
+    assert "14 tables, 4,090 rows, 7,810 text values" in html and "1 file, 752 lines" in html
+    assert "<td>target logs</td><td class='num'>1</td><td class='num'>0</td>" in html
+    assert "<td>database</td><td class='num'>0</td><td class='num'>1</td>" in html
