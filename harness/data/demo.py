@@ -47,14 +47,16 @@ def seed_demo_database(db_url: str, spec_path: Path) -> str:
     from harness.data.spec import load_spec
 
     try:
+        spec = load_spec(spec_path)
+        stores = spec.table_for("stores")
         engine = make_engine(db_url, label="--db")
         connect_check(engine, "--db")
         with engine.connect() as conn:
-            if "stores" in inspect(conn).get_table_names() and conn.execute(
-                    text("SELECT 1 FROM stores")).first() is not None:
+            if stores in inspect(conn).get_table_names() and conn.execute(
+                    text(f"SELECT 1 FROM {conn.dialect.identifier_preparer.quote(stores)}")
+            ).first() is not None:
                 return "the database already holds a store: kept as it is"
         engine.dispose()
-        spec = load_spec(spec_path)
         report = generate(spec, db_url=db_url, show_progress=False)
     except (HarnessError, SQLAlchemyError) as exc:
         why = exc.one_line() if isinstance(exc, HarnessError) else \
