@@ -66,8 +66,9 @@ def make_engine(url: str, *, read_only: bool = False, label: str = "--db") -> An
         if not path.is_file():
             raise UsageError(f"{label}: SQLite file {path} does not exist")
         import sqlite3
+        from urllib.parse import quote
 
-        kwargs["creator"] = lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+        kwargs["creator"] = lambda: sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True,
                                                     check_same_thread=False)
     elif read_only and backend == "postgresql":
         kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}

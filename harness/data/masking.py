@@ -539,7 +539,10 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
     with target.connect() as conn:
         raw = conn.connection.dbapi_connection
         if sqlite_file is not None:  # SQLite to SQLite: SQLite moves the rows itself
-            raw.execute("ATTACH DATABASE ? AS qgate_source", (f"file:{sqlite_file}?mode=ro",))
+            from urllib.parse import quote
+
+            raw.execute("ATTACH DATABASE ? AS qgate_source",
+                        (f"file:{quote(sqlite_file)}?mode=ro",))
         try:
             conn.begin()
             conn.execute(delete(target_table))  # a half table from a crashed engine: start empty
