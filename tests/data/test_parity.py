@@ -7,7 +7,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from cli_support import run_qgate
-from demostore.models import Base
 from harness.data.dburl import make_engine
 from harness.data.parity import schema_parity
 
@@ -15,6 +14,10 @@ from .conftest import NewDatabase
 
 
 def create_schema(url: str, *statements: str) -> None:
+    # imported here: a module-level `demostore` import during collection would make pytest's
+    # importlib mode file tests/demostore/ under the real package (relative imports break)
+    from demostore.models import Base
+
     engine = create_engine(url)
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
