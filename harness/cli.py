@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
     approve.add_argument("--note", default="", metavar="TEXT", help="why, or a ticket")
 
+    # prefix_chars="+": every argument, --help included, is passed on to `qgate data`'s parser
+    data = commands.add_parser("data", help="synthetic data, masked copies, PII audit, schema "
+                               "parity (qgate data --help)", add_help=False, prefix_chars="+")
+    data.add_argument("data_args", nargs=argparse.REMAINDER)
+
     store = commands.add_parser("store", help="the bundled demo store (serve, faults)",
                                 add_help=False)
     store.add_argument("store_args", nargs=argparse.REMAINDER)
@@ -173,6 +178,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "approve":
         from harness.approval import approve_command
         return approve_command(args.run_dir, args.by, args.note)
+    if args.command == "data":
+        from harness.data.command import data_command
+        return data_command(args.data_args)
     if args.command == "store":
         if args.store_args == ["faults"]:  # qgate knows which suites exist today
             from demostore.faults import format_fault_table
@@ -213,20 +221,27 @@ def _demo(args: argparse.Namespace) -> int:
             raise UsageError(f"--fault: unknown fault '{fault}'",
                              hint=suggest(fault, FAULTS) or "see `qgate store faults`")
     from demostore.process import StoreStartError, start_store
+    from harness.config import project_root
+    from harness.data.demo import demo_data
     from harness.errors import HarnessError
 
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
-    try:
-        store = start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION,
-                            tick_seconds=DEMO_TICK_SECONDS)
-    except StoreStartError as exc:
-        # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
-        why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
-        raise HarnessError(f"the demo store did not start: {why}") from None
-    with store:
-        print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
-        return _run(args, base_url=store.base_url, env_name="demo", expect_version=DEMO_VERSION)
+    # the data suite reads the store's database and access log (environments/demo.toml)
+    with demo_data(args.db, project_root()) as data:
+        print(f"demo data: {data.seeded}", flush=True)
+        try:
+            store = start_store(faults=tuple(args.fault), db_url=data.db_url,
+                                version=DEMO_VERSION, tick_seconds=DEMO_TICK_SECONDS,
+                                log_dir=data.log_dir)
+        except StoreStartError as exc:
+            # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
+            why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
+            raise HarnessError(f"the demo store did not start: {why}") from None
+        with store:
+            print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
+            return _run(args, base_url=store.base_url, env_name="demo",
+                        expect_version=DEMO_VERSION)
 
 
 def _merge(args: argparse.Namespace) -> int:

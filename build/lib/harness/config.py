@@ -29,6 +29,7 @@ SUITE_SETTINGS: dict[str, str] = {
     "smoke": "harness.smoke.settings:SmokeSettings",
     "e2e": "harness.e2e.settings:E2ESettings",
     "security": "harness.security.settings:SecuritySettings",
+    "data": "harness.data.settings:DataSettings",
 }
 #: Suites that write data or attack the target: refused on production without an override.
 INTRUSIVE_SUITES = frozenset({"e2e", "load", "security", "data"})
@@ -196,27 +197,16 @@ def packaged_dir(package: str) -> Path | None:
     return None
 
 
-#: The one environment qgate ships ready to use: the bundled demo store's.
-BUILTIN_ENVIRONMENTS = ("demo",)
-
-
 def load_environment(name: str, root: Path | None = None) -> Environment:
-    """Load and validate `environments/<name>.toml`.
-
-    A project without its own `demo.toml` (a wheel install, `qgate init` not yet run) gets
-    the one shipped with qgate, so `qgate demo` works from any folder.
-    """
+    """Load and validate `environments/<name>.toml`."""
     directory = environments_dir(root)
     path = directory / f"{name}.toml"
-    if not path.is_file() and name in BUILTIN_ENVIRONMENTS:
-        builtin = packaged_dir("harness.environments")
-        if builtin is not None and (builtin / f"{name}.toml").is_file():
-            path = builtin / f"{name}.toml"
     shown = shown_path(path)
     if not path.is_file():
         known = available_environments(root)
         hint = suggest(name, known) or (f"known: {', '.join(known)}" if known else
-                                        f"no environment files in {shown_path(directory)}")
+                                        f"no environment files in {shown_path(directory)}; "
+                                        "`qgate init` writes a project's files")
         raise ConfigError(shown, "", f"environment '{name}' not found", hint=hint)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

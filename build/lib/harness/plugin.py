@@ -53,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run an intrusive suite against a production environment")
 
 
+@pytest.hookimpl(tryfirst=True)  # before allure-pytest reads its --alluredir
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; when --env is given, load the environment and start recording."""
     config.addinivalue_line("markers", "journey(name): a critical shopper journey (e2e)")
@@ -85,6 +86,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
         config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
                                                              or "tests"))
+    if config.pluginmanager.hasplugin("allure_pytest") and not getattr(
+            config.option, "allure_report_dir", None):
+        # suites record through allure-pytest into the run (steps, attachments, labels)
+        config.option.allure_report_dir = str(run_dir / "allure-results")
     recorder = Recorder(config, env, run_dir.resolve(), standalone)
     config.stash[_RECORDER] = recorder
     config.pluginmanager.register(recorder, "qgate-recorder")
@@ -213,13 +218,18 @@ class Recorder:
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         """Refuse what the environment does not allow, judged on the tests actually collected
-        (a second net behind the arguments check); then apply --qgate-shard I/N."""
+        (a second net behind the arguments check); label them for Allure; then apply
+        --qgate-shard I/N."""
         try:
             refuse_disallowed_suites(self.env, {self.suite_of(i.nodeid) for i in items},
                                      config.getoption("qgate_allow_production"))
         except pytest.UsageError:
             self.refused = True
             raise
+        for item in items:  # Allure groups results as qgate → suite → module
+            item.add_marker(pytest.mark.allure_label("qgate", label_type="parentSuite"))
+            item.add_marker(pytest.mark.allure_label(self.suite_of(item.nodeid),
+                                                     label_type="suite"))
         shard = config.getoption("qgate_shard")
         if not shard:
             return
@@ -402,6 +412,10 @@ class Recorder:
         self.written = self.results(exitstatus)
         for result in self.written:
             write_suite_result(self.run_dir, result, secrets)
+        allure_dir = getattr(self.config.option, "allure_report_dir", None)
+        if allure_dir and Path(allure_dir).is_dir():
+            from harness.redaction import scrub_folder
+            scrub_folder(Path(allure_dir), secrets)
         if self.standalone:
             from harness.runner import finish_run
             override = bool(self.env.production and
@@ -502,10 +516,14 @@ class Evidence:
             ("qgate.metric", {"name": name, "value": value, "unit": unit}))
 
     def artifact(self, path: str | Path, kind: str, label: str = "") -> None:
-        """Attach a file as evidence to this test."""
+        """Attach a file as evidence to this test (and to its Allure result)."""
         self._node.user_properties.append(
             ("qgate.artifact", {"path": str(Path(path).resolve()), "kind": kind,
                                 "label": label}))
+        if getattr(self._node.config.option, "allure_report_dir", None):
+            import allure
+            allure.attach.file(str(path), name=label or kind,
+                               extension=Path(path).suffix.lstrip(".") or None)
 
     def step(self, name: str) -> None:
         """Name the step in progress, so a failure report says where it broke ("" = none)."""

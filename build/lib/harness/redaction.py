@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 MASK = "***"
@@ -80,3 +81,27 @@ def _mask_cookie(cookie: Any, secrets: list[str]) -> Any:
     if isinstance(cookie, dict) and "value" in cookie:
         return {k: (MASK if k == "value" else redact_data(v, secrets)) for k, v in cookie.items()}
     return redact_data(cookie, secrets)
+
+
+#: Text files `scrub_folder` masks in place (binary attachments are left alone).
+_TEXT_SUFFIXES = (".txt", ".log", ".html", ".csv", ".xml", ".har", ".md")
+
+
+def scrub_folder(folder: Path, secrets: Iterable[str] = ()) -> None:
+    """Mask secrets in every JSON and text file directly in `folder` (allure-pytest's results,
+    captured logs and text attachments), in place."""
+    import json
+
+    secrets = list(secrets)
+    for path in folder.iterdir():
+        if not path.is_file():
+            continue
+        try:
+            if path.suffix == ".json":
+                data = json.loads(path.read_text(encoding="utf-8"))
+                path.write_text(json.dumps(redact_data(data, secrets)), encoding="utf-8")
+            elif path.suffix in _TEXT_SUFFIXES:
+                path.write_text(redact(path.read_text(encoding="utf-8"), secrets),
+                                encoding="utf-8")
+        except (OSError, ValueError):
+            continue  # not text after all (a binary with a text-like suffix)

@@ -15,6 +15,7 @@ from harness.errors import UsageError
 FILES: dict[str, tuple[str, str]] = {
     "environments/demo.toml": ("environments", "demo.toml"),
     "environments/.env.example": ("environments", ".env.example"),
+    "environments/security-rules.tsv": ("environments", "security-rules.tsv"),
     "environments/staging.toml": ("templates", "staging.toml"),
     "environments/production.toml": ("templates", "production.toml"),
     "gate.toml": ("templates", "gate.toml"),

@@ -465,6 +465,15 @@ def _journey_name(node: pytest.Item) -> str:
     return f"{marker.args[0]}: {title}" if marker and marker.args else title
 
 
+def _allure_step(name: str) -> contextlib.AbstractContextManager[Any]:
+    """The journey step as an Allure step (a no-op when allure-pytest is not recording)."""
+    try:
+        import allure
+    except ImportError:
+        return contextlib.nullcontext()
+    return allure.step(name)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
@@ -487,7 +496,8 @@ def step(
         started = time.perf_counter()
         e2e_evidence.step(name)  # the gate's report names the step a failure happened in
         try:
-            yield
+            with _allure_step(name):
+                yield
         except (Unsupported, StepFailed):
             raise
         except Exception as exc:

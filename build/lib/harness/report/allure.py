@@ -1,8 +1,13 @@
-"""allure-results/: Allure result files rendered from the run record.
+"""allure-results/: the gate's own Allure results, next to what the suites recorded.
 
-One result per test and per criterion, with deterministic uuids (re-rendering replaces,
-never duplicates). Render HTML with the npm `allure` package (v3, no Java):
-`npx allure generate reports/latest/allure-results`.
+The suites record through allure-pytest into `<run>/allure-results/` (journey steps,
+attachments, labels qgate → suite → module). This writer adds, from the run record alone:
+one result per gate criterion, `environment.properties`, `categories.json` (product defect,
+test defect, infrastructure, flaky) and `executor.json`; and, for a suite allure-pytest did
+not record (`qgate smoke`, a run from an older qgate), one result per test. Re-rendering
+replaces only the files this writer owns (label framework=qgate), never the suites'.
+Uuids are deterministic, so re-rendering never duplicates. Render HTML with the npm `allure`
+package (v3, no Java): `qgate report --allure`.
 """
 
 from __future__ import annotations
@@ -26,9 +31,8 @@ _CRITERION_STATUS = {"pass": "passed", "warn": "passed", "fail": "failed", "erro
 def render_allure(record: RunRecord, run_dir: Path) -> Path:
     """Write `<run_dir>/allure-results/` from `record`; returns the folder."""
     out = run_dir / "allure-results"
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir()
+    out.mkdir(exist_ok=True)
+    recorded = _remove_own_results(out)
     start = _millis(record.started_at)
     stop = _millis(record.finished_at)
     for c in record.verdict.criteria:
@@ -40,6 +44,8 @@ def render_allure(record: RunRecord, run_dir: Path) -> Path:
                 {"name": "tag", "value": "blocking" if c.blocking else "warning"}],
         })
     for name, suite in record.suites.items():
+        if name in recorded:
+            continue  # allure-pytest recorded these tests, with their steps
         for test in suite.tests:
             attachments = [_attach(out, run_dir, a.path, a.label or a.kind)
                            for a in suite.artifacts if a.test_id == test.id]
@@ -58,10 +64,40 @@ def render_allure(record: RunRecord, run_dir: Path) -> Path:
     (out / "environment.properties").write_text(
         f"environment={record.environment}\nbase_url={record.base_url}\n"
         f"version={record.version}\ndecision={record.verdict.decision}\n", encoding="utf-8")
+    (out / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
     (out / "executor.json").write_text(json.dumps(
         {"name": "qgate", "type": "qgate", "buildName": record.run_id,
          "reportName": f"qgate {record.verdict.decision}"}), encoding="utf-8")
     return out
+
+
+#: How Allure sorts what went wrong: the product, the tests, the infrastructure, flakiness.
+CATEGORIES = [
+    {"name": "Flaky (passed only on a retry)", "matchedStatuses": ["passed", "failed"],
+     "flaky": True},
+    {"name": "Product defects", "matchedStatuses": ["failed"]},
+    {"name": "Infrastructure (target or tool unavailable)", "matchedStatuses": ["broken"],
+     "messageRegex": "(?s).*(unreachable|refused|timed out|timeout|not installed|crashed|"
+                     "did not start|no result).*"},
+    {"name": "Test defects (the harness could not collect evidence)",
+     "matchedStatuses": ["broken"]},
+]
+
+
+def _remove_own_results(out: Path) -> set[str]:
+    """Delete the results this writer made before; return the suites allure-pytest recorded."""
+    recorded: set[str] = set()
+    for path in out.glob("*-result.json"):
+        try:
+            labels = {(la.get("name"), la.get("value"))
+                      for la in json.loads(path.read_text(encoding="utf-8")).get("labels", [])}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if ("framework", "qgate") in labels:
+            path.unlink()
+        elif ("parentSuite", "qgate") in labels:
+            recorded |= {value for name, value in labels if name == "suite"}
+    return recorded
 
 
 def _labels(suite: str, sub: str) -> list[dict[str, str]]:

@@ -1,0 +1,191 @@
+"""Schema parity: is the candidate (staging) a mirror of the reference (production)?
+
+Both sides are reflected with SQLAlchemy over read-only sessions and compared: tables,
+columns (type, nullability), primary keys, indexes, unique constraints, foreign keys, and the
+migration head where one is recorded (Alembic's `alembic_version`, Flyway's
+`flyway_schema_history`). Index and constraint names are ignored: environments name them
+differently; their columns are what matter.
+
+Severities stop at medium: whether a difference blocks a release is configured
+(`[data] parity_blocking_at`, `qgate data parity --fail-on`), not implied. Something the
+candidate lacks is medium (code written against production breaks), something it has in
+addition is low, an extra index is info.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.results import SEVERITY_ORDER, Finding
+
+SOURCE = "qgate data parity"
+LEVELS = ("info", "low", "medium")
+
+
+@dataclass(frozen=True)
+class SchemaDiff:
+    """The differences found, and how much was compared."""
+
+    findings: tuple[Finding, ...]
+    tables: int
+    reference_head: str = ""
+    candidate_head: str = ""
+
+    def metrics(self) -> dict[str, float]:
+        """`data.parity.differences` and, per level, the differences at or above it."""
+        out = {"data.parity.differences": float(len(self.findings)),
+               "data.parity.tables_compared": float(self.tables)}
+        for level in LEVELS:
+            floor = SEVERITY_ORDER.index(level)
+            out[f"data.parity.at_least_{level}"] = float(sum(
+                1 for f in self.findings if SEVERITY_ORDER.index(f.severity) >= floor))
+        return out
+
+
+@dataclass(frozen=True)
+class _Schema:
+    dialect: str
+    tables: dict[str, dict[str, Any]]
+    head: str
+    dialect_impl: Any = None
+
+
+def _type_key(type_: Any, same_dialect: bool, dialect: Any) -> str:
+    """How a column type is compared: exactly within a dialect, generically across."""
+    if same_dialect:
+        try:
+            return str(type_.compile(dialect=dialect))
+        except Exception:
+            return repr(type_)
+    try:
+        generic = type_.as_generic()
+    except NotImplementedError:
+        generic = type_
+    size = getattr(generic, "length", None) or getattr(generic, "precision", None)
+    return type(generic).__name__ + (f"({size})" if size else "")
+
+
+def _migration_head(conn: Any, tables: Sequence[str]) -> str:
+    from sqlalchemy import text
+
+    if "alembic_version" in tables:
+        heads = sorted(str(r[0]) for r in conn.execute(text(
+            "SELECT version_num FROM alembic_version")))
+        return "alembic " + ",".join(heads)
+    if "flyway_schema_history" in tables:
+        row = conn.execute(text(
+            "SELECT version FROM flyway_schema_history WHERE success = true "
+            "ORDER BY installed_rank DESC")).first()
+        return f"flyway {row[0]}" if row else "flyway (empty)"
+    return ""
+
+
+def read_schema(url: str, label: str, ignore: Sequence[str]) -> _Schema:
+    """Reflect one side (read-only)."""
+    from sqlalchemy import inspect
+
+    from harness.data.dburl import connect_check, make_engine
+
+    engine = make_engine(url, read_only=True, label=label)
+    connect_check(engine, label)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            names = inspector.get_table_names()
+            head = _migration_head(conn, names)
+            tables: dict[str, dict[str, Any]] = {}
+            for name in names:
+                if any(fnmatch.fnmatch(name, p) for p in ignore):
+                    continue
+                columns = {c["name"]: c for c in inspector.get_columns(name)}
+                pk = tuple(inspector.get_pk_constraint(name).get("constrained_columns") or ())
+                uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)}
+                indexes: set[tuple[str, ...]] = set()
+                for index in inspector.get_indexes(name):
+                    cols = tuple(c for c in index["column_names"] if c)
+                    if index.get("unique"):
+                        uniques.add(cols)
+                    else:
+                        indexes.add(cols)
+                fks = {(tuple(fk["constrained_columns"]), fk["referred_table"],
+                        tuple(fk["referred_columns"])) for fk in inspector.get_foreign_keys(name)}
+                tables[name] = {"columns": columns, "pk": pk, "uniques": uniques - {pk},
+                                "indexes": indexes, "fks": fks}
+            return _Schema(engine.dialect.name, tables, head, engine.dialect)
+    finally:
+        engine.dispose()
+
+
+def compare(reference: _Schema, candidate: _Schema) -> list[Finding]:
+    """The differences between two reflected schemas."""
+    same = reference.dialect == candidate.dialect
+    dialect = reference.dialect_impl
+    out: list[Finding] = []
+
+    def add(rule: str, title: str, severity: str, location: str, evidence: str) -> None:
+        out.append(Finding(rule_id=f"parity.{rule}", title=title,
+                           severity=severity,  # type: ignore[arg-type]
+                           location=location, evidence=evidence, source=SOURCE))
+
+    for name in sorted(set(reference.tables) - set(candidate.tables)):
+        add("table_missing", "table missing in the candidate", "medium", name,
+            "the reference has this table")
+    for name in sorted(set(candidate.tables) - set(reference.tables)):
+        add("table_extra", "table only in the candidate", "low", name,
+            "the reference has no such table")
+    for name in sorted(set(reference.tables) & set(candidate.tables)):
+        ref, cand = reference.tables[name], candidate.tables[name]
+        for column in sorted(set(ref["columns"]) - set(cand["columns"])):
+            add("column_missing", "column missing in the candidate", "medium",
+                f"{name}.{column}", f"reference type {ref['columns'][column]['type']}")
+        for column in sorted(set(cand["columns"]) - set(ref["columns"])):
+            add("column_extra", "column only in the candidate", "low", f"{name}.{column}",
+                f"candidate type {cand['columns'][column]['type']}")
+        for column in sorted(set(ref["columns"]) & set(cand["columns"])):
+            r, c = ref["columns"][column], cand["columns"][column]
+            r_type, c_type = (_type_key(r["type"], same, dialect),
+                              _type_key(c["type"], same, dialect))
+            if r_type != c_type:
+                add("column_type", "column type differs", "medium", f"{name}.{column}",
+                    f"reference {r_type}, candidate {c_type}")
+            if bool(r["nullable"]) != bool(c["nullable"]):
+                add("nullable", "nullability differs", "medium", f"{name}.{column}",
+                    f"reference {'NULL' if r['nullable'] else 'NOT NULL'}, candidate "
+                    f"{'NULL' if c['nullable'] else 'NOT NULL'}")
+        if ref["pk"] != cand["pk"]:
+            add("primary_key", "primary key differs", "medium", name,
+                f"reference ({', '.join(ref['pk'])}), candidate ({', '.join(cand['pk'])})")
+        for kind, missing_sev, extra_sev, label, noun in (
+                ("uniques", "medium", "low", "unique", "a unique constraint"),
+                ("indexes", "low", "info", "index", "an index")):
+            for cols in sorted(ref[kind] - cand[kind]):
+                add(f"{label}_missing", f"{label} missing in the candidate", missing_sev,
+                    f"{name}({', '.join(cols)})", f"the reference has {noun} on these columns")
+            for cols in sorted(cand[kind] - ref[kind]):
+                add(f"{label}_extra", f"{label} only in the candidate", extra_sev,
+                    f"{name}({', '.join(cols)})", "the reference has no such "
+                    f"{'index' if label == 'index' else 'constraint'}")
+        for fk in sorted(ref["fks"] - cand["fks"]):
+            add("foreign_key_missing", "foreign key missing in the candidate", "medium",
+                f"{name}({', '.join(fk[0])})", f"-> {fk[1]}({', '.join(fk[2])})")
+        for fk in sorted(cand["fks"] - ref["fks"]):
+            add("foreign_key_extra", "foreign key only in the candidate", "low",
+                f"{name}({', '.join(fk[0])})", f"-> {fk[1]}({', '.join(fk[2])})")
+    if (reference.head or candidate.head) and reference.head != candidate.head:
+        add("migration_head", "migration head differs", "medium", "migrations",
+            f"reference {reference.head or '(none)'}, candidate {candidate.head or '(none)'}")
+    return out
+
+
+def schema_parity(reference_url: str, candidate_url: str, *,
+                  ignore: Sequence[str] = ("qgate_*",),
+                  labels: tuple[str, str] = ("--reference", "--candidate")) -> SchemaDiff:
+    """Compare the candidate's schema with the reference's; both are only read."""
+    reference = read_schema(reference_url, labels[0], ignore)
+    candidate = read_schema(candidate_url, labels[1], ignore)
+    findings = compare(reference, candidate)
+    return SchemaDiff(tuple(findings), len(set(reference.tables) | set(candidate.tables)),
+                      reference.head, candidate.head)
