@@ -89,6 +89,10 @@ def _gate_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--expect-version", metavar="V", help="the version that must be deployed")
     sub.add_argument("--fail-on-flaky", action="store_true", default=None,
                      help="a test that passes only on retry fails the gate")
+    sub.add_argument("--load-profile", metavar="NAME",
+                     help="load suite: run loadprofiles/NAME.py (ci, peak, stress, soak)")
+    sub.add_argument("--load-workers", type=int, metavar="N",
+                     help="load and stress suites: a locust master plus N local workers")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +154,8 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
     from harness.report.console import render_console
     from harness.runner import parse_suites, plan_run, run_gate
 
+    from harness.load.suite import export_overrides
+    export_overrides(args.load_profile, args.load_workers)
     env = load_environment(env_name or args.env)
     if base_url or getattr(args, "base_url", None):
         env = env.with_base_url(base_url or args.base_url)
@@ -175,18 +181,29 @@ def _demo(args: argparse.Namespace) -> int:
     from demostore.process import StoreStartError, start_store
     from harness.errors import HarnessError
 
+    import contextlib
+    import os
+    import tempfile
+
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
-    try:
-        store = start_store(faults=tuple(args.fault), db_url=args.db, version=DEMO_VERSION,
-                            tick_seconds=DEMO_TICK_SECONDS)
-    except StoreStartError as exc:
-        # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
-        why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
-        raise HarnessError(f"the demo store did not start: {why}") from None
-    with store:
-        print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
-        return _run(args, base_url=store.base_url, env_name="demo", expect_version=DEMO_VERSION)
+    with contextlib.ExitStack() as cleanup:
+        # qgate picks the store's database, so suites that read it after a run (load's
+        # invariants) get its URL as QGATE_DEMO_DB_URL (environments/demo.toml refers to it)
+        db_url = args.db or "sqlite:///" + os.path.join(cleanup.enter_context(
+            tempfile.TemporaryDirectory(prefix="qgate-demo-db-")), "store.db")
+        os.environ["QGATE_DEMO_DB_URL"] = db_url
+        try:
+            store = start_store(faults=tuple(args.fault), db_url=db_url, version=DEMO_VERSION,
+                                tick_seconds=DEMO_TICK_SECONDS)
+        except StoreStartError as exc:
+            # the store's own one-line error (e.g. an unreachable --db) is the last stderr line
+            why = str(exc).strip().splitlines()[-1].removeprefix("qgate store: error: ")
+            raise HarnessError(f"the demo store did not start: {why}") from None
+        with store:
+            print(f"demo store up at {store.base_url} (version {DEMO_VERSION})", flush=True)
+            return _run(args, base_url=store.base_url, env_name="demo",
+                        expect_version=DEMO_VERSION)
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -26,6 +26,8 @@ from harness.schema import build, check_url, suggest
 SUITE_SETTINGS: dict[str, str] = {
     "smoke": "harness.smoke.settings:SmokeSettings",
     "e2e": "harness.e2e.settings:E2ESettings",
+    "load": "harness.load.settings:LoadSettings",
+    "stress": "harness.load.settings:StressSettings",
 }
 #: Suites that write data or attack the target: refused on production without an override.
 INTRUSIVE_SUITES = frozenset({"e2e", "load", "stress", "security", "data"})
