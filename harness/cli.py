@@ -150,11 +150,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str | None = None,
          expect_version: str | None = None) -> int:
     from harness.config import load_environment, project_root
+    from harness.load.suite import export_overrides
     from harness.policy import load_policy
     from harness.report.console import render_console
     from harness.runner import parse_suites, plan_run, run_gate
-
-    from harness.load.suite import export_overrides
     export_overrides(args.load_profile, args.load_workers)
     env = load_environment(env_name or args.env)
     if base_url or getattr(args, "base_url", None):
@@ -178,12 +177,12 @@ def _demo(args: argparse.Namespace) -> int:
         if fault not in FAULTS:
             raise UsageError(f"--fault: unknown fault '{fault}'",
                              hint=suggest(fault, FAULTS) or "see `qgate store faults`")
-    from demostore.process import StoreStartError, start_store
-    from harness.errors import HarnessError
-
     import contextlib
     import os
     import tempfile
+
+    from demostore.process import StoreStartError, start_store
+    from harness.errors import HarnessError
 
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)

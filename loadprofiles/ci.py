@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from _shapes import SteadyShape
 from _demoshop import Shopper
+from _shapes import SteadyShape
 
 
 class EverydayShopper(Shopper):

@@ -9,8 +9,8 @@ build-up, the countdown spike, the after-midnight tail.
 
 from __future__ import annotations
 
-from _shapes import StagesShape
 from _demoshop import PartyShopper, Shopper
+from _shapes import StagesShape
 
 
 class NewYearsEveShopper(PartyShopper):

@@ -8,8 +8,8 @@ stays over its objective or the error ratio over its limit.
 
 from __future__ import annotations
 
-from _shapes import StepShape
 from _demoshop import Shopper
+from _shapes import StepShape
 
 
 class EverydayShopper(Shopper):

@@ -8,7 +8,7 @@ wait for workers started on other machines (loadprofiles/distributed/).
 
 Bounds: `duration_s` (plus the stop timeout and a start-up grace) and `max_requests`. A
 caller's `stop_when` callback sees every progress sample and may stop the run early (a
-clearly broken objective, a stress run's breaking point); the stop is a SIGTERM, on which
+clearly broken objective, a stress run's breaking point); the stop is a SIGINT, on which
 locust stops its users and still writes its statistics.
 """
 
@@ -250,7 +250,7 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
 
 
 def _wait(master: subprocess.Popen[str], watcher: _Watcher, deadline: float) -> int | None:
-    """Wait for the master; SIGTERM it at the bound or when the watcher asks for a stop."""
+    """Wait for the master; interrupt it at the bound or when the watcher asks for a stop."""
     terminated_at: float | None = None
     while True:
         try:
@@ -262,7 +262,10 @@ def _wait(master: subprocess.Popen[str], watcher: _Watcher, deadline: float) -> 
             if now > deadline and not watcher.stopped:
                 watcher.stopped = "stopped at the run's time bound"
             if watcher.stopped:
-                _signal_group(master, signal.SIGTERM)
+                # SIGINT, not SIGTERM: locust installs its SIGTERM handler only after a
+                # headless shape has finished, but handles Ctrl-C everywhere (it stops the
+                # users, quits the workers and still writes its statistics)
+                _signal_group(master, signal.SIGINT)
                 terminated_at = now
         elif now - terminated_at > SHUTDOWN_GRACE_S:
             _signal_group(master, signal.SIGKILL)

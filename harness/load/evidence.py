@@ -75,17 +75,23 @@ def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
     ev.measure(f"{prefix}.error_ratio", total.error_ratio, dominated or few)
     ev.measure(f"{prefix}.rps", stats.requests / stats.duration_s if stats.requests else 0.0,
                dominated or few)
-    _percentiles(ev, f"{prefix}", total, settings, dominated, "all requests")
+    _percentiles(ev, f"{prefix}", total, settings, dominated, "all requests",
+                 ("p50", "p95", "p99"))
     for name, entry in sorted(stats.entries.items()):
         slug = f"{prefix}.{metric_slug(name)}"
         ev.metrics[f"{slug}.requests"] = float(entry.requests)
         ev.metrics[f"{slug}.failures"] = float(entry.failures)
         ev.measure(f"{slug}.error_ratio", entry.error_ratio, dominated)
         ev.measure(f"{slug}.rps", entry.requests / stats.duration_s, dominated)
-        _percentiles(ev, slug, entry, settings, dominated, f"'{name}'")
-    for name in settings.slo:
+        slo = settings.slo.get(name)
+        declared = tuple(p for p, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms))
+                         if limit > 0) if slo else ()
+        _percentiles(ev, slug, entry, settings, dominated, f"'{name}'", declared)
+    for name, slo in settings.slo.items():
         if name not in stats.entries:
-            for pct, _ in PERCENTILES:
+            for pct, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms)):
+                if limit <= 0:
+                    continue
                 ev.measure(f"{prefix}.{metric_slug(name)}.{pct}_ms", 0, (
                     f"no requests named '{name}' were made; check the name in the SLO table "
                     "against the locustfile's request names"))
@@ -104,11 +110,14 @@ def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
 
 
 def _percentiles(ev: LoadEvidence, base: str, entry: RequestStats, settings: LoadSettings,
-                 dominated: str, label: str) -> None:
+                 dominated: str, label: str, declared: tuple[str, ...] = ("p95",)) -> None:
+    """p50/p95/p99; too few samples: unmeasured if an objective needs it, else left out."""
     for pct, fraction in PERCENTILES:
         needed = settings.min_samples_p99 if pct == "p99" else settings.min_samples
         few = (f"only {entry.timed} timed requests for {label} (at least {needed} needed for "
                f"a {pct})" if entry.timed < needed else "")
+        if few and pct not in declared:
+            continue  # a figure nothing judges, and that would not mean anything
         ev.measure(f"{base}.{pct}_ms", entry.percentile(fraction), dominated or few)
 
 
@@ -175,7 +184,6 @@ def breaking_point(prefix: str, history: list[HistoryRow], settings: StressSetti
     point = find_breaking_point(samples, p95_limits(settings), settings.max_error_ratio,
                                 settings.breaking_streak)
     ev.breaking_point = point
-    ev.metrics[f"{prefix}.max_users"] = float(point.max_users)
     ev.metrics[f"{prefix}.users_held"] = float(point.users_held)
     if point.users is None:
         why = (f"the target held every objective up to {point.max_users} users, the profile's "

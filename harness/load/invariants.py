@@ -83,7 +83,7 @@ def run_checks(settings: InvariantSettings, *, table: str = "load") -> list[Inva
                         rows = [tuple(r) for r in result.fetchall()]
                         tx.rollback()
                 except SQLAlchemyError as exc:
-                    first = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+                    first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                     raise InvariantsUnavailable(
                         f"invariant '{check.name}' could not run: {first}",
                         hint="fix its sql in the environment file") from None

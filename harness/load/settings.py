@@ -53,6 +53,16 @@ class InvariantSettings:
 
 
 @dataclass(frozen=True)
+class ProfileSettings:
+    """Per-profile sizes, `[load.profiles.<name>]`: used when that profile runs."""
+
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration_s: float | None = None
+    max_requests: int | None = None
+
+
+@dataclass(frozen=True)
 class LoadSettings:
     """How the load suite runs against one environment: `[load]`."""
 
@@ -106,6 +116,18 @@ class LoadSettings:
     abort_factor: float = 2.0
     #: business invariants checked after the run
     invariants: InvariantSettings = field(default_factory=InvariantSettings)
+    #: sizes per profile, e.g. `[load.profiles.peak] users = 30`
+    profiles: dict[str, ProfileSettings] = field(default_factory=dict)
+
+    def for_profile(self) -> LoadSettings:
+        """These settings with the current profile's sizes applied."""
+        import dataclasses
+
+        sizes = self.profiles.get(self.profile)
+        if sizes is None:
+            return self
+        changes = {k: v for k, v in dataclasses.asdict(sizes).items() if v is not None}
+        return dataclasses.replace(self, **changes)
 
     def locustfile_path(self) -> str:
         """The locustfile to run, as configured (relative paths are from the project root)."""

@@ -243,7 +243,8 @@ class BreakingPoint:
     users: int | None
     rps: float | None
     reason: str
-    #: the most users seen while every objective still held
+    #: the most users held within every objective: the step below the breaking point, or
+    #: the most users seen when the target never broke
     users_held: int
     max_users: int
 
@@ -252,19 +253,21 @@ def find_breaking_point(samples: list[Sample], p95_limits: Mapping[str, float],
                         max_error_ratio: float, streak: int = 3) -> BreakingPoint:
     """The first moment objectives stayed broken for `streak` consecutive samples."""
     run: list[tuple[Sample, str]] = []
-    held = 0
+    fine: list[int] = []
     for sample in samples:
         why = broken_because(sample, p95_limits, max_error_ratio)
         if why:
             run.append((sample, why))
             if len(run) >= streak:
                 first, reason = run[0]
+                held = max((u for u in fine if u < first.users), default=0)
                 return BreakingPoint(first.t, first.users, round(first.rps, 2), reason, held,
                                      max(s.users for s in samples))
             continue
         run = []
-        held = max(held, sample.users)
-    return BreakingPoint(None, None, None, "", held, max((s.users for s in samples), default=0))
+        fine.append(sample.users)
+    return BreakingPoint(None, None, None, "", max(fine, default=0),
+                         max((s.users for s in samples), default=0))
 
 
 def broken_because(sample: Sample, p95_limits: Mapping[str, float],

@@ -62,6 +62,7 @@ def effective_settings(env: Environment, suite: str, *, profile: str = "",
             settings = dataclasses.replace(settings, invariants=load.invariants)
     if profile:
         settings = dataclasses.replace(settings, profile=profile)
+    settings = settings.for_profile()
     if workers is not None:
         settings = dataclasses.replace(settings, workers=workers)
     return settings
