@@ -64,6 +64,18 @@ def _wapiti() -> ToolStatus:
                    True)
 
 
+def _locust() -> ToolStatus:
+    """locust runs as `python -m locust` (the load and stress suites' engine)."""
+    if importlib.util.find_spec("locust") is None:
+        return ToolStatus("locust", False, "not installed", "pip install 'qcommerce-harness[load]'"
+                          " (make setup does)", "load, stress")
+    result = subprocess.run([sys.executable, "-m", "locust", "--version"], capture_output=True,
+                            text=True, timeout=60, check=False)
+    version = (result.stdout or result.stderr).strip().split(" from ")[0]
+    return ToolStatus("locust", result.returncode == 0, version or "does not start",
+                      "pip install --force-reinstall locust", "load, stress")
+
+
 def _allure() -> ToolStatus:
     from harness.allure_cli import find_allure
     path = find_allure()
@@ -92,7 +104,7 @@ CHECKS: list[Callable[[], ToolStatus]] = [
     lambda: _binary("ffmpeg", "e2e video", "apt-get install -y ffmpeg", optional=True),
     lambda: _module("fastapi", "demo store", "make setup"),
     lambda: _module("sqlalchemy", "demo store", "make setup"),
-    lambda: _module("locust", "load (planned)", "pip install 'qcommerce-harness[load]'", True),
+    _locust,
     lambda: _module("zapv2", "security via a ZAP daemon (planned)",
                     "pip install 'qcommerce-harness[zap]'", True),
     _wapiti,
