@@ -173,8 +173,9 @@ def _series(prefix: str, stats: LocustStats, history: list[HistoryRow],
 
 
 def p95_limits(settings: LoadSettings) -> dict[str, float]:
-    """Request name -> p95 objective (ms), for the declared objectives that have one."""
-    return {name: slo.p95_ms for name, slo in settings.slo.items() if slo.p95_ms > 0}
+    """Request name -> p95 objective (ms), for the blocking objectives that have one."""
+    return {name: slo.p95_ms for name, slo in settings.slo.items()
+            if slo.p95_ms > 0 and slo.severity == "blocking"}
 
 
 def breaking_point(prefix: str, history: list[HistoryRow], settings: StressSettings,
@@ -182,7 +183,7 @@ def breaking_point(prefix: str, history: list[HistoryRow], settings: StressSetti
     """Add a stress run's breaking point (users, RPS, when) from the stats history."""
     samples = history_samples(history)
     point = find_breaking_point(samples, p95_limits(settings), settings.max_error_ratio,
-                                settings.breaking_streak)
+                                settings.breaking_streak, settings.abort_after_s)
     ev.breaking_point = point
     ev.metrics[f"{prefix}.users_held"] = float(point.users_held)
     if point.users is None:
@@ -201,16 +202,20 @@ def breaking_point(prefix: str, history: list[HistoryRow], settings: StressSetti
 
 
 def early_abort_rule(settings: LoadSettings) -> StopRule:
-    """Stop a load run once a blocking objective is clearly broken (abort_factor × limit)."""
+    """Stop a load run once a blocking objective is clearly broken (abort_factor × limit, over
+    the run so far and over the last ten seconds, after `abort_after_s`)."""
     factor = settings.abort_factor
     error_floor = max(100, 5 * settings.min_samples)
 
     def rule(p: Progress) -> str:
+        if p.t < settings.abort_after_s:  # start-up (sign-ups, cold caches) is not a verdict
+            return ""
         for name, slo in settings.slo.items():
             if slo.severity != "blocking" or slo.p95_ms <= 0 or name not in p.names:
                 continue
-            count, _, p95, _ = p.names[name]
-            if count >= settings.min_samples and p95 > factor * slo.p95_ms:
+            count, _, p95, p95_now = p.names[name]
+            limit = factor * slo.p95_ms
+            if count >= settings.min_samples and p95 > limit and p95_now > limit:
                 return (f"stopped early at {p.t:.0f} s: '{name}' p95 {p95:g} ms is more than "
                         f"{factor:g}× its objective ({slo.p95_ms:g} ms) over {count} requests")
         if settings.max_error_ratio >= 0 and p.requests >= error_floor:
@@ -233,7 +238,7 @@ def breaking_point_rule(settings: StressSettings) -> StopRule:
         samples.append(Sample(p.t, p.users, p.rps, p.failures_per_s,
                               {n: v[3] for n, v in p.names.items() if v[3] > 0}))
         point = find_breaking_point(samples, limits, settings.max_error_ratio,
-                                    settings.breaking_streak)
+                                    settings.breaking_streak, settings.abort_after_s)
         if point.users is None:
             return ""
         return (f"stopped at the breaking point: {point.reason} at {point.users} users "

@@ -111,9 +111,12 @@ class LoadSettings:
     #: more than this share of rate-limited answers (429, 503 + Retry-After): the run measured
     #: the target's limiter, not the shop, and its figures are not measurements
     max_limited_ratio: float = 0.2
-    #: stop once a blocking objective is clearly broken (abort_factor times its threshold)
+    #: stop once a blocking objective is clearly broken: after `abort_after_s` seconds, with
+    #: at least `min_samples` requests, its p95 over the run and over the last ten seconds
+    #: both above `abort_factor` times the threshold
     abort_early: bool = True
     abort_factor: float = 2.0
+    abort_after_s: float = 15.0
     #: business invariants checked after the run
     invariants: InvariantSettings = field(default_factory=InvariantSettings)
     #: sizes per profile, e.g. `[load.profiles.peak] users = 30`
@@ -199,8 +202,10 @@ class StressSettings(LoadSettings):
     profile: str = "stress"
     users: int = 60
     duration_s: float = 120.0
-    #: a breaking point must hold this many consecutive seconds (the stats history's rows)
+    #: a breaking point must hold this many consecutive seconds (the stats history's rows);
+    #: the first `abort_after_s` seconds (start-up) can hold but not break
     breaking_streak: int = 3
+    abort_after_s: float = 10.0
     #: the users the target must hold within its objectives (0 declares no criterion)
     min_users_held: int = 0
     #: check `[load.invariants]` after the stress run too (when [stress] declares none)

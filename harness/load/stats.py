@@ -250,12 +250,17 @@ class BreakingPoint:
 
 
 def find_breaking_point(samples: list[Sample], p95_limits: Mapping[str, float],
-                        max_error_ratio: float, streak: int = 3) -> BreakingPoint:
-    """The first moment objectives stayed broken for `streak` consecutive samples."""
+                        max_error_ratio: float, streak: int = 3,
+                        warmup_s: float = 0.0) -> BreakingPoint:
+    """The first moment objectives stayed broken for `streak` consecutive samples.
+
+    Samples in the first `warmup_s` seconds can hold but not break (start-up is not load).
+    """
     run: list[tuple[Sample, str]] = []
     fine: list[int] = []
     for sample in samples:
-        why = broken_because(sample, p95_limits, max_error_ratio)
+        why = broken_because(sample, p95_limits, max_error_ratio) if (
+            sample.t >= warmup_s) else ""
         if why:
             run.append((sample, why))
             if len(run) >= streak:

@@ -146,6 +146,8 @@ def test_a_run_dominated_by_rate_limiting_measured_nothing() -> None:
      "'checkout' p95 1700 ms is more than 2× its objective (800 ms) over 25 requests"),
     (Progress(30, 10, 400, 0, 20, 0, 0, 0, 0, {"checkout": (19, 0, 5000.0, 5000.0)}), ""),
     (Progress(30, 10, 400, 0, 20, 0, 0, 0, 0, {"checkout": (25, 0, 1500.0, 1500.0)}), ""),
+    (Progress(30, 10, 400, 0, 20, 0, 0, 0, 0, {"checkout": (25, 0, 1700.0, 400.0)}), ""),
+    (Progress(10, 10, 400, 0, 20, 0, 0, 0, 0, {"checkout": (25, 0, 1700.0, 1700.0)}), ""),
     (Progress(30, 10, 400, 12, 20, 0, 0, 0, 0, {}), "error ratio 3.0% is more than 2×"),
     (Progress(30, 10, 50, 12, 20, 0, 0, 0, 0, {}), ""),
 ])
@@ -172,13 +174,17 @@ def test_breaking_point_needs_a_streak_and_names_the_step_held() -> None:
     errors = samples([(1, 5, 10, 0, 100), (2, 10, 20, 2, 100), (3, 10, 20, 2, 100)])
     point = find_breaking_point(history_samples(errors), {"checkout": 800}, 0.05, streak=2)
     assert point.users == 10 and "error ratio 10.0% > 5.0%" in point.reason
+    warm = find_breaking_point(history_samples(history), {"checkout": 800}, 0.05, streak=3,
+                               warmup_s=4)  # start-up seconds can hold but not break
+    assert (warm.users, warm.at_s) == (15, 4.0)
     calm = samples([(1, 5, 10, 0, 100), (2, 10, 20, 0, 100)])
     point = find_breaking_point(history_samples(calm), {"checkout": 800}, 0.05)
     assert point.users is None and point.users_held == 10
 
 
 def test_stress_stops_at_the_breaking_point_and_reports_it_unmeasured_when_never_reached() -> None:
-    settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, breaking_streak=2)
+    settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, breaking_streak=2,
+                              abort_after_s=0)
     rule = breaking_point_rule(settings)
     assert rule(Progress(1, 6, 50, 0, 10, 0, 0, 0, 0, {"checkout": (5, 0, 900.0, 900.0)})) == ""
     assert "at 6 users" in rule(Progress(2, 6, 60, 0, 10, 0, 0, 0, 0,
