@@ -2,7 +2,7 @@
 
 The harness never trusts locust's exit code (it is 1 whenever any request failed); the
 evidence is the statistics locust writes (`--json-file`, `--csv --csv-full-history`) and
-the counts `qgate_locust_plugin.py` adds. With `workers = N` the harness starts a locust
+the counts `qgate_locust_plugin.py` adds. With `locust_workers = N` the harness starts a locust
 master and N local workers (locust's own distribution); `remote_workers` makes the master
 wait for workers started on other machines (loadprofiles/distributed/).
 

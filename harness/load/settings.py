@@ -81,8 +81,9 @@ class LoadSettings:
     max_requests: int = 200_000
     #: seconds a user may finish its current task when the run stops
     stop_timeout_s: float = 5.0
-    #: local locust workers: 0 runs one process; N runs a master plus N workers
-    workers: int = 0
+    #: local locust workers: 0 runs one process; N runs a master plus N workers (not named
+    #: `workers`: the runner reads that key as pytest-xdist's -n)
+    locust_workers: int = 0
     #: workers started elsewhere (compose, Kubernetes) that connect to this master
     remote_workers: int = 0
     master_bind_host: str = "127.0.0.1"

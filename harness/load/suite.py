@@ -64,7 +64,7 @@ def effective_settings(env: Environment, suite: str, *, profile: str = "",
         settings = dataclasses.replace(settings, profile=profile)
     settings = settings.for_profile()
     if workers is not None:
-        settings = dataclasses.replace(settings, workers=workers)
+        settings = dataclasses.replace(settings, locust_workers=workers)
     return settings
 
 
@@ -124,7 +124,7 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
         locustfile=locustfile, host=env.base_url, out_dir=out_dir, users=settings.users,
         spawn_rate=settings.spawn_rate, duration_s=settings.duration_s,
         max_requests=settings.max_requests, stop_timeout_s=settings.stop_timeout_s,
-        workers=settings.workers, remote_workers=settings.remote_workers,
+        workers=settings.locust_workers, remote_workers=settings.remote_workers,
         master_bind_host=settings.master_bind_host, master_port=settings.master_port,
         workers_timeout_s=settings.workers_timeout_s, user_classes=tuple(settings.user_classes),
         headers=dict(env.auth.headers), basic_auth=env.auth.basic_credentials())
@@ -142,8 +142,8 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
     evidence = derive_evidence(suite, stats, history, run.extras(), settings)
     if stress:
         breaking_point(suite, history, settings, evidence)  # type: ignore[arg-type]
-    topology = (f"a locust master and {settings.workers} local workers" if settings.workers
-                else "one locust process")
+    topology = (f"a locust master and {settings.locust_workers} local workers"
+                if settings.locust_workers else "one locust process")
     if settings.remote_workers:
         topology += f" (+{settings.remote_workers} remote workers)"
     shown = os.path.relpath(locustfile, project_root()) if locustfile.is_relative_to(

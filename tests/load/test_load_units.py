@@ -280,3 +280,19 @@ def test_report_panel_renders_from_the_suite_result_alone() -> None:
     assert "<code>checkout</code>" in html and "<code>home</code>" in html
     assert "title='only 9 timed requests for &#x27;home&#x27;'>n/m" in html
     assert "invariants" not in html  # not a request name
+
+
+def test_locust_workers_are_not_pytest_workers(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.config import load_environment
+    from harness.load.suite import effective_settings
+    from harness.runner import plan_run, suite_command
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "x.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\nsuites = ["load"]\n[load]\nlocust_workers = 2\n')
+    monkeypatch.setenv("QGATE_ROOT", str(tmp_path))
+    env = load_environment("x")
+    assert "-n" not in suite_command("load", plan_run(env, ["load"], ["load"]), tmp_path)
+    assert effective_settings(env, "load").locust_workers == 2
+    assert effective_settings(env, "load", workers=0).locust_workers == 0
