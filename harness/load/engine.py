@@ -31,10 +31,13 @@ from harness.errors import ToolMissing
 
 PLUGIN = Path(__file__).with_name("qgate_locust_plugin.py")
 PROGRESS_PREFIX = "QGATE_PROGRESS "
-#: seconds locust may take to start (import the locustfile, connect workers) beyond the bound
+#: seconds locust may take to start (import the locustfile, connect workers): until its
+#: first progress line; the run's time bound counts from there
 STARTUP_GRACE_S = 20.0
-#: seconds locust may take to write its statistics after a SIGTERM before it is killed
+#: seconds locust may take to write its statistics after the stop before it is killed
 SHUTDOWN_GRACE_S = 20.0
+#: seconds past duration + stop timeout before the run is stopped at its time bound
+RUN_SLACK_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,13 @@ class Progress:
     limited: int
     #: name -> (requests, failures, p95 over the run, p95 over the last ten seconds)
     names: dict[str, tuple[int, int, float, float]]
+    #: locust's runner state: ready (e.g. waiting for workers), spawning, running, stopped…
+    state: str = ""
+
+    @property
+    def started(self) -> bool:
+        """Whether the test itself is under way (users spawned or spawning)."""
+        return self.users > 0 or self.state in ("spawning", "running")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Progress:
@@ -90,7 +100,7 @@ class Progress:
             rps=float(data.get("rps", 0)), p95=float(data.get("p95", 0)),
             p95_now=float(data.get("p95_now", 0)),
             failures_per_s=float(data.get("failures_per_s", 0)),
-            limited=int(data.get("limited", 0)),
+            limited=int(data.get("limited", 0)), state=str(data.get("state", "")),
             names={str(k): (int(v[0]), int(v[1]), float(v[2]), float(v[3]))
                    for k, v in (data.get("names") or {}).items()})
 
@@ -236,10 +246,9 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
         reader = threading.Thread(target=watcher.read, args=(master.stdout, master),
                                   daemon=True)
         reader.start()
-        bound = plan.duration_s + plan.stop_timeout_s + STARTUP_GRACE_S
-        if plan.distributed:
-            bound += plan.workers_timeout_s
-        code = _wait(master, watcher, started + bound)
+        startup = STARTUP_GRACE_S + (plan.workers_timeout_s if plan.distributed else 0.0)
+        code = _wait(master, watcher, started + startup,
+                     plan.duration_s + plan.stop_timeout_s + RUN_SLACK_S)
         reader.join(timeout=5)
     finally:
         for proc in reversed(procs):
@@ -249,8 +258,13 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
                      watcher.stopped, watcher.last, tuple(watcher.errors))
 
 
-def _wait(master: subprocess.Popen[str], watcher: _Watcher, deadline: float) -> int | None:
-    """Wait for the master; interrupt it at the bound or when the watcher asks for a stop."""
+def _wait(master: subprocess.Popen[str], watcher: _Watcher, startup_deadline: float,
+          run_bound_s: float) -> int | None:
+    """Wait for the master; interrupt it at a bound or when the watcher asks for a stop.
+
+    Bounds: the test must have started by `startup_deadline` (workers connected), and end
+    within `run_bound_s` of its start (a shape that never ends, a stuck user).
+    """
     terminated_at: float | None = None
     while True:
         try:
@@ -259,8 +273,12 @@ def _wait(master: subprocess.Popen[str], watcher: _Watcher, deadline: float) -> 
             pass
         now = time.monotonic()
         if terminated_at is None:
-            if now > deadline and not watcher.stopped:
-                watcher.stopped = "stopped at the run's time bound"
+            if not watcher.stopped:
+                began = watcher.first_sample_at
+                if began is None and now > startup_deadline:
+                    watcher.stopped = "locust did not start the test in time"
+                elif began is not None and now > began + run_bound_s:
+                    watcher.stopped = "stopped at the run's time bound"
             if watcher.stopped:
                 # SIGINT, not SIGTERM: locust installs its SIGTERM handler only after a
                 # headless shape has finished, but handles Ctrl-C everywhere (it stops the
@@ -282,6 +300,8 @@ class _Watcher:
         self.stop_when = stop_when
         self.stopped = ""
         self.last: Progress | None = None
+        #: monotonic time of the first progress line of a started test (the bound counts from it)
+        self.first_sample_at: float | None = None
         self.errors: list[str] = []
 
     def read(self, stream: IO[str] | None, master: subprocess.Popen[str]) -> None:
@@ -303,6 +323,8 @@ class _Watcher:
                 self.sample(Progress.from_json(data))
 
     def sample(self, progress: Progress) -> None:
+        if self.first_sample_at is None and progress.started:
+            self.first_sample_at = time.monotonic()
         self.last = progress
         if self.on_progress is not None:
             self.on_progress(progress)
