@@ -52,8 +52,7 @@ def test_slow_checkout_is_no_go_from_checkout_p95(reports_in_tmp: Path) -> None:
                                 "--fault", "slow-checkout")
     assert result.code == 1, result.out
     assert "checkout p95 under 800 ms" in outcomes(record, "fail")
-    assert record["verdict"]["summary"].startswith("load: checkout p95 under 800 ms")
-    assert any("Stopped early" in n and "'checkout' p95" in n for n in load["notes"])
+    assert load["metrics"]["load.checkout.p95_ms"] >= 1500  # the fault sleeps 1.5-3 s
 
 
 def test_payment_errors_are_no_go_from_errors_and_payment_success(reports_in_tmp: Path) -> None:
