@@ -141,7 +141,9 @@ class LoadSettings:
         """The criteria this table declares (judged by the verdict next to gate.toml's)."""
         from harness.policy import Criterion
 
-        out: list[Criterion] = []
+        # business correctness first: the verdict's summary quotes the first failures
+        out: list[Criterion] = invariant_criteria(suite) if self.invariants.checks else []
+        out.extend(self._run_criteria(suite))
         for name, slo in self.slo.items():
             slug = metric_slug(name)
             for pct, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms)):
@@ -149,9 +151,6 @@ class LoadSettings:
                     out.append(Criterion(suite, f"{name} {pct} under {limit:g} ms",
                                          metric=f"{suite}.{slug}.{pct}_ms", op="<=",
                                          threshold=limit, severity=slo.severity))
-        out.extend(self._run_criteria(suite))
-        if self.invariants.checks:
-            out.extend(invariant_criteria(suite))
         return out
 
     def _run_criteria(self, suite: str) -> list[Any]:
@@ -217,10 +216,10 @@ class StressSettings(LoadSettings):
         from harness.policy import Criterion
 
         out: list[Criterion] = []
+        if self.invariants.checks or self.use_load_invariants:
+            out.extend(invariant_criteria(suite))
         if self.min_users_held > 0:
             out.append(Criterion(suite, f"held at least {self.min_users_held} users within "
                                  "objectives", metric=f"{suite}.users_held", op=">=",
                                  threshold=self.min_users_held))
-        if self.invariants.checks or self.use_load_invariants:
-            out.extend(invariant_criteria(suite))
         return out
