@@ -142,6 +142,10 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
     evidence = derive_evidence(suite, stats, history, run.extras(), settings)
     if stress:
         breaking_point(suite, history, settings, evidence)  # type: ignore[arg-type]
+    if run.stopped:
+        for metric, why in evidence.unmeasured.items():
+            if why.startswith("only "):
+                evidence.unmeasured[metric] = why + " — the run was stopped early"
     topology = (f"a locust master and {settings.locust_workers} local workers"
                 if settings.locust_workers else "one locust process")
     if settings.remote_workers:
