@@ -60,6 +60,8 @@ class ProfileSettings:
     spawn_rate: float | None = None
     duration_s: float | None = None
     max_requests: int | None = None
+    #: e.g. false for a peak profile, whose point is the spike after a slow start
+    abort_early: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -213,11 +213,13 @@ def test_criteria_declared_by_the_load_table() -> None:
 
 
 def test_profile_sizes_apply_to_their_profile_only() -> None:
-    settings = LoadSettings(profiles={"peak": ProfileSettings(users=30, duration_s=60)})
+    settings = LoadSettings(profiles={"peak": ProfileSettings(users=30, duration_s=60,
+                                                              abort_early=False)})
     assert settings.for_profile().users == 10
     import dataclasses
     peak = dataclasses.replace(settings, profile="peak").for_profile()
-    assert (peak.users, peak.duration_s, peak.spawn_rate) == (30, 60.0, 5.0)
+    assert (peak.users, peak.duration_s, peak.spawn_rate, peak.abort_early) == (30, 60.0, 5.0,
+                                                                                 False)
 
 
 @pytest.fixture
