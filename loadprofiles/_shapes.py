@@ -66,5 +66,4 @@ class StepShape(ProfileShape):
         if elapsed >= run_time:
             return None
         size = max(1, users // self.steps)
-        now = min(users, size * (int(elapsed // self.step_s) + 1))
-        return now, max(rate, float(size))
+        return min(users, size * (int(elapsed // self.step_s) + 1)), rate
