@@ -55,6 +55,7 @@ test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	@mkdir -p benchmarks/results
 	@for f in benchmarks/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit $$?; done
 

@@ -120,6 +120,10 @@ def _gate_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--no-fail-fast", dest="fail_fast", action="store_false",
                      help="run every suite even when smoke fails (default: stop after a "
                           "failed smoke suite; the rest are listed as not run)")
+    sub.add_argument("--load-profile", metavar="NAME",
+                     help="load suite: run loadprofiles/NAME.py (ci, peak, stress, soak)")
+    sub.add_argument("--load-workers", type=int, metavar="N",
+                     help="load and stress suites: a locust master plus N local workers")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,9 +199,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str | None = None,
          expect_version: str | None = None) -> int:
     from harness.config import load_environment
+    from harness.load.suite import export_overrides
     from harness.report.console import render_console
     from harness.runner import parse_suites, plan_run, run_gate
-
+    export_overrides(args.load_profile, args.load_workers)
     env = load_environment(env_name or args.env)
     if base_url or getattr(args, "base_url", None):
         env = env.with_base_url(base_url or args.base_url)
@@ -227,7 +232,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     faults = f" with faults: {', '.join(args.fault)}" if args.fault else ""
     print(f"starting the demo store{faults}…", flush=True)
-    # the data suite reads the store's database and access log (environments/demo.toml)
+    # the data suite reads the store's database and access log, load's invariants its
+    # database: both reach the suites as QGATE_DEMO_DB_URL / _LOG_DIR (environments/demo.toml)
     with demo_data(args.db, project_root()) as data:
         print(f"demo data: {data.seeded}", flush=True)
         try:

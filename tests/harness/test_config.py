@@ -55,6 +55,20 @@ def test_loads_and_resolves_secrets_from_dotenv_files(root: Path,
     assert load_environment("staging").auth.headers["X-Token"] == "from-process"
 
 
+def test_variable_default_applies_only_when_unset(root: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    write(root, "staging", 'base_url = "${QGATE_TEST_URL:-http://127.0.0.1:8000}"\n'
+          '[smoke]\nexpect_version = "${QGATE_TEST_VERSION:-}"')
+    env = load_environment("staging")
+    assert env.base_url == "http://127.0.0.1:8000"
+    assert env.suite_settings("smoke").expect_version == ""
+    monkeypatch.setenv("QGATE_TEST_URL", "https://set.example.com")
+    monkeypatch.setenv("QGATE_TEST_VERSION", "2.0")
+    env = load_environment("staging")
+    assert env.base_url == "https://set.example.com"
+    assert env.suite_settings("smoke").expect_version == "2.0"
+
+
 BAD = [
     ("unknown top key", 'base_ur = "http://x"', "base_ur", "did you mean 'base_url'?"),
     ("misspelt suite key", 'base_url = "http://x"\n[smoke]\ntimout_s = 3', "smoke.timout_s",

@@ -4,7 +4,7 @@ An environment file declares the target (base_url, api_url), whether it is produ
 which suites may run, auth for a protected staging, and one table per suite whose schema
 is a frozen dataclass owned by that suite (see `SUITE_SETTINGS`). `${VAR}` placeholders are
 resolved from the process environment, then `.env.<name>`, then `.env`; a missing variable
-is a config error naming the file and the key.
+is a config error naming the file and the key (`${VAR:-default}` supplies a default).
 """
 
 from __future__ import annotations
@@ -30,11 +30,14 @@ SUITE_SETTINGS: dict[str, str] = {
     "e2e": "harness.e2e.settings:E2ESettings",
     "security": "harness.security.settings:SecuritySettings",
     "data": "harness.data.settings:DataSettings",
+    "load": "harness.load.settings:LoadSettings",
+    "stress": "harness.load.settings:StressSettings",
 }
 #: Suites that write data or attack the target: refused on production without an override.
-INTRUSIVE_SUITES = frozenset({"e2e", "load", "security", "data"})
+INTRUSIVE_SUITES = frozenset({"e2e", "load", "stress", "security", "data"})
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ${VAR}, or ${VAR:-default} for a value that may be absent (e.g. one `qgate demo` sets)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEY = re.compile(
     r"(password|passwd|secret|token|api_?key|credential|cookie|authorization|dsn|db_url)", re.I)
 
@@ -299,7 +302,9 @@ def _resolve(value: Any, variables: Mapping[str, str], file: str, key: str,
         return value
 
     def substitute(match: re.Match[str]) -> str:
-        var = match.group(1)
+        var, default = match.group(1), match.group(2)
+        if var not in variables and default is not None:
+            return default
         if var not in variables:
             raise ConfigError(file, key, f"variable ${{{var}}} is not set",
                               hint=f"export {var}=... or put it in .env")

@@ -87,6 +87,18 @@ def _zap_daemons() -> list[ToolStatus]:
     return rows
 
 
+def _locust() -> ToolStatus:
+    """locust runs as `python -m locust` (the load and stress suites' engine)."""
+    if importlib.util.find_spec("locust") is None:
+        return ToolStatus("locust", False, "not installed", "pip install 'qcommerce-harness[load]'"
+                          " (make setup does)", "load, stress")
+    result = subprocess.run([sys.executable, "-m", "locust", "--version"], capture_output=True,
+                            text=True, timeout=60, check=False)
+    version = (result.stdout or result.stderr).strip().split(" from ")[0]
+    return ToolStatus("locust", result.returncode == 0, version or "does not start",
+                      "pip install --force-reinstall locust", "load, stress")
+
+
 def _allure() -> ToolStatus:
     from harness.allure_cli import find_allure
     path = find_allure()
@@ -121,7 +133,7 @@ CHECKS: list[Callable[[], ToolStatus]] = [
                     "pip install 'qcommerce-harness[data]'"),
     lambda: _module("pyarrow", "data generate --format parquet",
                     "pip install 'qcommerce-harness[data]'", True),
-    lambda: _module("locust", "load (planned)", "pip install 'qcommerce-harness[load]'", True),
+    _locust,
     lambda: _module("zapv2", "security via a ZAP daemon",
                     "pip install 'qcommerce-harness[security]'", True),
     _wapiti,

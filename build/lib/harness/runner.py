@@ -30,9 +30,10 @@ from harness.runrecord import RunRecord, collect_provenance, new_run_dir, now_is
 from harness.schema import suggest
 
 #: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
-#: the browser journeys, load, the scanner, and data last because its audit scans the
-#: artifacts and logs the other suites left behind.
-SUITE_ORDER = ("smoke", "e2e", "load", "security", "data")
+#: the browser journeys, load and stress, the scanner (after everything that logs in: its
+#: attacks on the login form trip the shop's rate limit), and data last because its audit
+#: scans the artifacts and logs the other suites left behind.
+SUITE_ORDER = ("smoke", "e2e", "load", "stress", "security", "data")
 
 
 @dataclass(frozen=True)

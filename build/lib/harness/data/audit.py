@@ -462,9 +462,13 @@ def _file_sources(path: Path, shown: str) -> Iterator[tuple[str, Callable[[], It
     yield shown, plain
 
 
-def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None = None
-               ) -> FileScan:
-    """Scan text files (and zip members) line by line; `context` is "artifacts" or "logs"."""
+def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None = None,
+               synthetic: Iterable[str] = ()) -> FileScan:
+    """Scan text files (and zip members) line by line; `context` is "artifacts" or "logs".
+
+    `synthetic` values (the test identities qgate's own tools send) are not findings.
+    """
+    known = {s.strip().lower() for s in synthetic}
     tally: dict[tuple[str, str, str], _Tally] = {}
     files = lines = 0
     for path in paths:
@@ -481,7 +485,7 @@ def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None 
                 for text in texts:
                     for match in pii.find_pii(text):
                         value = normalise(match.kind, text[match.start:match.end])
-                        if (match.kind, value) in seen:
+                        if (match.kind, value) in seen or value in known:
                             continue
                         seen.add((match.kind, value))
                         if context == "logs":

@@ -38,7 +38,9 @@ _CARD = re.compile(r"(?<![\w.])(?:\d[ -]?){12,18}\d(?!\w|\.\d)")
 _PAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?![A-Za-z0-9])")
 _AADHAAR = re.compile(r"(?<![\w.+-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?!\w|\.\d)")
 _AADHAAR_WORD = re.compile(r"(?i)(aadhaa?r|\buid\b)")
-_UPI = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._-]{1,255}@([A-Za-z][A-Za-z0-9]{1,63})"
+# A UPI handle is letters only (okaxis, ybl, paytm, oksbi…); ids such as Playwright's
+# "page@e6847ff4…" in HARs and traces are not UPI ids.
+_UPI = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._-]{1,255}@([A-Za-z]{2,64})"
                   r"(?![\w.@-])")
 # A cheap test that lets most values (names, statuses, SKUs) skip every detector.
 _MAYBE = re.compile(r"[@\d]")

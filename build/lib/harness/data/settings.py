@@ -49,6 +49,9 @@ class DataSettings:
     ignore_tables: list[str] = field(default_factory=lambda: ["qgate_*", "alembic_version"])
     #: rows read per batch
     batch_size: int = 5000
+    #: values that are synthetic although they look real: the test identities the gate's own
+    #: tools send (wapiti's login probe uses this address); never a customer's
+    synthetic_values: list[str] = field(default_factory=lambda: ["wapiti2021@mailinator.com"])
 
     def gate_criteria(self, suite: str) -> list[Any]:
         """A parity criterion when a reference is named (PII leaks are judged in gate.toml)."""

@@ -59,7 +59,8 @@ def artifact_scan(qgate_run_dir: Path, data_settings: Any) -> Any:
     if not data_settings.scan_artifacts:
         not_applicable("[data] scan_artifacts = false")
     files = artifact_files(qgate_run_dir, exclude=("data",))
-    return scan_files(files, context="artifacts", relative_to=qgate_run_dir)
+    return scan_files(files, context="artifacts", relative_to=qgate_run_dir,
+                      synthetic=data_settings.synthetic_values)
 
 
 @pytest.fixture

@@ -1,0 +1,34 @@
+"""The stress suite: a step ramp to the breaking point, then the business invariants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.load.suite import (
+    LoadOutcome,
+    add_load_options,
+    check_invariants,
+    run_suite_load,
+)
+
+SUITE = "stress"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--load-profile NAME` and `--load-workers N` (qgate passes them as variables)."""
+    add_load_options(parser)
+
+
+@pytest.fixture(scope="session")
+def load_outcome(pytestconfig: pytest.Config, harness_config: Any,
+                 qgate_run_dir: Any) -> LoadOutcome:
+    """The stress run (a failure to collect statistics errors every test that needs it)."""
+    return run_suite_load(pytestconfig, harness_config, qgate_run_dir, SUITE)
+
+
+@pytest.fixture(scope="session")
+def invariant_results(load_outcome: LoadOutcome, harness_config: Any) -> Any:
+    """The business invariants, checked after the run (None when none are declared)."""
+    return check_invariants(harness_config, load_outcome.suite, load_outcome.settings)
