@@ -32,7 +32,10 @@ CATEGORIES = ("fruits-veg", "dairy", "snacks", "beverages", "frozen", "personal-
 EVERYDAY = ("MLK-002", "CHP-002", "BIS-001", "SOD-002", "WAT-001", "FRU-001", "FRU-002",
             "FRU-003", "CHO-001", "JUI-001", "PER-002", "OTC-004")
 #: New Year's Eve: a narrow basket, so a few inventory rows get very hot
-PARTY = ("ICE-001", "ICE-001", "CHP-001", "SOD-001", "CUP-001")
+PARTY = ("ICE-001", "CHP-001", "SOD-001", "CUP-001")
+#: the SKU every party basket holds, bought by the bag-full: its stock runs out during the
+#: peak, which is where an oversell race shows (or does not)
+HOT_SKU, HOT_UNITS = "ICE-001", (3, 8)
 CARD_OK = {"method": "card", "card_number": "4242 4242 4242 4242", "expiry": "12/34",
            "cvc": "123"}
 CARD_DECLINED = {"method": "card", "card_number": "4000 0000 0000 0002", "expiry": "12/34",
@@ -134,10 +137,10 @@ class Shopper(HttpUser):
         pincode = random.choice(self.pincodes)
         self.client.post("/api/location", name="set location", headers=self.auth,
                          json={"pincode": pincode})
-        skus = random.sample(sorted(set(self.basket)),
-                             k=min(len(set(self.basket)), random.randint(*self.lines)))
-        for sku in skus:
-            self.add_to_cart(sku, random.randint(1, self.max_units))
+        lines = self.pick_basket()
+        skus = [sku for sku, _ in lines]
+        for sku, qty in lines:
+            self.add_to_cart(sku, qty)
         cart = self.client.get("/api/cart", name="cart", headers=self.auth)
         try:
             count = int(cart.json().get("count", 0))
@@ -153,6 +156,12 @@ class Shopper(HttpUser):
         else:
             self.orders.append(placed)
             self.track_order(placed)
+
+    def pick_basket(self) -> list[tuple[str, int]]:
+        """(sku, units) lines for one order: a few SKUs of the basket, 1..max_units each."""
+        skus = random.sample(sorted(set(self.basket)),
+                             k=min(len(set(self.basket)), random.randint(*self.lines)))
+        return [(sku, random.randint(1, self.max_units)) for sku in skus]
 
     @task(1)
     def track(self) -> None:
@@ -280,7 +289,14 @@ class PartyShopper(Shopper):
     basket = PARTY
     pincodes = HOT_PINCODES
     max_units = 4
-    lines = (1, 2)
+    lines = (0, 1)
+
+    def pick_basket(self) -> list[tuple[str, int]]:
+        """Ice by the bag-full, every time, and maybe one more party SKU."""
+        others = [sku for sku in self.basket if sku != HOT_SKU]
+        extra = random.sample(others, k=random.randint(*self.lines))
+        return [(HOT_SKU, random.randint(*HOT_UNITS)),
+                *((sku, random.randint(1, self.max_units)) for sku in extra)]
 
     @task(8)
     def buy(self) -> None:  # type: ignore[override]

@@ -295,6 +295,6 @@ def test_locust_workers_are_not_pytest_workers(tmp_path: Path,
         'base_url = "http://127.0.0.1:9"\nsuites = ["load"]\n[load]\nlocust_workers = 2\n')
     monkeypatch.setenv("QGATE_ROOT", str(tmp_path))
     env = load_environment("x")
-    assert "-n" not in suite_command("load", plan_run(env, ["load"], ["load"]), tmp_path)
+    assert "-n" not in suite_command("load", plan_run(env, ["load"]), tmp_path)
     assert effective_settings(env, "load").locust_workers == 2
     assert effective_settings(env, "load", workers=0).locust_workers == 0

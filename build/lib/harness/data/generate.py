@@ -131,6 +131,9 @@ class Generator:
         self.stores: list[dict[str, Any]] = []
         self.products: list[dict[str, Any]] = []
         self.coupons: list[dict[str, Any]] = []
+        #: units delivered by the generated history, per (store id, sku): the inventory is
+        #: written after the orders so that what was sold was also stocked
+        self.delivered: dict[tuple[int, str], int] = {}
 
     def _rng(self, entity: str) -> random.Random:
         return random.Random(f"{self.spec.seed}:{entity}")
@@ -141,10 +144,12 @@ class Generator:
         yield from self._chunked("products", self._products())
         yield Batch("stores", self._stores())
         yield Batch("service_areas", self._service_areas())
-        yield from self._chunked("inventory", self._inventory())
         yield Batch("coupons", self._coupons())
         yield from self._users()
         yield from self._orders()
+        # after the orders: the history's deliveries were stocked (stocked = on hand + sold),
+        # so the store's business invariants hold on generated data too
+        yield from self._chunked("inventory", self._inventory())
 
     def _chunked(self, entity: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[Batch]:
         chunk: list[tuple[Any, ...]] = []
@@ -235,7 +240,8 @@ class Generator:
                              else stock.hot_stock_elsewhere)
                 else:
                     level = stock.low + int(rand() * (stock.high - stock.low + 1))
-                yield (store["id"], sku, level, 0, 0, level)
+                sold = self.delivered.get((store["id"], sku), 0)
+                yield (store["id"], sku, level, 0, sold, level + sold)
 
     def _coupons(self) -> list[tuple[Any, ...]]:
         start, end = _midnight(self.spec.dates.start), _midnight(self.spec.dates.end)
@@ -340,6 +346,7 @@ class Generator:
                 address = sampler.delivery_address(store["city"], pincode,
                                                    store.get("locality"))
                 item_total = 0
+                units: list[tuple[str, int]] = []
                 seen: set[int] = set()
                 for product_index in choices(product_indexes, cum_weights=cumulative,
                                              k=low + int(rand() * span)):
@@ -351,6 +358,7 @@ class Generator:
                            else 2 + int(rand() * min(2, max_qty - 1)))
                     item_total += price * qty
                     lines.append((line_id, order_id, sku, name, price, qty))
+                    units.append((sku, qty))
                     line_id += 1
                 coupon_code = None
                 discount = 0
@@ -387,6 +395,9 @@ class Generator:
                     method = "upi"
                     instrument = "upi example" if rand() < 0.5 else "upi sandbox"
                 if outcome == "DELIVERED":
+                    for sku, qty in units:
+                        key = (store["id"], sku)
+                        self.delivered[key] = self.delivered.get(key, 0) + qty
                     orders.append((order_id, user_id, store["id"], "DELIVERED", None, pincode,
                                    address, slot, eta, item_total, discount, fees_json, payable,
                                    coupon_code, created, placed, None))
