@@ -1,1 +1,0 @@
-"""qgate's built-in suites (shipped in the wheel as `harness.suites`)."""

@@ -1,1 +1,0 @@
-"""Storefront adapters (page objects) shipped with qgate: the demo store's."""

@@ -1,1 +1,0 @@
-"""The security suite: portable checks (authorisation, CSRF, cookies, transport) and a scan."""

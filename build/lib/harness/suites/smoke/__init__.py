@@ -1,1 +1,0 @@
-"""The smoke suite: the declared post-deploy checks, one test each."""
