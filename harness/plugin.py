@@ -403,7 +403,7 @@ class Recorder:
         """Write the suite results (controller only); standalone runs also judge."""
         if hasattr(self.config, "workerinput"):
             return
-        if self.refused:  # nothing ran; leave no half run behind
+        if self.refused or self.config.option.collectonly:  # nothing ran: leave no run behind
             if self.standalone and not any(self.run_dir.joinpath("suites").iterdir()):
                 import shutil
                 shutil.rmtree(self.run_dir, ignore_errors=True)

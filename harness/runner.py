@@ -25,6 +25,7 @@ from harness.config import (
     shown_path,
 )
 from harness.errors import TargetUnreachable, UsageError
+from harness.processes import stop_process_group
 from harness.results import SuiteResult, read_suite_result, write_suite_result
 from harness.runrecord import RunRecord, collect_provenance, new_run_dir, now_iso, write_run
 from harness.schema import suggest
@@ -256,7 +257,7 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
                 out.flush()
             code = proc.wait()
         finally:
-            _stop_group(proc)
+            stop_process_group(proc)
     result = read_suite_result(run_dir, suite)
     if result is None:
         result = SuiteResult.errored(
@@ -288,24 +289,6 @@ def pytest_exit_problem(code: int, result: SuiteResult) -> str:
     names = {2: "interrupted", 3: "internal error", 4: "usage error"}
     what = names.get(code, f"killed by signal {-code}" if code < 0 else "unexpected exit")
     return f"pytest stopped with exit code {code} ({what})"
-
-
-def _stop_group(proc: subprocess.Popen[str]) -> None:
-    """Stop the suite's process group (pytest, xdist workers, browsers) if still running."""
-    import signal
-
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, started_at: str,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ToolMissing
+from harness.processes import stop_process_group
 
 PLUGIN = Path(__file__).with_name("qgate_locust_plugin.py")
 PROGRESS_PREFIX = "QGATE_PROGRESS "
@@ -344,16 +345,7 @@ def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
 
 
 def _stop_group(proc: subprocess.Popen[str]) -> None:
-    """SIGTERM a still-running process group, then SIGKILL it; reap the leader."""
-    if proc.poll() is None:
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=SHUTDOWN_GRACE_S)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+    """Stop a still-running locust process group (harness.processes) and close its pipe."""
+    stop_process_group(proc, grace_s=SHUTDOWN_GRACE_S)
     if proc.stdout is not None:
         proc.stdout.close()

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from harness.errors import ToolMissing
+from harness.processes import stop_process_group
 from harness.redaction import redact
 from harness.results import Finding, Severity
 from harness.security.scan import Progress, ScanError, ScanOutcome, ScanTarget, Seeds
@@ -205,7 +205,7 @@ class WapitiEngine:
 
             def stop() -> None:  # a silent, stuck scanner is stopped too
                 timed_out.set()
-                _stop_group(proc)
+                stop_process_group(proc)
 
             watchdog = threading.Timer(limit, stop)
             watchdog.start()
@@ -218,7 +218,7 @@ class WapitiEngine:
                 code = proc.wait()
             finally:
                 watchdog.cancel()
-                _stop_group(proc)
+                stop_process_group(proc)
         if timed_out.is_set():
             raise ScanError(f"wapiti did not finish within {limit:.0f} s (crawl bound "
                             f"{self.settings.max_scan_time_s:g} s + attack bounds); stopped",
@@ -276,16 +276,3 @@ def _redact_file(path: Path, secrets: tuple[str, ...]) -> None:
             path.write_text(clean, encoding="utf-8")
 
 
-def _stop_group(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue

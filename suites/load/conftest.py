@@ -1,4 +1,8 @@
-"""The load suite: one locust run of the environment's profile, then its business invariants."""
+"""The load suite: one locust run of the environment's profile, then its business invariants.
+
+The stress suite reuses these fixtures (suites/stress/conftest.py) with its own
+`load_suite_name`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ from harness.load.suite import (
     run_suite_load,
 )
 
-SUITE = "load"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--load-profile NAME` and `--load-workers N` (qgate passes them as variables)."""
@@ -22,10 +24,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def load_outcome(pytestconfig: pytest.Config, harness_config: Any,
-                 qgate_run_dir: Any) -> LoadOutcome:
-    """The load run (a failure to collect statistics errors every test that needs it)."""
-    return run_suite_load(pytestconfig, harness_config, qgate_run_dir, SUITE)
+def load_suite_name() -> str:
+    """Which suite's table ([load] or [stress]) this run reads."""
+    return "load"
+
+
+@pytest.fixture(scope="session")
+def load_outcome(pytestconfig: pytest.Config, harness_config: Any, qgate_run_dir: Any,
+                 load_suite_name: str) -> LoadOutcome:
+    """The locust run (a failure to collect statistics errors every test that needs it)."""
+    return run_suite_load(pytestconfig, harness_config, qgate_run_dir, load_suite_name)
 
 
 @pytest.fixture(scope="session")

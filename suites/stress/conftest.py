@@ -1,34 +1,20 @@
-"""The stress suite: a step ramp to the breaking point, then the business invariants."""
+"""The stress suite: a step ramp to the breaking point, then the business invariants.
+
+Its run and invariants are the load suite's fixtures, reading the `[stress]` table.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from harness.load.suite import (
-    LoadOutcome,
-    add_load_options,
-    check_invariants,
-    run_suite_load,
+from ..load.conftest import (  # noqa: F401  (fixtures and the option, shared)
+    invariant_results,
+    load_outcome,
+    pytest_addoption,
 )
 
-SUITE = "stress"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """`--load-profile NAME` and `--load-workers N` (qgate passes them as variables)."""
-    add_load_options(parser)
-
 
 @pytest.fixture(scope="session")
-def load_outcome(pytestconfig: pytest.Config, harness_config: Any,
-                 qgate_run_dir: Any) -> LoadOutcome:
-    """The stress run (a failure to collect statistics errors every test that needs it)."""
-    return run_suite_load(pytestconfig, harness_config, qgate_run_dir, SUITE)
-
-
-@pytest.fixture(scope="session")
-def invariant_results(load_outcome: LoadOutcome, harness_config: Any) -> Any:
-    """The business invariants, checked after the run (None when none are declared)."""
-    return check_invariants(harness_config, load_outcome.suite, load_outcome.settings)
+def load_suite_name() -> str:
+    """Which suite's table this run reads: [stress]."""
+    return "stress"
