@@ -158,9 +158,12 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
         else:
             counted.append(test)
     failed_names = ", ".join(t.name for t in counted[:3]) + (" …" if len(counted) > 3 else "")
+    # the first failure's own words name the defect ("step 'add to cart': … not defined")
+    cause = _first_line(counted[0].message) if counted else ""
     out.append(CriterionResult(
         result.suite, "tests pass", len(counted), 0, "fail" if counted else "pass",
-        f"{len(counted)} of {result.executed} failed: {failed_names}" if counted
+        f"{len(counted)} of {result.executed} failed: {failed_names}"
+        + (f" — first: {cause}" if cause else "") if counted
         else f"{result.count('passed')} passed"))
     errored = [t for t in result.tests if t.outcome == "error"]
     if errored:
@@ -384,6 +387,11 @@ def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
 
 def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
     return next((w for w in waivers if match(w)), None)
+
+
+def _first_line(message: str, limit: int = 200) -> str:
+    line = next((x.strip() for x in message.splitlines() if x.strip()), "")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _space(unit: str) -> str:

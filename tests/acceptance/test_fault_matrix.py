@@ -57,7 +57,7 @@ CASES: dict[str, Case] = {
     "oversell": Case("smoke,load", "load", "invariants", ("--load-profile", "peak"),
                      oversold_hot_store),
     "broken-add-to-cart": Case("smoke,e2e", "e2e", "add to cart"),
-    "wrong-total": Case("smoke,e2e", "e2e", "totals"),
+    "wrong-total": Case("smoke,e2e", "e2e", "total"),
     "xss-search": Case("smoke,security", "security", "cross site scripting"),
     "no-security-headers": Case("smoke,security", "security", "cookie"),
     "idor-orders": Case("smoke,security", "security", "another_shoppers_order"),
