@@ -44,7 +44,7 @@ from demostore.payments import (
 )
 
 CHALLENGE_TTL = timedelta(minutes=10)
-RACE_WINDOW_SECONDS = 0.15  # the oversell fault's check-then-act gap
+RACE_WINDOW_SECONDS = 0.5  # the oversell fault's check-then-act gap (a slow pricing call)
 
 
 @dataclass(frozen=True)

@@ -46,24 +46,24 @@ class Case:
 
     suites: str
     owner: str
-    names: str  # a word of the blocking criterion's name or reason that names the defect
+    names: tuple[str, ...]  # words of the blocking criterion's name or reason; one must appear
     extra: tuple[str, ...] = ()
     check: Callable[[dict[str, Any]], None] | None = None  # what else the evidence must show
 
 
 CASES: dict[str, Case] = {
-    "slow-checkout": Case("smoke,load", "load", "checkout p95", check=slow_checkouts),
-    "payment-errors": Case("smoke,load", "load", "payment success", check=failed_payments),
-    "oversell": Case("smoke,load", "load", "invariants", ("--load-profile", "peak"),
+    "slow-checkout": Case("smoke,load", "load", ("checkout p95",), check=slow_checkouts),
+    "payment-errors": Case("smoke,load", "load", ("payment success",), check=failed_payments),
+    "oversell": Case("smoke,load", "load", ("invariants",), ("--load-profile", "peak"),
                      oversold_hot_store),
-    "broken-add-to-cart": Case("smoke,e2e", "e2e", "add to cart"),
-    "wrong-total": Case("smoke,e2e", "e2e", "total"),
-    "xss-search": Case("smoke,security", "security", "cross site scripting"),
-    "no-security-headers": Case("smoke,security", "security", "cookie"),
-    "idor-orders": Case("smoke,security", "security", "another_shoppers_order"),
-    "health-down": Case("smoke", "smoke", "readyz"),
-    "version-mismatch": Case("smoke", "smoke", "version"),
-    "pii-in-logs": Case("smoke,load,data", "data", "PII"),
+    "broken-add-to-cart": Case("smoke,e2e", "e2e", ("add to cart",)),
+    "wrong-total": Case("smoke,e2e", "e2e", ("total", "charges")),
+    "xss-search": Case("smoke,security", "security", ("cross site scripting",)),
+    "no-security-headers": Case("smoke,security", "security", ("cookie",)),
+    "idor-orders": Case("smoke,security", "security", ("another_shoppers_order",)),
+    "health-down": Case("smoke", "smoke", ("readyz",)),
+    "version-mismatch": Case("smoke", "smoke", ("version",)),
+    "pii-in-logs": Case("smoke,load,data", "data", ("PII",)),
 }
 MATRIX: dict[str, tuple[str, str]] = {}  # fault -> (verdict, blocking criterion)
 
@@ -88,7 +88,7 @@ def test_fault_is_no_go_from_the_suite_that_owns_it(fault: str, reports_in_tmp: 
     blocking = [c for c in run["verdict"]["criteria"]
                 if c["outcome"] == "fail" and c["blocking"]]
     owned = [c for c in blocking if c["suite"] == case.owner
-             and case.names.lower() in f"{c['name']} {c['reason']}".lower()]
+             and any(w.lower() in f"{c['name']} {c['reason']}".lower() for w in case.names)]
     assert run["verdict"]["decision"] == "NO-GO" and code == 1, output[-4000:]
     assert owned, [f"{c['suite']}: {c['name']} — {c['reason'][:200]}" for c in blocking]
     if case.check:
