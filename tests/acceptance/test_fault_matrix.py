@@ -100,7 +100,7 @@ def test_clean_demo_is_go(reports_in_tmp: Path) -> None:
     code, run, output = run_demo(reports_in_tmp)
     assert run["verdict"]["decision"] == "GO" and code == 0, output[-6000:]
     assert set(run["suites"]) == set(run["scope"]["required"])  # every suite ran
-    MATRIX["(none)"] = ("GO", f"all {len(run['verdict']['criteria'])} criteria")
+    MATRIX["(none)"] = ("GO", "every suite ran; no blocking criterion failed")
 
 
 def render_matrix(rows: dict[str, tuple[str, str]]) -> str:
