@@ -57,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; when --env is given, load the environment and start recording."""
     config.addinivalue_line("markers", "journey(name): a critical shopper journey (e2e)")
+    config.addinivalue_line("markers", "production_safe: passive (reads only); the security "
+                                       "suite runs only these on production")
     name = config.getoption("qgate_env", default=None)
     if not name:
         return

@@ -11,9 +11,11 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
     """A compact text summary: suites, notable criteria, then the verdict line."""
     lines = [""]
     for name, s in record.suites.items():
+        na = s.count("not_applicable")
         lines.append(f"  {name:<10} {s.status:<8} {len(s.tests):>3} tests  "
                      f"{s.count('failed')} failed  {s.count('flaky')} flaky  "
-                     f"{s.count('skipped')} skipped  {s.duration_s:6.1f}s")
+                     f"{s.count('skipped')} skipped" + (f"  {na} n/a" if na else "")
+                     + f"  {s.duration_s:6.1f}s")
     notable = [c for c in record.verdict.criteria if c.outcome != "pass"]
     if notable:
         lines.append("")

@@ -29,12 +29,14 @@ def render_markdown(record: RunRecord) -> str:
     for a in record.approvals:
         lines += ["", f"**Approved for release** by {a.get('by')} at {a.get('at')}"
                   + (f" — {a['note']}" if a.get("note") else "")]
-    lines += ["", "| suite | status | tests | passed | failed | flaky | skipped | time |",
-              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| suite | status | tests | passed | failed | flaky | skipped | n/a | time |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in record.suites.items():
         lines.append(f"| {name} | {s.status} | {len(s.tests)} | {s.count('passed')} | "
                      f"{s.count('failed')} | {s.count('flaky')} | {s.count('skipped')} | "
-                     f"{s.duration_s:.1f}s |")
+                     f"{s.count('not_applicable')} | {s.duration_s:.1f}s |")
+    for name, why in record.not_run.items():
+        lines.append(f"| {name} | not run | | | | | | | {why.replace('|', '/')} |")
     notable = [c for c in v.criteria if c.outcome != "pass"]
     compared = bool(record.baseline)
     shown = notable or list(v.criteria)
