@@ -8,6 +8,7 @@ Each suite writes `reports/<run-id>/suites/<suite>.json`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,8 +49,11 @@ class Finding:
 
     @property
     def key(self) -> str:
-        """How the finding is recognised across runs: its rule and where it was found."""
-        return f"{self.rule_id} @ {self.location}"
+        """How the finding is recognised across runs: its rule and where it was found, without
+        what changes from run to run (the target's scheme, host and port; a line number)."""
+        where = re.sub(r"^[a-z][a-z0-9+.-]*://[^/\s]+", "", self.location)
+        where = re.sub(r":\d+$", "", where)
+        return f"{self.rule_id} @ {where or '/'}"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
     for c in notable:
         lines.append(f"  {c.outcome.upper():<7} {c.suite}: {c.name} — {c.reason}")
     if record.baseline:
-        deltas = [f"    {c.suite}: {c.name}: {delta_text(c.observed, c.baseline)}"
+        deltas = [f"    {c.suite}: {c.name}: {delta_text(c.observed, c.baseline, c.unit)}"
                   for c in record.verdict.criteria
                   if isinstance(c.baseline, (int, float)) and isinstance(c.observed, (int, float))
                   and not c.name.startswith("no new ")]
@@ -36,8 +36,9 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def delta_text(observed: float, baseline: float) -> str:
-    """`1140 (baseline 950, +20.0%)`: a metric next to its baseline value."""
+def delta_text(observed: float, baseline: float, unit: str = "") -> str:
+    """`1140 ms (baseline 950 ms, +20.0%)`: a metric next to its baseline value."""
     change = observed - baseline
     pct = f", {change / baseline * 100:+.1f}%" if baseline else ""
-    return f"{observed:g} (baseline {baseline:g}{pct})"
+    u = f" {unit}" if unit and unit != "ratio" else ""
+    return f"{observed:g}{u} (baseline {baseline:g}{u}{pct})"

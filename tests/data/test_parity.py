@@ -14,8 +14,6 @@ from .conftest import NewDatabase
 
 
 def create_schema(url: str, *statements: str) -> None:
-    # imported here: a module-level `demostore` import during collection would make pytest's
-    # importlib mode file tests/demostore/ under the real package (relative imports break)
     from demostore.models import Base
 
     engine = create_engine(url)

@@ -73,6 +73,16 @@ def test_regressions_since_the_baseline_are_listed() -> None:
     assert v.decision == "NO-GO"  # through "tests pass", not through the delta rows
 
 
+def test_a_finding_is_the_same_finding_on_another_port_or_line() -> None:
+    here = Finding("10038", "CSP", "medium", location="http://127.0.0.1:41234/cart")
+    there = Finding("10038", "CSP", "medium", location="https://staging.example:8443/cart")
+    assert here.key == there.key == "10038 @ /cart"
+    assert Finding("B105", "secret", "low", location="app/settings.py:12").key == \
+        Finding("B105", "secret", "low", location="app/settings.py:40").key
+    assert Finding("x", "x", "low", location="http://127.0.0.1:1/cart").key != \
+        Finding("x", "x", "low", location="http://127.0.0.1:1/checkout").key
+
+
 def entry(run_id: str, decision: str, p95: float, profile: str = "ci") -> HistoryEntry:
     return HistoryEntry(run_id, f"/r/{run_id}", "staging", profile, decision, "t",
                         metrics={"load": {"load.checkout.p95_ms": p95}})
