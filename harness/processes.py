@@ -23,3 +23,11 @@ def stop_process_group(proc: subprocess.Popen[Any], grace_s: float = 10.0) -> No
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def interruptible() -> None:
+    """`preexec_fn` for a child that is stopped with SIGINT (locust): a shell starts
+    background jobs with SIGINT ignored, and an ignored signal stays ignored across exec, so
+    a qgate started in the background (`cmd &` in a CI script) would otherwise start a locust
+    that cannot be interrupted. The child gets the default disposition back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ToolMissing
-from harness.processes import stop_process_group
+from harness.processes import interruptible, stop_process_group
 
 PLUGIN = Path(__file__).with_name("qgate_locust_plugin.py")
 PROGRESS_PREFIX = "QGATE_PROGRESS "
@@ -237,13 +237,13 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
     try:
         master = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
                                   env=env, cwd=plan.locustfile.parent, start_new_session=True,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, preexec_fn=interruptible)
         procs.append(master)
         for index in range(plan.workers):
             procs.append(subprocess.Popen(
                 worker_command(plan, port, index), stdout=subprocess.DEVNULL, stderr=stderr,
                 text=True, env=env, cwd=plan.locustfile.parent, start_new_session=True,
-                stdin=subprocess.DEVNULL))
+                stdin=subprocess.DEVNULL, preexec_fn=interruptible))
         reader = threading.Thread(target=watcher.read, args=(master.stdout, master),
                                   daemon=True)
         reader.start()

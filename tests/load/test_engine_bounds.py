@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -57,6 +58,21 @@ def test_a_shape_that_never_ends_is_stopped_at_the_time_bound(tmp_path: Path,
 def test_the_request_bound_stops_the_run(tmp_path: Path, acme_shop: AcmeShop) -> None:
     run = run_locust(plan(tmp_path, acme_shop, ENDLESS, duration_s=60, max_requests=40))
     assert run.stopped == "stopped at the request bound (40 requests)"
+    assert read_stats_json(run.stats_json).requests >= 40
+
+
+def test_a_stop_reaches_locust_when_qgate_was_started_with_sigint_ignored(
+        tmp_path: Path, acme_shop: AcmeShop) -> None:
+    """A shell starts background jobs (`qgate run &` in a CI script) with SIGINT ignored and
+    children inherit that: the engine gives locust the default back, so its stop still ends
+    the run with statistics instead of a SIGKILL after the grace period and no evidence."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run = run_locust(plan(tmp_path, acme_shop, ENDLESS, duration_s=60, max_requests=40))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run.stopped == "stopped at the request bound (40 requests)"
+    assert run.exit_code != -signal.SIGKILL, run.exit_code
     assert read_stats_json(run.stats_json).requests >= 40
 
 
