@@ -186,9 +186,15 @@ def test_interrupted_copy_resumes_and_ends_correct(target_backend: str, sqlite_s
         return crash_on_250th
 
     monkeypatch.setattr(masking, "build_transform", crashing_build)
-    with pytest.raises(KeyboardInterrupt):
-        run_mask(sqlite_source, target, rules, root=tmp_path, show_progress=False,
-                 out=io.StringIO())
+    # Ctrl-C raises KeyboardInterrupt even when pytest itself was started as a background job
+    # (a shell starts those with SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_mask(sqlite_source, target, rules, root=tmp_path, show_progress=False,
+                     out=io.StringIO())
+    finally:
+        signal.signal(signal.SIGINT, previous)
     half = counts(target)
     assert half["order_events"] == 0 and half["users"] == 42  # finished tables kept
     monkeypatch.setattr(masking, "build_transform", real_build)
