@@ -226,6 +226,25 @@ def record_invariants(evidence: Any, outcome: LoadOutcome,
     evidence.note(f"Invariants after {suite}: {summarise(results)}.")
 
 
+def record_run(evidence: Any, outcome: LoadOutcome) -> str:
+    """The run's test in both suites: attach its evidence; '' when locust made requests,
+    else why the run is no evidence (its log's tail)."""
+    attach(evidence, outcome)
+    if outcome.requests > 0:
+        return ""
+    return (f"locust made no requests in {outcome.run.wall_s:.0f} s; its log says:\n"
+            f"{outcome.run.stderr_tail()}")
+
+
+def invariants_not_evaluated(evidence: Any, outcome: LoadOutcome,
+                             results: list[InvariantResult]) -> list[str]:
+    """The invariants test in both suites: record the results; the declared checks that were
+    not evaluated."""
+    record_invariants(evidence, outcome, results)
+    evaluated = {r.check.name for r in results}
+    return [c.name for c in outcome.settings.invariants.checks if c.name not in evaluated]
+
+
 def add_load_options(parser: Any) -> None:
     """`--load-profile` / `--load-workers` for plain pytest runs (both suites' conftests)."""
     group = parser.getgroup("qgate-load", "qgate load and stress suites")
