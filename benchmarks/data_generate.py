@@ -18,9 +18,6 @@ orders with items in < 2 min, peak RSS < 500 MB. Then how varied the data is at 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sqlite3
 import statistics
 import subprocess
@@ -28,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import machine, save
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "data_generate.json"
@@ -159,14 +158,9 @@ def main() -> int:
         "meets_targets": bool(speedup >= 10 and orders >= 1_000_000
                               and float(peak["wall_s"]) < 120  # type: ignore[arg-type]
                               and float(peak["peak_rss_mb"]) < 500),  # type: ignore[arg-type]
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {RESULTS.relative_to(ROOT)}")
+    save(RESULTS, summary)
     return 0
 
 

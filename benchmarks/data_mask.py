@@ -18,9 +18,7 @@ neighbours allowed. (For PostgreSQL much of the work is the server's, outside th
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -32,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from _results import machine, save
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "data_mask.json"
@@ -218,14 +218,9 @@ def main() -> int:
         "target_rows_per_s_sqlite": 100_000,
         "meets_target": bool(results.get("sqlite", {}).get("qgate", {}).get("rows_per_s", 0)
                              >= 100_000),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {RESULTS.relative_to(ROOT)}")
+    save(RESULTS, summary)
     return 0
 
 

@@ -17,8 +17,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _results import machine, save
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = int(os.environ.get("BENCH_PAIRS", "3"))
@@ -110,16 +111,13 @@ abort_early = false
         "qgate_rps_median": round(statistics.median(qgate), 1),
         "ratio_qgate_to_bare": round(ratio, 3), "target": ">= 0.9",
         "wrk_rps_ceiling": round(ceiling, 1),
-        "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine(),
     }
     out = ROOT / "benchmarks" / "results" / "load_overhead.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"qgate {figures['qgate_rps_median']} rps vs bare locust "
           f"{figures['bare_locust_rps_median']} rps: {ratio:.2f}× (target ≥ 0.9); "
           f"wrk ceiling {figures['wrk_rps_ceiling']} rps")
-    print(f"saved {out.relative_to(ROOT)}")
+    save(out, figures)
     return 0
 
 

@@ -26,6 +26,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from _results import machine, save
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 LOCUSTFILE = '''\
@@ -191,17 +193,15 @@ def main() -> int:
                               "overhead_s": round(wall - span, 2)},
         "parse_s": {"real_run": round(real_parse, 4),
                     "synthetic_soak_100_names_1800s": round(soak_parse, 2)},
-        "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine(),
     }
     out = ROOT / "benchmarks" / "results" / "load_startup.json"
-    out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"first request: bare locust {figures['first_request_s']['bare_locust_median']} s, "
           f"qgate engine {figures['first_request_s']['qgate_engine_median']} s; "
           f"qgate run with 5 s of load: {wall:.1f} s wall ({wall - span:.1f} s overhead); "
           f"parsing: {real_parse * 1000:.1f} ms (real run), {soak_parse:.1f} s (30-min soak, "
           "100 names)")
-    print(f"saved {out.relative_to(ROOT)}")
+    save(out, figures)
     return 0
 
 

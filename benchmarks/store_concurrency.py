@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _results import machine, save
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -117,13 +116,9 @@ def main() -> int:
         "qty_per_buyer": args.qty,
         "sku": SKU,
         **figures,
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine(),
     }
     out = ROOT / "benchmarks" / "results" / f"store_concurrency{suffix}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     stock = figures["stock"]
     print(f"{args.buyers} buyers x {args.qty} {SKU} on {dialect} "
           f"(faults: {', '.join(args.fault) or 'none'})")
@@ -134,7 +129,7 @@ def main() -> int:
     print(f"  sold vs stocked {figures['sold_vs_stocked']}, oversell {figures['oversell_units']}"
           f" units; checkout p50 {figures['checkout_latency_s']['p50']} s, "
           f"p95 {figures['checkout_latency_s']['p95']} s")
-    print(f"saved {out.relative_to(ROOT)}")
+    save(out, summary)
     return 0
 
 

@@ -10,9 +10,7 @@ saves benchmarks/results/store_startup.json. Target (issue 3): under 2 s on SQLi
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -20,6 +18,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from _results import machine, save
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "store_startup.json"
@@ -69,17 +69,12 @@ def main() -> int:
         "max_s": round(max(ready), 3),
         "target_s": TARGET_S,
         "meets_target": max(ready) < TARGET_S,
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"store start-up to first 200 /healthz over {args.runs} runs: "
           f"median {summary['median_s']:.3f} s, max {summary['max_s']:.3f} s "
           f"(target < {TARGET_S:.0f} s; load avg {summary['load_avg_1m']})")
-    print(f"saved {RESULTS.relative_to(ROOT)}")
+    save(RESULTS, summary)
     return 0
 
 
