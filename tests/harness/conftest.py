@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,24 +16,6 @@ def clean_store() -> Iterator[str]:
     from demostore.process import start_store
     with start_store(version="1.0.0") as store:
         yield store.base_url
-
-
-@pytest.fixture(autouse=True)
-def reports_in_tmp(tmp_path_factory: pytest.TempPathFactory,
-                   monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Runs started by these tests write under a temp folder, not the project's reports/."""
-    path = tmp_path_factory.mktemp("reports")
-    monkeypatch.setenv("QGATE_REPORTS_DIR", str(path))
-    return path
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    """A 127.0.0.1 URL where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

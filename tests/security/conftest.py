@@ -102,26 +102,6 @@ def fake_zap() -> Iterator[FakeZap]:
     server.server_close()
 
 
-@pytest.fixture
-def closed_port_url() -> str:
-    """A 127.0.0.1 URL where nothing listens."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(autouse=True)
-def reports_in_tmp(tmp_path_factory: pytest.TempPathFactory,
-                   monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Runs started by these tests write under a temp folder, not the project's reports/."""
-    path = tmp_path_factory.mktemp("reports")
-    monkeypatch.setenv("QGATE_REPORTS_DIR", str(path))
-    return path
-
-
 @dataclass
 class InProcessStore:
     """A demo store app served from this process (so a test can patch a defect into it)."""
