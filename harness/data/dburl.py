@@ -92,9 +92,14 @@ def connect_check(engine: Any, label: str) -> None:
         with engine.connect():
             pass
     except (OperationalError, DBAPIError) as exc:
-        first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
         raise TargetUnreachable(f"{label}: cannot connect to {display_url(str(engine.url))}: "
-                           f"{first[0] if first else type(exc).__name__}") from None
+                                f"{error_line(exc)}") from None
+
+
+def error_line(exc: Any) -> str:
+    """The database's own first line of a SQLAlchemy error (the driver's message)."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def database_identity(url: str) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from harness.data.dburl import error_line
 from harness.data.rules import MaskingRules, Suggestion, suggest_rule
 from harness.data.transforms import ONE_TO_ONE, Keyring, Rule, build_transform
 from harness.errors import ConfigError, HarnessError, UsageError
@@ -39,6 +40,7 @@ PLAN_ROW = "__plan__"
 SCHEMA_ROW = "__schema__"
 COMPLETE_ROW = "__complete__"
 IGNORED = ("qgate_*",)
+_ONE_TO_ONE = "a unique column needs a one-to-one rule (keep, hash, email, phone)"
 _TEXT_ONLY = frozenset({"hash", "email", "fake", "scrub", "partial", "card"})
 
 
@@ -569,11 +571,9 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                                                _coercions(source, target, target_table))
                 except IntegrityError as exc:
                     conn.rollback()
-                    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
                     raise HarnessError(f"{source_table.name}: the masked rows break a "
-                                       f"constraint of the target ({first}); nothing of the "
-                                       "table was kept", hint="a unique column needs a "
-                                       "one-to-one rule (keep, hash, email, phone)") from None
+                                       f"constraint of the target ({error_line(exc)}); nothing "
+                                       "of the table was kept", hint=_ONE_TO_ONE) from None
                 progress.finish()
             for spec in indexes:
                 built = Index(spec.name, *(target_table.c[c] for c in spec.columns),
@@ -582,11 +582,9 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                     conn.execute(CreateIndex(built, if_not_exists=True))
                 except (IntegrityError, DBAPIError) as exc:
                     conn.rollback()
-                    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
                     raise HarnessError(f"{source_table.name}: the masked rows are not unique "
-                                       f"in ({', '.join(spec.columns)}) ({first}); the table "
-                                       "was not kept", hint="a unique column needs a "
-                                       "one-to-one rule (keep, hash, email, phone)") from None
+                                       f"in ({', '.join(spec.columns)}) ({error_line(exc)}); "
+                                       "the table was not kept", hint=_ONE_TO_ONE) from None
                 finally:
                     target_table.indexes.discard(built)
             conn.execute(progress_table.insert().values(
