@@ -206,6 +206,7 @@ class Recorder:
         self.coverage: dict[str, dict[str, Coverage]] = {}
         self.samples: dict[str, dict[str, int]] = {}
         self.saturated: dict[str, str] = {}
+        self.suite_artifacts: dict[str, list[Artifact]] = {}
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
@@ -371,6 +372,21 @@ class Recorder:
         suite_metrics = self.metrics.setdefault(suite, {})
         suite_metrics[name] = max(number, suite_metrics.get(name, number))
 
+    def add_suite_evidence(self, suite: str, *, note: str = "",
+                           artifact: tuple[Path, str, str] | None = None,
+                           metric: tuple[str, float] | None = None) -> None:
+        """Evidence about the whole suite, gathered after its tests ran (a suite's own
+        `pytest_sessionfinish`, before the results are written): a note, an artifact
+        (path, kind, label) or a metric."""
+        if note and note not in self.notes.setdefault(suite, []):
+            self.notes[suite].append(note)
+        if artifact is not None:
+            path, kind, label = artifact
+            rel = os.path.relpath(path, self.run_dir) if path.is_absolute() else str(path)
+            self.suite_artifacts.setdefault(suite, []).append(Artifact(rel, kind, label))
+        if metric is not None:
+            self.metrics.setdefault(suite, {})[metric[0]] = float(metric[1])
+
     def results(self, exitstatus: int) -> list[SuiteResult]:
         """One SuiteResult per suite seen (or the fixed suite, even with no tests)."""
         suites = {s.suite for s in self.tests.values()} | set(self.collect_errors)
@@ -388,7 +404,7 @@ class Recorder:
                          steps=tuple(s.steps))
                 for nodeid, s in self.tests.items() if s.suite == suite)
             artifacts = tuple(a for s in self.tests.values() if s.suite == suite
-                              for a in s.artifacts)
+                              for a in s.artifacts) + tuple(self.suite_artifacts.get(suite, ()))
             error = "\n".join(self.collect_errors.get(suite, []))
             if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                               pytest.ExitCode.USAGE_ERROR):
