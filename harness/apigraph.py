@@ -149,7 +149,7 @@ def abstract_path(path: str) -> tuple[str, dict[str, str]]:
     """
     parts, seen = [], {}
     for index, segment in enumerate(path.split("/")):
-        kind = _id_kind(segment)
+        kind = id_kind(segment)
         if kind:
             placeholder = "{" + kind + "}"
             seen[segment] = f"{placeholder}@{index}"
@@ -159,7 +159,8 @@ def abstract_path(path: str) -> tuple[str, dict[str, str]]:
     return "/".join(parts) or "/", seen
 
 
-def _id_kind(value: str) -> str:
+def id_kind(value: str) -> str:
+    """"uuid", "id", "hex" or "token" when `value` looks like an id of that kind, else ""."""
     if _UUID.match(value):
         return "uuid"
     if _INT.match(value):
@@ -248,18 +249,20 @@ def _candidate(value: Any, key: str) -> str:
         return "id" if _ID_KEY.search(key) and value > 0 else ""
     if not isinstance(value, str):
         return ""
-    kind = _id_kind(value)
+    kind = id_kind(value)
     if kind == "id":
         return "id" if _ID_KEY.search(key) else ""
     return kind
 
 
-def _generic_path(path: str) -> str:
+def generic_path(path: str) -> str:
     """`items[3].sku` → `items[].sku`: the same place in any list element."""
     return re.sub(r"\[\d+\]", "[]", path)
 
 
-class _Hidden(HTMLParser):
+class HiddenFields(HTMLParser):
+    """The hidden form fields (and CSRF meta tags) of a page: `fields` after `feed`."""
+
     def __init__(self) -> None:
         super().__init__()
         self.fields: list[tuple[str, str]] = []
@@ -279,7 +282,7 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         if str(header.get("name", "")).lower() == "location":
             path = urlsplit(str(header.get("value", ""))).path
             for segment in path.split("/"):
-                kind = _id_kind(segment)
+                kind = id_kind(segment)
                 if kind:
                     yield "header:location", segment, kind
     content = response.get("content") or {}
@@ -295,15 +298,15 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         for path, value, key in _leaves(data):
             kind = _candidate(value, key)
             if kind:
-                yield _generic_path(path), str(value), kind
+                yield generic_path(path), str(value), kind
     elif "html" in mime:
-        parser = _Hidden()
+        parser = HiddenFields()
         try:
             parser.feed(text)
         except Exception:  # noqa: BLE001 - a page the parser chokes on carries nothing for us
             return
         for name, value in parser.fields:
-            kind = _id_kind(value) or ("token" if len(value) >= 16 else "")
+            kind = id_kind(value) or ("token" if len(value) >= 16 else "")
             if kind:
                 yield f"form:{name}", value, kind
 
@@ -333,12 +336,13 @@ def _request_values(url: str, request: Mapping[str, Any], seen_path: Mapping[str
                 data = {"variables": data["variables"]}  # GraphQL: the query text is no value
             for path, value, _ in _leaves(data):
                 if value is not None and not isinstance(value, bool):
-                    yield f"body:{_generic_path(path)}", str(value)
+                    yield f"body:{generic_path(path)}", str(value)
     for param in post.get("params") or []:
         yield f"body:{param.get('name', '')}", str(param.get("value", ""))
 
 
-def _is_static(url: str, mime: str) -> bool:
+def is_static(url: str, mime: str) -> bool:
+    """A script, stylesheet, image or font: no part of the shop's API."""
     path = urlsplit(url).path.lower()
     return path.endswith(_STATIC_SUFFIXES) or mime.startswith(("image/", "font/", "text/css")) \
         or "javascript" in mime
@@ -365,7 +369,7 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
             origin = here
         response = entry.get("response", {})
         answer_mime = str((response.get("content") or {}).get("mimeType", "")).lower()
-        if here != origin or _is_static(url, answer_mime) or not parts.scheme.startswith("http"):
+        if here != origin or is_static(url, answer_mime) or not parts.scheme.startswith("http"):
             continue
         method = str(request.get("method", "GET")).upper()
         path, seen_path = abstract_path(parts.path)
@@ -390,7 +394,7 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         for where, value in _request_values(url, request, seen_path):
             origin_of = first_seen.get(value)
             if origin_of is None:
-                if _id_kind(value) or len(value) >= 16:
+                if id_kind(value) or len(value) >= 16:
                     sent_first.add(value)
                 continue
             key = (origin_of.source, origin_of.source_path, template.key, where)
