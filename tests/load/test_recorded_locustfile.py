@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from e2e_support import demo_e2e_env, run_suite
 
 from cli_support import run_qgate
-from e2e_support import demo_e2e_env, run_suite
 
 pytestmark = pytest.mark.integration
 
