@@ -261,11 +261,13 @@ def generic_path(path: str) -> str:
 
 
 class HiddenFields(HTMLParser):
-    """The hidden form fields (and CSRF meta tags) of a page: `fields` after `feed`."""
+    """What a page hands the next request: hidden form fields and CSRF meta tags
+    (`fields`), and the paths its links and forms point to (`links`), after `feed`."""
 
     def __init__(self) -> None:
         super().__init__()
         self.fields: list[tuple[str, str]] = []
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -273,6 +275,20 @@ class HiddenFields(HTMLParser):
             self.fields.append((a["name"] or "", a.get("value") or ""))
         elif tag == "meta" and "csrf" in (a.get("name") or "").lower() and a.get("content"):
             self.fields.append((a["name"] or "", a.get("content") or ""))
+        elif tag in ("a", "form") and a.get("href" if tag == "a" else "action"):
+            self.links.append(urlsplit(a.get("href" if tag == "a" else "action") or "").path)
+
+
+def link_values(links: Iterator[str] | list[str]) -> Iterator[tuple[str, str, str]]:
+    """("link:<path with ids abstracted>@<segment>", value, kind) for every id in a page's
+    links: a server-rendered shop hands its order numbers over as links, not as JSON."""
+    for path in links:
+        if not path.startswith("/"):
+            continue
+        abstract, seen = abstract_path(path)
+        for value, placeholder in seen.items():
+            if id_kind(value) in ("id", "uuid", "hex"):
+                yield f"link:{abstract}@{placeholder.rsplit('@', 1)[1]}", value, id_kind(value)
 
 
 def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -309,6 +325,7 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
             kind = id_kind(value) or ("token" if len(value) >= 16 else "")
             if kind:
                 yield f"form:{name}", value, kind
+        yield from link_values(parser.links)
 
 
 def _request_values(url: str, request: Mapping[str, Any], seen_path: Mapping[str, str]

@@ -29,6 +29,7 @@ from harness.apigraph import (
     generic_path,
     id_kind,
     is_static,
+    link_values,
 )
 from harness.redaction import MASK
 
@@ -224,8 +225,11 @@ class Replay:
         wanted = {c.source_path for c in self.graph.correlations if c.source == template}
         if not wanted:
             return
+        seen: set[str] = set()
         for where, value in answer_values(response, wanted):
-            self.found[(template, where)] = value
+            if where not in seen:  # a list of links: the first (a page's newest) is the one
+                seen.add(where)
+                self.found[(template, where)] = value
 
     def _swap(self, text: str) -> str:
         """One value with the identity swapped (an email inside it, the masked password)."""
@@ -258,7 +262,7 @@ def answer_values(response: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
         except ValueError:
             return
         yield from _json_values(data, wanted)
-    elif "html" in mime and any(w.startswith("form:") for w in wanted):
+    elif "html" in mime and any(w.startswith(("form:", "link:")) for w in wanted):
         parser = HiddenFields()
         try:
             parser.feed(response.text)
@@ -267,6 +271,9 @@ def answer_values(response: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
         for name, value in parser.fields:
             if f"form:{name}" in wanted:
                 yield f"form:{name}", value
+        for where, value, _ in link_values(parser.links):
+            if where in wanted:
+                yield where, value
 
 
 def _json_values(data: Any, wanted: set[str], path: str = "") -> Iterator[tuple[str, str]]:

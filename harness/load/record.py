@@ -214,6 +214,7 @@ class _Hidden(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[str, str] = {{}}
+        self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs) -> None:
         a = dict(attrs)
@@ -221,6 +222,8 @@ class _Hidden(HTMLParser):
             self.fields.setdefault(a["name"], a.get("value") or "")
         elif tag == "meta" and "csrf" in (a.get("name") or "").lower():
             self.fields.setdefault(a["name"], a.get("content") or "")
+        elif tag in ("a", "form") and a.get("href" if tag == "a" else "action"):
+            self.links.append(urlsplit(a.get("href" if tag == "a" else "action")).path)
 
 
 def hidden(response, name: str) -> str:
@@ -244,6 +247,20 @@ def json_at(response, path: str) -> str:
         else:
             return ""
     return "" if node is None else str(node)
+
+
+def link_id(response, pattern: str, index: int) -> str:
+    """The id at segment `index` of the page's first link shaped like `pattern`
+    (`/accounts/orders/{{id}}/`): a server-rendered shop hands its ids over as links."""
+    parser = _Hidden()
+    parser.feed(response.text)
+    want = pattern.split("/")
+    for link in parser.links:
+        got = link.split("/")
+        if len(got) == len(want) and all(
+                w == g or (w.startswith("{{") and g) for w, g in zip(want, got)):
+            return got[index]
+    return ""
 
 
 def location_id(response) -> str:
@@ -319,6 +336,9 @@ def _render_step(graph: ApiGraph, step: Step, names: dict[tuple[str, str], str],
             read = "location_id(r)"
         elif source_path.startswith("form:"):
             read = f"hidden(r, {source_path[5:]!r})"
+        elif source_path.startswith("link:"):
+            pattern, _, index = source_path[5:].rpartition("@")
+            read = f"link_id(r, {pattern!r}, {index})"
         else:
             read = f"json_at(r, {source_path!r})"
         out.append(f"        {var} = {read}" + (f" or {var}" if again else ""))
@@ -406,6 +426,10 @@ def _var_name(graph: ApiGraph, key: tuple[str, str]) -> str:
     source, path = key
     if path.startswith("form:"):
         name = path[5:]
+    elif path.startswith("link:"):
+        pattern = path[5:].rpartition("@")[0]
+        segments = [x for x in pattern.split("/") if x and not x.startswith("{")]
+        name = f"{segments[-1] if segments else 'linked'}_id"
     elif path == "header:location":
         target = next((c.target for c in graph.correlations
                        if (c.source, c.source_path) == key
