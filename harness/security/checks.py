@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.results import Finding, Severity
 from harness.security.requests import Filled, Identity, json_path, prepare, send
 from harness.security.scan import ScanTarget
-from harness.security.settings import CsrfForm, RequestSpec, SecuritySettings
+from harness.security.settings import AuthEndpoint, CsrfForm, RequestSpec, SecuritySettings
 
 ClientFactory = Callable[..., AbstractContextManager[Any]]
 _TOKEN_NAME = re.compile(r"(?i)csrf|xsrf|authenticity_token|^_token$|requestverificationtoken")
@@ -372,10 +372,13 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
 
 def check_login_rate_limit(target: ScanTarget, settings: SecuritySettings,
                            clients: ClientFactory) -> list[Problem]:
-    """A run of wrong passwords ends in refusal, and then even the right one is refused."""
+    """Every declared auth endpoint refuses a run of attempts; a client address sent in a
+    header does not reset that refusal; after it, even the right password is refused."""
     login = settings.login
-    if login.request is None:
-        raise NotDeclared("declare security.login.request")
+    endpoints = ([AuthEndpoint("login", login.request, login.attempts, login.refused_status)]
+                 if login.request is not None else []) + list(login.endpoints)
+    if not endpoints:
+        raise NotDeclared("declare security.login.request and/or security.login.endpoints")
     base = target.base_url
     identity = Identity.fresh("security-rl")
     has_account = settings.authorisation.sign_up is not None
@@ -384,23 +387,63 @@ def check_login_rate_limit(target: ScanTarget, settings: SecuritySettings,
             assert settings.authorisation.sign_up is not None
             _step(signup_client, settings.authorisation.sign_up, base, identity.values,
                   "sign-up (login rate limit)")
+    problems: list[Problem] = []
+    for endpoint in endpoints:
+        problems += _check_limit(target, settings, clients, endpoint, identity,
+                                 right_password=has_account and endpoint.request is login.request)
+    return problems
+
+
+def _check_limit(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
+                 endpoint: AuthEndpoint, identity: Identity, right_password: bool,
+                 ) -> list[Problem]:
+    base = target.base_url
+    label = "" if endpoint.name == "login" else f"{endpoint.name}: "
     wrong = {**identity.values, "password": "Wrong-" + secrets.token_urlsafe(10)}
-    request = prepare(login.request, base, wrong)
+
+    def attempt() -> Filled:
+        return prepare(endpoint.request, base,
+                       Identity.fresh("security-rl").values if endpoint.fresh_identity else wrong)
+
+    def refused(response: Any) -> bool:
+        return response.status_code in endpoint.refused_status or "retry-after" in response.headers
+
     statuses: list[int] = []
     with clients() as client:
-        for _ in range(login.attempts):
+        for _ in range(endpoint.attempts):
+            request = attempt()
             response = send(client, request)
             statuses.append(response.status_code)
-            if 200 <= response.status_code < 300:
-                return [_rate(f"a wrong password logged in ({request.method} {request.url} "
-                              f"answered {response.status_code})", request)]
-            if response.status_code in login.refused_status or "retry-after" in response.headers:
+            if 200 <= response.status_code < 300 and not endpoint.fresh_identity:
+                return [_rate(f"{label}a wrong password logged in ({request.method} "
+                              f"{request.url} answered {response.status_code})", request)]
+            if refused(response):
                 break
         else:
-            return [_rate(f"{login.attempts} wrong passwords in a row were never refused for "
-                          f"too many attempts (answers: {sorted(set(statuses))})", request)]
-        if has_account:
-            right = prepare(login.request, base, identity.values)
+            what = "attempts" if endpoint.fresh_identity else "wrong passwords"
+            return [_rate(f"{label}{endpoint.attempts} {what} in a row were never refused for "
+                          f"too many attempts (answers: {sorted(set(statuses))})", request,
+                          endpoint.name)]
+        problems = []
+        for header in settings.login.bypass_headers:
+            address = f"198.51.100.{secrets.randbelow(254) + 1}"
+            value = f"for={address}" if header.lower() == "forwarded" else address
+            again = attempt()
+            response = send(client, again, **{header: value})
+            if not refused(response):
+                problems.append(problem(
+                    "qgate.rate-limit-bypass", "Rate limit bypassed by a client-address header",
+                    "high", "CWE-348", again.url,
+                    f"{label or 'login: '}refused after {len(statuses)} attempts, but the next "
+                    f"one with {header}: {value} got through ({again.method} {again.url} "
+                    f"answered {response.status_code}): any client resets the limit",
+                    reproduce=f"for i in $(seq 20); do {again.curl()} -H '{header}: "
+                              f"198.51.100.'$i; done",
+                    wstg="WSTG-ATHN-03", parameter=header))
+        if problems:
+            return problems
+        if right_password:
+            right = prepare(endpoint.request, base, identity.values)
             response = send(client, right)
             if 200 <= response.status_code < 300:
                 return [_rate(f"refused after {len(statuses)} wrong passwords, but the right "
@@ -408,10 +451,11 @@ def check_login_rate_limit(target: ScanTarget, settings: SecuritySettings,
     return []
 
 
-def _rate(message: str, request: Filled) -> Problem:
-    return problem("qgate.login-rate-limit", "Login not rate-limited", "medium", "CWE-307",
+def _rate(message: str, request: Filled, name: str = "login") -> Problem:
+    title = "Login not rate-limited" if name == "login" else "Auth endpoint not rate-limited"
+    return problem("qgate.login-rate-limit", title, "medium", "CWE-307",
                    request.url, message, reproduce=f"for i in $(seq 20); do {request.curl()}; done",
-                   wstg="WSTG-ATHN-03")
+                   wstg="WSTG-ATHN-03", parameter="" if name == "login" else name)
 
 
 # --- error pages ---------------------------------------------------------------------

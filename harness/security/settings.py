@@ -78,14 +78,37 @@ class CookieChecks:
     session_cookies: list[str] = field(default_factory=list)
 
 
+#: headers a proxy sets for the client's address; a limiter that trusts them can be reset
+BYPASS_HEADERS = ["X-Forwarded-For", "X-Real-IP", "Forwarded", "True-Client-IP"]
+
+
+@dataclass(frozen=True)
+class AuthEndpoint:
+    """`[[security.login.endpoints]]`: another auth endpoint whose attempts must be limited
+    (a token endpoint, the admin login, password reset, sign-up)."""
+
+    name: str
+    request: RequestSpec
+    #: attempts sent; the limit must answer within them
+    attempts: int = 10
+    refused_status: list[int] = field(default_factory=lambda: [429])
+    #: each attempt as a new synthetic shopper (sign-up, password reset of new emails);
+    #: default: one shopper's email with wrong passwords
+    fresh_identity: bool = False
+
+
 @dataclass(frozen=True)
 class LoginChecks:
-    """`[security.login]`: the login request and how many wrong passwords end in refusal."""
+    """`[security.login]`: the login request and how many wrong passwords end in refusal;
+    the other auth endpoints; the headers that must not reset the limit."""
 
     request: RequestSpec | None = None
     attempts: int = 10
     #: statuses meaning "refused for too many attempts" (a Retry-After header also counts)
     refused_status: list[int] = field(default_factory=lambda: [429])
+    endpoints: list[AuthEndpoint] = field(default_factory=list)
+    #: once refused, each is retried with a new client address; one let through is a bypass
+    bypass_headers: list[str] = field(default_factory=lambda: list(BYPASS_HEADERS))
 
 
 @dataclass(frozen=True)
