@@ -225,14 +225,74 @@ def check_csrf(target: ScanTarget, settings: SecuritySettings,
             request = prepare(spec, target.base_url, values)
             foreign = send(client, request, Origin=FOREIGN_ORIGIN)
             if _accepted(foreign) or foreign.status_code >= 500:
-                problems.append(_csrf(f"{request.method} {request.url} sent from the foreign "
-                                      f"origin {FOREIGN_ORIGIN} answered {foreign.status_code}",
-                                      request, f"-H 'Origin: {FOREIGN_ORIGIN}'"))
+                problems.append(_judge_cross_site(client, request, foreign))
             elif not _accepted(send(client, request)):
                 raise CheckError(f"security.csrf.cross_site_api[{i}]: the same-site request "
                                  f"{request.method} {request.url} is refused too, so the "
                                  "refusal proves nothing")
     return problems
+
+
+_SIMPLE_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def _judge_cross_site(client: Any, request: Filled, foreign: Any) -> Problem:
+    """A cross-origin write was accepted: high only if a browser could send it (a simple
+    request, or CORS allowing the origin with credentials); JSON-only is hardening (low)."""
+    said = (f"{request.method} {request.url} sent from the foreign origin {FOREIGN_ORIGIN} "
+            f"answered {foreign.status_code}")
+    origin = f"-H 'Origin: {FOREIGN_ORIGIN}'"
+    declared_type = {k.lower(): v for k, v in request.headers.items()}.get("content-type", "")
+    if request.json is None and (request.form or declared_type.split(";")[0].strip().lower()
+                                 in _SIMPLE_TYPES):
+        return _csrf(f"{said} (a form or plain-text post: any page can send it)", request,
+                     origin)
+    credentialed = _cors_with_credentials(client, request, foreign)
+    if credentialed:
+        return _csrf(f"{said}, and CORS allows that origin with credentials ({credentialed}): "
+                     "any page can send it with the visitor's cookies and read the answer",
+                     request, origin)
+    tried = []
+    for kind, simple in _simple_variants(request):
+        response = send(client, simple, Origin=FOREIGN_ORIGIN)
+        if _accepted(response):
+            return _csrf(f"{said}; sent as a simple request ({kind}, no preflight) it "
+                         f"answered {response.status_code} too: any page can forge it",
+                         simple, origin)
+        tried.append(f"{kind} {response.status_code}")
+    return _csrf(f"{said}, but only as JSON: as a simple request it was refused "
+                 f"({', '.join(tried) or 'not tried'}) and the CORS preflight allows no "
+                 "foreign origin with credentials, so a browser cannot forge it (hardening: "
+                 "refuse foreign Origins)", request, origin, severity="low")
+
+
+def _cors_with_credentials(client: Any, request: Filled, foreign: Any) -> str:
+    """How CORS lets the foreign origin send this request with cookies ("" = it does not)."""
+    wanted = sorted({"content-type", *(k.lower() for k in request.headers)})
+    preflight = client.request("OPTIONS", request.url, headers={
+        "Origin": FOREIGN_ORIGIN, "Access-Control-Request-Method": request.method,
+        "Access-Control-Request-Headers": ", ".join(wanted)})
+    for what, response in (("preflight", preflight), ("answer", foreign)):
+        allowed = response.headers.get("access-control-allow-origin", "")
+        credentials = response.headers.get("access-control-allow-credentials", "").lower()
+        if allowed in (FOREIGN_ORIGIN, "null") and credentials == "true":
+            return (f"the {what} answered Access-Control-Allow-Origin: {allowed}, "
+                    "Access-Control-Allow-Credentials: true")
+    return ""
+
+
+def _simple_variants(request: Filled) -> Iterator[tuple[str, Filled]]:
+    """The JSON request's body as the three simple content types a page can post."""
+    import json as _json
+
+    if not isinstance(request.json, dict):
+        return
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "content-type"}
+    fields = {k: v if isinstance(v, str) else _json.dumps(v) for k, v in request.json.items()}
+    yield "form-urlencoded", Filled(request.method, request.url, form=fields, headers=headers)
+    yield "multipart", Filled(request.method, request.url, files=fields, headers=headers)
+    yield "text/plain", Filled(request.method, request.url, body=_json.dumps(request.json),
+                               headers={**headers, "Content-Type": "text/plain"})
 
 
 def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
@@ -282,10 +342,19 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
     return problems
 
 
-def _csrf(message: str, request: Filled, extra: str = "") -> Problem:
+def _csrf(message: str, request: Filled, extra: str = "", severity: Severity = "high",
+          ) -> Problem:
     curl = request.curl() + (f" {extra}" if extra else "")
-    return problem("qgate.csrf", "Cross-site request forgery", "high", "CWE-352", request.url,
-                   message, reproduce=curl, wstg="WSTG-SESS-05")
+    title = ("Cross-site request forgery" if severity == "high" else
+             "Cross-origin write accepted (JSON only: a browser cannot forge it)")
+    return problem("qgate.csrf", title, severity, "CWE-352", request.url, message,
+                   reproduce=curl, wstg="WSTG-SESS-05")
+
+
+def failing(problems: list[Problem]) -> list[Problem]:
+    """The problems that fail a check's test: medium and above (low ones are recorded as
+    findings, hardening the verdict shows without blocking)."""
+    return [p for p in problems if p.finding.severity not in ("info", "low")]
 
 
 # --- cookies -------------------------------------------------------------------------
@@ -344,6 +413,7 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
         raise CheckError(f"session cookie(s) {', '.join(missing)} were never set by "
                          "security.pages or the sign-up", hint="check security.cookies")
     https = target.base_url.startswith("https://")
+    forged = None  # whether a cross-site write was shown (asked once, only when it matters)
     problems = []
     for name in wanted:
         if name not in seen:
@@ -359,12 +429,34 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
         if https and "secure" not in flags:
             lacks.append(("Secure", "CWE-614"))
         for flag, cwe in lacks:
+            severity: Severity = "medium"
+            why = ""
+            if flag.startswith("SameSite"):
+                if forged is None:
+                    forged = _cross_site_write_shown(target, settings, clients)
+                severity = "medium" if forged else "low"
+                why = (f" and a cross-site write was shown ({forged})" if forged else
+                       " (low: no cross-site write was shown, so a browser's default "
+                       "protects nothing more)")
             problems.append(problem(
-                "qgate.cookie-flags", f"Session cookie without {flag.split('=')[0]}", "medium",
-                cwe, target.base_url, f"cookie {name} (set by {where}) lacks {flag}",
+                "qgate.cookie-flags", f"Session cookie without {flag.split('=')[0]}", severity,
+                cwe, target.base_url, f"cookie {name} (set by {where}) lacks {flag}{why}",
                 reproduce=f"{request.curl()} | grep -i set-cookie",
                 wstg="WSTG-SESS-02", parameter=name))
     return problems
+
+
+def _cross_site_write_shown(target: ScanTarget, settings: SecuritySettings,
+                            clients: ClientFactory) -> str:
+    """The first high CSRF problem the declared writes show ("" = none, or none may be sent:
+    production, nothing declared, a control step that failed)."""
+    if target.production:
+        return ""
+    try:
+        found = check_csrf(target, settings, clients)
+    except (NotDeclared, CheckError):
+        return ""
+    return next((p.message for p in found if p.finding.severity == "high"), "")
 
 
 # --- login rate limit ----------------------------------------------------------------

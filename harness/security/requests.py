@@ -60,6 +60,8 @@ class Filled:
     form: dict[str, str] = field(default_factory=dict)
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    #: multipart/form-data fields (name -> value)
+    files: dict[str, str] = field(default_factory=dict)
 
     def curl(self) -> str:
         """The request as a curl line (for a finding's `reproduce`)."""
@@ -73,6 +75,9 @@ class Filled:
         elif self.form:
             for name, value in self.form.items():
                 parts += ["--data-urlencode", f"{name}={value}"]
+        elif self.files:
+            for name, value in self.files.items():
+                parts += ["-F", f"{name}={value}"]
         elif self.body:
             parts += ["--data-raw", self.body]
         return shlex.join(parts)
@@ -94,6 +99,8 @@ def send(client: Any, request: Filled, **extra_headers: str) -> Any:
         kwargs["json"] = request.json
     elif request.form:
         kwargs["data"] = request.form
+    elif request.files:
+        kwargs["files"] = {name: (None, value) for name, value in request.files.items()}
     elif request.body:
         kwargs["content"] = request.body.encode()
     return client.request(request.method, request.url, **kwargs)

@@ -12,7 +12,13 @@ import pytest
 from json_shop import Defects, serve_shop
 
 from harness.schema import build
-from harness.security.checks import check_login_rate_limit, make_clients
+from harness.security.checks import (
+    check_cookies,
+    check_csrf,
+    check_login_rate_limit,
+    failing,
+    make_clients,
+)
 from harness.security.scan import ScanTarget
 from harness.security.settings import SecuritySettings
 
@@ -87,3 +93,57 @@ def test_unlimited_token_endpoint_is_a_finding(shop: Any) -> None:
         "(answers: [401])"]
     assert problems[0].finding.parameter == "customer token"
     assert problems[0].finding.severity == "medium"
+
+
+# --- 17.6 CSRF judged by what a browser can do -----------------------------------------
+
+CROSS_SITE = """
+[security.csrf]
+cross_site_api = [{ method = "POST", path = "/api/profile", json = { nickname = "mallory" } }]
+"""
+
+
+def test_fixed_shop_refuses_foreign_origins(shop: Any) -> None:
+    assert run(check_csrf, shop(), shop_settings(CROSS_SITE)) == []
+
+
+def test_json_only_cross_origin_write_is_low_hardening(shop: Any) -> None:
+    problems = run(check_csrf, shop(cross_origin_json=True), shop_settings(CROSS_SITE))
+    assert [p.finding.severity for p in problems] == ["low"]
+    assert "but only as JSON: as a simple request it was refused (form-urlencoded 415, " \
+           "multipart 415, text/plain 415)" in problems[0].message
+    assert failing(problems) == []  # hardening: recorded, the test does not fail
+
+
+def test_cross_origin_write_as_text_plain_is_high(shop: Any) -> None:
+    problems = run(check_csrf, shop(cross_origin_json=True, parses_any_content_type=True),
+                   shop_settings(CROSS_SITE))
+    assert [p.finding.severity for p in problems] == ["high"]
+    assert "sent as a simple request (text/plain, no preflight) it answered 200" \
+        in problems[0].message
+    assert "Content-Type: text/plain" in problems[0].finding.reproduce
+
+
+def test_cors_allowing_the_origin_with_credentials_is_high(shop: Any) -> None:
+    problems = run(check_csrf, shop(cross_origin_json=True, cors_with_credentials=True),
+                   shop_settings(CROSS_SITE))
+    assert [p.finding.severity for p in problems] == ["high"]
+    assert "CORS allows that origin with credentials (the preflight answered " \
+           "Access-Control-Allow-Origin: https://attacker.example" in problems[0].message
+
+
+@pytest.mark.parametrize(("defects", "severity"), [
+    ({"cookie_without_samesite": True}, "low"),
+    ({"cookie_without_samesite": True, "cross_origin_json": True,
+      "parses_any_content_type": True}, "medium"),
+], ids=["no-forgery-shown", "forgery-shown"])
+def test_cookie_without_samesite_is_low_unless_a_forgery_was_shown(
+        shop: Any, defects: dict[str, bool], severity: str) -> None:
+    problems = run(check_cookies, shop(**defects), shop_settings(CROSS_SITE))
+    assert [(p.finding.parameter, p.finding.severity) for p in problems] == [("sid", severity)]
+    assert problems[0].message.startswith("cookie sid (set by POST ")
+    assert ("a cross-site write was shown" in problems[0].message) == (severity == "medium")
+
+
+def test_fixed_shop_cookies_pass(shop: Any) -> None:
+    assert run(check_cookies, shop(), shop_settings(CROSS_SITE)) == []
