@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.results import Finding, Severity
-from harness.security.requests import Filled, Identity, json_path, prepare, send
+from harness.security.requests import Filled, Identity, captured, json_path, prepare, send
 from harness.security.scan import ScanTarget
 from harness.security.settings import AuthEndpoint, CsrfForm, RequestSpec, SecuritySettings
 
@@ -108,6 +109,21 @@ def _step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], wha
         raise CheckError(f"{what}: {request.method} {request.url} answered "
                          f"{response.status_code}: {response.text[:200]}",
                          hint="check the declared request in the environment's [security]")
+    try:
+        values.update(captured(spec, response))  # for the requests after this one
+    except ValueError as exc:
+        raise CheckError(f"{what}: {request.method} {request.url}: {exc}",
+                         hint="check the request's capture paths") from None
+    return response
+
+
+def _chain(client: Any, specs: list[RequestSpec], base: str, values: dict[str, str],
+           what: str) -> Any:
+    """Send `specs` in order as one visitor, each answer's captures filling the next; the
+    last answer (None for no requests)."""
+    response = None
+    for i, spec in enumerate(specs):
+        response = _step(client, spec, base, values, f"{what}[{i}]")
     return response
 
 
@@ -585,6 +601,68 @@ def check_error_pages(target: ScanTarget, settings: SecuritySettings, clients: C
                     f"{response.status_code}", reproduce=request.curl(),
                     wstg="WSTG-ERRH-01").finding)
     return problems, errors
+
+
+# --- response hygiene ----------------------------------------------------------------
+
+_VERSIONED = re.compile(r"\d+\.\d+|/\d")
+
+
+def check_response_hygiene(target: ScanTarget, settings: SecuritySettings,
+                           clients: ClientFactory) -> list[Problem]:
+    """Answers name no technology (X-Powered-By, a versioned Server), HEAD works on pages, and
+    a shopper's mistake (declared) is answered 4xx, not 5xx. Writes are skipped on production."""
+    hygiene = settings.hygiene
+    base = target.base_url
+    problems: list[Problem] = []
+    disclosed: set[str] = set()
+    with clients() as client:
+        for page in hygiene.pages or settings.pages:
+            request = prepare(RequestSpec(page), base, {})
+            got = send(client, request)
+            for header in [*hygiene.disclosure_headers, "Server"]:
+                value = got.headers.get(header)
+                if not value or header.lower() in disclosed or (
+                        header.lower() == "server" and not _VERSIONED.search(value)):
+                    continue
+                disclosed.add(header.lower())
+                problems.append(problem(
+                    "qgate.technology-disclosure", f"Technology disclosed in {header}", "low",
+                    "CWE-497", request.url, f"GET {request.url} answers {header}: {value} "
+                    "(names the software and its version to anyone looking for its flaws)",
+                    reproduce=f"curl -sI {shlex.quote(request.url)} | grep -i '^{header}:'",
+                    wstg="WSTG-INFO-02", parameter=header))
+            if hygiene.head and 200 <= got.status_code < 300:
+                head = client.head(request.url)
+                if not 200 <= head.status_code < 300:
+                    problems.append(problem(
+                        "qgate.head-method", "HEAD not answered like GET",
+                        "medium" if head.status_code >= 500 else "low", "", request.url,
+                        f"HEAD {request.url} answered {head.status_code} while GET answered "
+                        f"{got.status_code} (monitors, caches and link checkers use HEAD)",
+                        reproduce=f"curl -sI {shlex.quote(request.url)}", parameter="HEAD"))
+    if target.production:  # the mistakes below are writes
+        return problems
+    for i, mistake in enumerate(hygiene.client_errors):
+        where = f"security.hygiene.client_errors[{i}] ({mistake.name})"
+        with clients() as client:
+            values = Identity.fresh("security-h").values
+            if mistake.signed_in:
+                if settings.authorisation.sign_up is None:
+                    raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+                _step(client, settings.authorisation.sign_up, base, values, f"{where} sign-up")
+            _chain(client, mistake.before, base, values, f"{where}.before")
+            request = prepare(mistake.request, base, values)
+            response = send(client, request)
+            if response.status_code >= 500:
+                problems.append(problem(
+                    "qgate.client-error-5xx", "A shopper's mistake answered as a server error",
+                    "medium", "CWE-755", request.url,
+                    f"{mistake.name}: {request.method} {request.url} answered "
+                    f"{response.status_code} (a client error must be 4xx: the shopper learns "
+                    "nothing, and monitoring counts an outage)", reproduce=request.curl(),
+                    wstg="WSTG-ERRH-01", parameter=mistake.name))
+    return problems
 
 
 # --- staging access control ----------------------------------------------------------

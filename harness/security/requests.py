@@ -117,3 +117,24 @@ def json_path(data: Any, path: str) -> Any:
         else:
             return None
     return current
+
+
+def captured(spec: RequestSpec, response: Any) -> dict[str, str]:
+    """The values `spec.capture` takes from `response`; raises ValueError naming a missing one."""
+    values: dict[str, str] = {}
+    if not spec.capture:
+        return values
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    for name, where in spec.capture.items():
+        if where.lower().startswith("header:"):
+            value = response.headers.get(where.split(":", 1)[1].strip())
+        else:
+            value = json_path(data, where)
+        if value in (None, "") or isinstance(value, (dict, list)):
+            raise ValueError(f"capture '{name}': nothing at '{where}' in the answer "
+                             f"({response.status_code}: {response.text[:160]})")
+        values[name] = str(value)
+    return values

@@ -28,6 +28,9 @@ class RequestSpec:
     #: a raw body (e.g. deliberately malformed JSON); sent as is
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    #: values taken from the answer for the requests after it: placeholder name -> dotted
+    #: JSON path (`data.uuid`, `items.0.id`) or `header:Name` (e.g. `header:Location`)
+    capture: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,34 @@ class ErrorPageChecks:
 
 
 @dataclass(frozen=True)
+class ClientError:
+    """`[[security.hygiene.client_errors]]`: a mistake a shopper can make (malformed JSON, an
+    unknown coupon, an out-of-stock item); it must be answered 4xx, never 5xx."""
+
+    name: str
+    request: RequestSpec
+    #: requests sent first by the same visitor (e.g. create a cart); captures carry over
+    before: list[RequestSpec] = field(default_factory=list)
+    #: sign up first (with security.authorisation.sign_up)
+    signed_in: bool = False
+
+
+@dataclass(frozen=True)
+class HygieneChecks:
+    """`[security.hygiene]`: what answers give away (technology headers), HEAD on pages,
+    shoppers' mistakes answered as server errors."""
+
+    #: pages read for disclosure headers and asked with HEAD; empty = security.pages
+    pages: list[str] = field(default_factory=list)
+    #: response headers that name the technology (any value); `Server` counts when versioned
+    disclosure_headers: list[str] = field(default_factory=lambda: [
+        "X-Powered-By", "X-AspNet-Version", "X-AspNetMvc-Version", "X-Generator", "X-Runtime"])
+    #: HEAD on each page must answer like GET does
+    head: bool = True
+    client_errors: list[ClientError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class TransportChecks:
     """`[security.transport]`: HTTPS targets only (redirect, HSTS, TLS >= 1.2, certificate)."""
 
@@ -185,5 +216,6 @@ class SecuritySettings:
     cookies: CookieChecks = field(default_factory=CookieChecks)
     login: LoginChecks = field(default_factory=LoginChecks)
     error_pages: ErrorPageChecks = field(default_factory=ErrorPageChecks)
+    hygiene: HygieneChecks = field(default_factory=HygieneChecks)
     transport: TransportChecks = field(default_factory=TransportChecks)
     access: AccessChecks = field(default_factory=AccessChecks)

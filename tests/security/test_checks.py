@@ -15,6 +15,7 @@ from harness.security.checks import (
     check_csrf,
     check_error_pages,
     check_login_rate_limit,
+    check_response_hygiene,
     make_clients,
 )
 from harness.security.scan import ScanTarget
@@ -26,7 +27,8 @@ def run(check: Any, base_url: str, settings: Any, **target: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("check", [check_authorisation, check_csrf, check_cookies,
-                                   check_login_rate_limit], ids=lambda c: c.__name__)
+                                   check_login_rate_limit, check_response_hygiene],
+                         ids=lambda c: c.__name__)
 def test_clean_demo_store_passes(check: Any, clean_demo: str, demo_settings: Any) -> None:
     assert run(check, clean_demo, demo_settings) == []
 

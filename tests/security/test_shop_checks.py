@@ -16,6 +16,7 @@ from harness.security.checks import (
     check_cookies,
     check_csrf,
     check_login_rate_limit,
+    check_response_hygiene,
     failing,
     make_clients,
 )
@@ -147,3 +148,57 @@ def test_cookie_without_samesite_is_low_unless_a_forgery_was_shown(
 
 def test_fixed_shop_cookies_pass(shop: Any) -> None:
     assert run(check_cookies, shop(), shop_settings(CROSS_SITE)) == []
+
+
+# --- 17.8 response hygiene ------------------------------------------------------------
+
+HYGIENE = """
+[[security.hygiene.client_errors]]
+name = "malformed JSON"
+request.method = "POST"
+request.path = "/api/carts"
+request.body = "{\\"sku\\": "
+request.headers = { "Content-Type" = "application/json" }
+
+[[security.hygiene.client_errors]]
+name = "out of stock"
+before = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
+request = { method = "POST", path = "/api/carts/{uuid}/items", json = { sku = "GONE-1" } }
+
+[[security.hygiene.client_errors]]
+name = "unknown coupon"
+before = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
+request = { method = "POST", path = "/api/carts/{uuid}/coupon", json = { code = "NOSUCH" } }
+"""
+
+
+def test_fixed_shop_hygiene_is_clean(shop: Any) -> None:
+    assert run(check_response_hygiene, shop(), shop_settings(HYGIENE)) == []
+
+
+def test_technology_headers_are_low_findings_with_a_reproduce_line(shop: Any) -> None:
+    url = shop(discloses_technology=True)
+    problems = run(check_response_hygiene, url, shop_settings(HYGIENE))
+    assert {(p.finding.parameter, p.finding.severity) for p in problems} == {
+        ("X-Powered-By", "low"), ("Server", "low")}
+    server = next(p for p in problems if p.finding.parameter == "Server")
+    assert server.message.startswith(f"GET {url}/ answers Server: shop/4.2.1 (Ubuntu)")
+    assert server.finding.reproduce == f"curl -sI {url}/ | grep -i '^Server:'"
+
+
+def test_head_answered_404_is_a_low_finding(shop: Any) -> None:
+    url = shop(head_404=True)
+    problems = run(check_response_hygiene, url, shop_settings(HYGIENE))
+    assert [(p.message, p.finding.severity) for p in problems] == [
+        (f"HEAD {url}/ answered 404 while GET answered 200 (monitors, caches and link checkers "
+         "use HEAD)", "low")]
+
+
+def test_client_errors_answered_500_are_medium_findings(shop: Any) -> None:
+    url = shop(client_errors_500=True)
+    problems = run(check_response_hygiene, url, shop_settings(HYGIENE))
+    assert [(p.finding.parameter, p.finding.severity) for p in problems] == [
+        ("malformed JSON", "medium"), ("out of stock", "medium"), ("unknown coupon", "medium")]
+    assert problems[2].message.startswith(f"unknown coupon: POST {url}/api/carts/")
+    assert problems[2].finding.reproduce.startswith("curl -i -X POST")
+    assert failing(problems) == problems
