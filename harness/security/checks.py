@@ -21,7 +21,13 @@ from harness.errors import HarnessError
 from harness.results import Finding, Severity
 from harness.security.requests import Filled, Identity, captured, json_path, prepare, send
 from harness.security.scan import ScanTarget
-from harness.security.settings import AuthEndpoint, CsrfForm, RequestSpec, SecuritySettings
+from harness.security.settings import (
+    AuthEndpoint,
+    CsrfForm,
+    OwnedObject,
+    RequestSpec,
+    SecuritySettings,
+)
 
 ClientFactory = Callable[..., AbstractContextManager[Any]]
 _TOKEN_NAME = re.compile(r"(?i)csrf|xsrf|authenticity_token|^_token$|requestverificationtoken")
@@ -132,11 +138,75 @@ def _chain(client: Any, specs: list[RequestSpec], base: str, values: dict[str, s
 
 def check_authorisation(target: ScanTarget, settings: SecuritySettings,
                         clients: ClientFactory) -> list[Problem]:
-    """Shopper B (and an anonymous visitor) can neither read nor cancel shopper A's order."""
+    """Shopper B (and an anonymous visitor) can neither read nor change shopper A's order,
+    nor any other declared object of A's (cart, address, payment)."""
     a = settings.authorisation
-    if a.sign_up is None or not a.place_order or not (a.read_order or a.cancel_order):
+    orders = a.sign_up is not None and a.place_order and (a.read_order or a.cancel_order)
+    if not orders and not a.objects:
         raise NotDeclared("declare security.authorisation.sign_up, place_order and "
-                          "read_order / cancel_order")
+                          "read_order / cancel_order, and/or security.authorisation.objects")
+    problems = _check_orders(target, settings, clients) if orders else []
+    for i, owned in enumerate(a.objects):
+        problems += _check_object(target, settings, clients, owned, i)
+    return problems
+
+
+def _check_object(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
+                  owned: OwnedObject, index: int) -> list[Problem]:
+    where = f"security.authorisation.objects[{index}] ({owned.name})"
+    sign_up = settings.authorisation.sign_up
+    if owned.signed_in and sign_up is None:
+        raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+    base = target.base_url
+    problems: list[Problem] = []
+    with ExitStack() as stack:
+        owner, bob, anon = (stack.enter_context(clients()) for _ in range(3))
+        values = Identity.fresh("security-a").values
+        if owned.signed_in and sign_up is not None:
+            _step(owner, sign_up, base, values, f"{where}: sign-up of shopper A")
+        _chain(owner, owned.create, base, values, f"{where}.create")
+        others = [("an anonymous visitor", anon)]
+        if sign_up is not None:
+            _step(bob, sign_up, base, Identity.fresh("security-b").values,
+                  f"{where}: sign-up of shopper B")
+            others.insert(0, ("shopper B", bob))
+        for spec in owned.read:
+            request = prepare(spec, base, values)
+            own = send(owner, request)
+            if not 200 <= own.status_code < 300:
+                raise CheckError(f"{where}: shopper A cannot read their own {owned.name}: "
+                                 f"{request.method} {request.url} answered {own.status_code}",
+                                 hint="check its create (captures) and read requests")
+            for who, client in others:
+                seen = send(client, request)
+                if 200 <= seen.status_code < 300:
+                    problems.append(_authz(f"{who} read shopper A's {owned.name}: "
+                                           f"{request.method} {request.url} answered "
+                                           f"{seen.status_code}", request, who, owned.name))
+        changed = False
+        for spec in owned.write:
+            request = prepare(spec, base, values)
+            for who, client in others:
+                done = send(client, request)
+                if _accepted(done):
+                    changed = True
+                    problems.append(_authz(f"{who} changed shopper A's {owned.name}: "
+                                           f"{request.method} {request.url} answered "
+                                           f"{done.status_code}", request, who, owned.name))
+        if owned.write and not changed:
+            request = prepare(owned.write[0], base, values)
+            own = send(owner, request)
+            if not _accepted(own):  # the refusals above prove nothing if nobody may write
+                raise CheckError(f"{where}: shopper A cannot change their own {owned.name}: "
+                                 f"{request.method} {request.url} answered {own.status_code}",
+                                 hint="check its write requests")
+    return problems
+
+
+def _check_orders(target: ScanTarget, settings: SecuritySettings,
+                  clients: ClientFactory) -> list[Problem]:
+    a = settings.authorisation
+    assert a.sign_up is not None
     base = target.base_url
     problems: list[Problem] = []
     with ExitStack() as stack:
@@ -186,11 +256,12 @@ def check_authorisation(target: ScanTarget, settings: SecuritySettings,
     return problems
 
 
-def _authz(message: str, request: Filled, who: str) -> Problem:
+def _authz(message: str, request: Filled, who: str, what: str = "order") -> Problem:
     how = "without any session" if "anonymous" in who else f"with {who}'s session cookie"
     return problem("qgate.authorisation", "Broken object-level authorisation (IDOR)", "high",
                    "CWE-639", request.url, message,
-                   reproduce=f"{request.curl()}   # {how}", wstg="WSTG-ATHZ-04")
+                   reproduce=f"{request.curl()}   # {how}", wstg="WSTG-ATHZ-04",
+                   parameter=what)
 
 
 # --- CSRF ----------------------------------------------------------------------------

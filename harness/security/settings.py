@@ -34,6 +34,22 @@ class RequestSpec:
 
 
 @dataclass(frozen=True)
+class OwnedObject:
+    """`[[security.authorisation.objects]]`: something a shopper owns (a cart, an address, a
+    payment method): created by a request chain, then read and changed by others."""
+
+    name: str
+    #: requests that create it as its owner; their `capture`s name it ({uuid}, {address_id})
+    create: list[RequestSpec]
+    #: requests that show it (the owner's must work; everyone else's must be refused)
+    read: list[RequestSpec] = field(default_factory=list)
+    #: requests that change it (refused to everyone else; then the owner's first must work)
+    write: list[RequestSpec] = field(default_factory=list)
+    #: the owner signs up first (authorisation.sign_up); false = a guest owner (a guest cart)
+    signed_in: bool = True
+
+
+@dataclass(frozen=True)
 class AuthorisationChecks:
     """`[security.authorisation]`: how two fresh shoppers get accounts and one an order."""
 
@@ -47,6 +63,8 @@ class AuthorisationChecks:
     read_order: list[RequestSpec] = field(default_factory=list)
     #: requests that cancel one order (refused to another shopper; the owner's must work)
     cancel_order: list[RequestSpec] = field(default_factory=list)
+    #: other things a shopper owns, each checked the same way (carts, addresses, payments)
+    objects: list[OwnedObject] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

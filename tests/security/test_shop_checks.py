@@ -13,6 +13,7 @@ from json_shop import Defects, serve_shop
 
 from harness.schema import build
 from harness.security.checks import (
+    check_authorisation,
     check_cookies,
     check_csrf,
     check_login_rate_limit,
@@ -202,3 +203,40 @@ def test_client_errors_answered_500_are_medium_findings(shop: Any) -> None:
     assert problems[2].message.startswith(f"unknown coupon: POST {url}/api/carts/")
     assert problems[2].finding.reproduce.startswith("curl -i -X POST")
     assert failing(problems) == problems
+
+
+# --- 17.7 object-level authorisation through chained requests ---------------------------
+
+CARTS = """
+[[security.authorisation.objects]]
+name = "cart"
+create = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
+read = [{ path = "/api/carts/{uuid}" }]
+write = [{ method = "POST", path = "/api/carts/{uuid}/items", json = { sku = "TEA-1" } }]
+"""
+
+
+def test_fixed_shop_keeps_carts_to_their_owner(shop: Any) -> None:
+    assert run(check_authorisation, shop(), shop_settings(CARTS)) == []
+
+
+def test_cart_authorised_by_uuid_only_is_caught(shop: Any) -> None:
+    url = shop(cart_uuid_only=True)
+    problems = run(check_authorisation, url, shop_settings(CARTS))
+    said = [p.message.split(": ")[0] + " " + p.message.split(" ")[-1] for p in problems]
+    assert said == ["shopper B read shopper A's cart 200",
+                    "an anonymous visitor read shopper A's cart 200",
+                    "shopper B changed shopper A's cart 201",
+                    "an anonymous visitor changed shopper A's cart 201"]
+    assert all(p.finding.severity == "high" and p.finding.parameter == "cart"
+               and p.finding.rule_id == "qgate.authorisation" for p in problems)
+    cart = problems[2].finding.location.split("/")[-2]
+    assert problems[2].finding.location == f"{url}/api/carts/{cart}/items"  # the captured uuid
+
+
+def test_a_capture_that_finds_nothing_is_a_harness_error(shop: Any) -> None:
+    from harness.security.checks import CheckError
+
+    settings = shop_settings(CARTS.replace("data.uuid", "data.id"))
+    with pytest.raises(CheckError, match=r"capture 'uuid': nothing at 'data.id' in the answer"):
+        run(check_authorisation, shop(cart_uuid_only=True), settings)
