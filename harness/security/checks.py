@@ -96,7 +96,7 @@ def make_clients(target: ScanTarget, settings: SecuritySettings) -> ClientFactor
     return factory
 
 
-def _accepted(response: Any) -> bool:
+def accepted(response: Any) -> bool:
     """The server did what was asked: 2xx, or a redirect that is not to a login page."""
     if 200 <= response.status_code < 300:
         return True
@@ -105,13 +105,14 @@ def _accepted(response: Any) -> bool:
     return False
 
 
-def _step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], what: str) -> Any:
+def step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], what: str) -> Any:
+    """Send one control step (refused: CheckError); its captures go into `values`."""
     request = prepare(spec, base, values)
     try:
         response = send(client, request)
     except Exception as exc:  # httpx errors: the control step could not even be sent
         raise CheckError(f"{what}: {request.method} {request.url} failed ({exc})") from None
-    if not _accepted(response):
+    if not accepted(response):
         raise CheckError(f"{what}: {request.method} {request.url} answered "
                          f"{response.status_code}: {response.text[:200]}",
                          hint="check the declared request in the environment's [security]")
@@ -123,13 +124,13 @@ def _step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], wha
     return response
 
 
-def _chain(client: Any, specs: list[RequestSpec], base: str, values: dict[str, str],
+def chain(client: Any, specs: list[RequestSpec], base: str, values: dict[str, str],
            what: str) -> Any:
     """Send `specs` in order as one visitor, each answer's captures filling the next; the
     last answer (None for no requests)."""
     response = None
     for i, spec in enumerate(specs):
-        response = _step(client, spec, base, values, f"{what}[{i}]")
+        response = step(client, spec, base, values, f"{what}[{i}]")
     return response
 
 
@@ -163,11 +164,11 @@ def _check_object(target: ScanTarget, settings: SecuritySettings, clients: Clien
         owner, bob, anon = (stack.enter_context(clients()) for _ in range(3))
         values = Identity.fresh("security-a").values
         if owned.signed_in and sign_up is not None:
-            _step(owner, sign_up, base, values, f"{where}: sign-up of shopper A")
-        _chain(owner, owned.create, base, values, f"{where}.create")
+            step(owner, sign_up, base, values, f"{where}: sign-up of shopper A")
+        chain(owner, owned.create, base, values, f"{where}.create")
         others = [("an anonymous visitor", anon)]
         if sign_up is not None:
-            _step(bob, sign_up, base, Identity.fresh("security-b").values,
+            step(bob, sign_up, base, Identity.fresh("security-b").values,
                   f"{where}: sign-up of shopper B")
             others.insert(0, ("shopper B", bob))
         for spec in owned.read:
@@ -188,7 +189,7 @@ def _check_object(target: ScanTarget, settings: SecuritySettings, clients: Clien
             request = prepare(spec, base, values)
             for who, client in others:
                 done = send(client, request)
-                if _accepted(done):
+                if accepted(done):
                     changed = True
                     problems.append(_authz(f"{who} changed shopper A's {owned.name}: "
                                            f"{request.method} {request.url} answered "
@@ -196,7 +197,7 @@ def _check_object(target: ScanTarget, settings: SecuritySettings, clients: Clien
         if owned.write and not changed:
             request = prepare(owned.write[0], base, values)
             own = send(owner, request)
-            if not _accepted(own):  # the refusals above prove nothing if nobody may write
+            if not accepted(own):  # the refusals above prove nothing if nobody may write
                 raise CheckError(f"{where}: shopper A cannot change their own {owned.name}: "
                                  f"{request.method} {request.url} answered {own.status_code}",
                                  hint="check its write requests")
@@ -212,10 +213,10 @@ def _check_orders(target: ScanTarget, settings: SecuritySettings,
     with ExitStack() as stack:
         alice, bob, anon = (stack.enter_context(clients()) for _ in range(3))
         ida, idb = Identity.fresh("security-a"), Identity.fresh("security-b")
-        _step(alice, a.sign_up, base, ida.values, "sign-up of shopper A")
+        step(alice, a.sign_up, base, ida.values, "sign-up of shopper A")
         response = None
         for i, spec in enumerate(a.place_order):
-            response = _step(alice, spec, base, ida.values, f"place_order[{i}] for shopper A")
+            response = step(alice, spec, base, ida.values, f"place_order[{i}] for shopper A")
         try:
             order_id = json_path(response.json() if response is not None else None, a.order_id)
         except ValueError:
@@ -223,7 +224,7 @@ def _check_orders(target: ScanTarget, settings: SecuritySettings,
         if order_id in (None, ""):
             raise CheckError(f"the last place_order response has no order id at "
                              f"'{a.order_id}' (security.authorisation.order_id)")
-        _step(bob, a.sign_up, base, idb.values, "sign-up of shopper B")
+        step(bob, a.sign_up, base, idb.values, "sign-up of shopper B")
         values = {**ida.values, "order_id": str(order_id)}
         for spec in a.read_order:
             request = prepare(spec, base, values)
@@ -242,14 +243,14 @@ def _check_orders(target: ScanTarget, settings: SecuritySettings,
             request = prepare(spec, base, values)
             for who, client in (("shopper B", bob), ("an anonymous visitor", anon)):
                 done = send(client, request)
-                if _accepted(done):
+                if accepted(done):
                     problems.append(_authz(f"{who} cancelled shopper A's order: "
                                            f"{request.method} {request.url} answered "
                                            f"{done.status_code}", request, who))
         if a.cancel_order and not problems:
             request = prepare(a.cancel_order[0], base, values)
             own = send(alice, request)
-            if not _accepted(own):  # the refusals above prove nothing if nobody may cancel
+            if not accepted(own):  # the refusals above prove nothing if nobody may cancel
                 raise CheckError(f"shopper A cannot cancel their own order: {request.method} "
                                  f"{request.url} answered {own.status_code}",
                                  hint="check security.authorisation.cancel_order")
@@ -307,13 +308,13 @@ def check_csrf(target: ScanTarget, settings: SecuritySettings,
         with clients() as client:
             values = Identity.fresh().values
             if settings.authorisation.sign_up is not None:
-                _step(client, settings.authorisation.sign_up, target.base_url, values,
+                step(client, settings.authorisation.sign_up, target.base_url, values,
                       "sign-up before the cross-site write")
             request = prepare(spec, target.base_url, values)
             foreign = send(client, request, Origin=FOREIGN_ORIGIN)
-            if _accepted(foreign) or foreign.status_code >= 500:
+            if accepted(foreign) or foreign.status_code >= 500:
                 problems.append(_judge_cross_site(client, request, foreign))
-            elif not _accepted(send(client, request)):
+            elif not accepted(send(client, request)):
                 raise CheckError(f"security.csrf.cross_site_api[{i}]: the same-site request "
                                  f"{request.method} {request.url} is refused too, so the "
                                  "refusal proves nothing")
@@ -342,7 +343,7 @@ def _judge_cross_site(client: Any, request: Filled, foreign: Any) -> Problem:
     tried = []
     for kind, simple in _simple_variants(request):
         response = send(client, simple, Origin=FOREIGN_ORIGIN)
-        if _accepted(response):
+        if accepted(response):
             return _csrf(f"{said}; sent as a simple request ({kind}, no preflight) it "
                          f"answered {response.status_code} too: any page can forge it",
                          simple, origin)
@@ -392,10 +393,10 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
         if form.signed_in:
             if settings.authorisation.sign_up is None:
                 raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
-            _step(client, settings.authorisation.sign_up, base, values, "sign-up for the form")
+            step(client, settings.authorisation.sign_up, base, values, "sign-up for the form")
 
         for i, spec in enumerate(form.before):
-            _step(client, spec, base, values, f"{where}.before[{i}]")
+            step(client, spec, base, values, f"{where}.before[{i}]")
 
         def page() -> tuple[str, dict[str, str]]:
             """The token field's name, and the page's hidden inputs (a browser sends them)."""
@@ -414,7 +415,7 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
                             ("with a forged CSRF token", {**others, **fields.form,
                                                           name: secrets.token_urlsafe(32)})):
             response = client.post(fields.url, data=data)
-            if _accepted(response) or response.status_code >= 500:
+            if accepted(response) or response.status_code >= 500:
                 request = Filled("POST", fields.url, form=data)
                 problems.append(_csrf(f"POST {form.action} {label} answered "
                                       f"{response.status_code} (not refused)", request))
@@ -422,7 +423,7 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
             return problems  # have used up the state the form needs, e.g. the cart)
         name, hidden = page()
         genuine = client.post(fields.url, data={**hidden, **fields.form})
-        if not _accepted(genuine):
+        if not accepted(genuine):
             raise CheckError(f"{where}: the genuine post (with its valid token) answered "
                              f"{genuine.status_code}, so the refusals prove nothing",
                              hint="check fields / signed_in / before")
@@ -490,7 +491,7 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
         if settings.authorisation.sign_up is not None and not target.production:
             values = Identity.fresh("security-c").values
             request = prepare(settings.authorisation.sign_up, target.base_url, values)
-            collect(_step(client, settings.authorisation.sign_up, target.base_url, values,
+            collect(step(client, settings.authorisation.sign_up, target.base_url, values,
                           "sign-up (cookies)"), request)
     wanted = settings.cookies.session_cookies or sorted(seen)
     if not wanted:
@@ -564,7 +565,7 @@ def check_login_rate_limit(target: ScanTarget, settings: SecuritySettings,
     if has_account:
         with clients() as signup_client:
             assert settings.authorisation.sign_up is not None
-            _step(signup_client, settings.authorisation.sign_up, base, identity.values,
+            step(signup_client, settings.authorisation.sign_up, base, identity.values,
                   "sign-up (login rate limit)")
     problems: list[Problem] = []
     for endpoint in endpoints:
@@ -721,8 +722,8 @@ def check_response_hygiene(target: ScanTarget, settings: SecuritySettings,
             if mistake.signed_in:
                 if settings.authorisation.sign_up is None:
                     raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
-                _step(client, settings.authorisation.sign_up, base, values, f"{where} sign-up")
-            _chain(client, mistake.before, base, values, f"{where}.before")
+                step(client, settings.authorisation.sign_up, base, values, f"{where} sign-up")
+            chain(client, mistake.before, base, values, f"{where}.before")
             request = prepare(mistake.request, base, values)
             response = send(client, request)
             if response.status_code >= 500:

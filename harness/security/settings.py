@@ -168,6 +168,46 @@ class HygieneChecks:
 
 
 @dataclass(frozen=True)
+class Invariant:
+    """A fact read through the API after a race: the number at `value` (a list counts its
+    items) must stay within `at_least` / `at_most`."""
+
+    name: str
+    #: sent by the first shopper after the race (captures of the setup and race fill it)
+    request: RequestSpec
+    #: dotted JSON path of the number or list in the answer ("" = the whole answer)
+    value: str = ""
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+@dataclass(frozen=True)
+class Race:
+    """`[[security.races]]`: one request a shopper can send several times at once (a double
+    click on Pay, a retried checkout, two shoppers and the last unit, one coupon, two carts)."""
+
+    name: str
+    #: the raced request; its `capture` reads the first accepted answer (for the invariants)
+    request: RequestSpec
+    #: how many are sent at once (they wait on a barrier, then all go)
+    parallel: int = 5
+    #: "one": all from the same shopper (same cookies, same {uuid}: one Idempotency-Key);
+    #: "each": each from its own shopper, each prepared by `setup`
+    shoppers: Literal["one", "each"] = "one"
+    #: sign up each shopper first (authorisation.sign_up)
+    signed_in: bool = True
+    #: requests each shopper sends before the race (fill a cart); captures fill the race
+    setup: list[RequestSpec] = field(default_factory=list)
+    #: at most this many may be accepted (1: the last unit, a single-use coupon); 0 = any
+    max_accepted: int = 0
+    #: dotted JSON path of what an accepted answer created (the order id): accepted answers
+    #: must name at most `max_distinct` different ones (a replay names the same order)
+    distinct: str = ""
+    max_distinct: int = 1
+    invariants: list[Invariant] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class TransportChecks:
     """`[security.transport]`: HTTPS targets only (redirect, HSTS, TLS >= 1.2, certificate)."""
 
@@ -235,5 +275,7 @@ class SecuritySettings:
     login: LoginChecks = field(default_factory=LoginChecks)
     error_pages: ErrorPageChecks = field(default_factory=ErrorPageChecks)
     hygiene: HygieneChecks = field(default_factory=HygieneChecks)
+    #: requests fired at once, and the exactly-once effects they must keep
+    races: list[Race] = field(default_factory=list)
     transport: TransportChecks = field(default_factory=TransportChecks)
     access: AccessChecks = field(default_factory=AccessChecks)

@@ -18,6 +18,7 @@ from harness.security.checks import (
     check_response_hygiene,
     make_clients,
 )
+from harness.security.races import check_races
 from harness.security.scan import ScanTarget
 
 
@@ -27,7 +28,8 @@ def run(check: Any, base_url: str, settings: Any, **target: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("check", [check_authorisation, check_csrf, check_cookies,
-                                   check_login_rate_limit, check_response_hygiene],
+                                   check_login_rate_limit, check_response_hygiene,
+                                   check_races],
                          ids=lambda c: c.__name__)
 def test_clean_demo_store_passes(check: Any, clean_demo: str, demo_settings: Any) -> None:
     assert run(check, clean_demo, demo_settings) == []

@@ -4,6 +4,7 @@ the fixed one. The shop is reached only through its declared `[security]` table.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from harness.security.checks import (
     failing,
     make_clients,
 )
+from harness.security.races import check_races
 from harness.security.scan import ScanTarget
 from harness.security.settings import SecuritySettings
 
@@ -240,3 +242,70 @@ def test_a_capture_that_finds_nothing_is_a_harness_error(shop: Any) -> None:
     settings = shop_settings(CARTS.replace("data.uuid", "data.id"))
     with pytest.raises(CheckError, match=r"capture 'uuid': nothing at 'data.id' in the answer"):
         run(check_authorisation, shop(cart_uuid_only=True), settings)
+
+
+# --- 17.9 races a shopper can trigger ---------------------------------------------------
+
+RACES = """
+[[security.races]]
+name = "checkout retried at once with one Idempotency-Key"
+parallel = 5
+setup = [
+  { method = "POST", path = "/api/carts", capture = { cart = "data.uuid" } },
+  { method = "POST", path = "/api/carts/{cart}/items", json = { sku = "TEA-1", qty = 1 } },
+]
+distinct = "data.number"
+invariants = [
+  { name = "one order", request = { path = "/api/orders" }, value = "data", at_most = 1 },
+  { name = "one capture", request = { path = "/api/captures" }, value = "data", at_most = 1 },
+]
+[security.races.request]
+method = "POST"
+path = "/api/checkout"
+headers = { "Idempotency-Key" = "{uuid}" }
+json = { cart = "{cart}" }
+
+[[security.races]]
+name = "two shoppers buy the last unit"
+parallel = 2
+shoppers = "each"
+max_accepted = 1
+setup = [
+  { method = "POST", path = "/api/carts", capture = { cart = "data.uuid" } },
+  { method = "POST", path = "/api/carts/{cart}/items", json = { sku = "LAST-1", qty = 1 } },
+]
+request = { method = "POST", path = "/api/checkout", json = { cart = "{cart}" } }
+
+[[security.races.invariants]]
+name = "stock never below zero"
+request = { path = "/api/stock/LAST-1" }
+value = "data.available"
+at_least = 0
+"""
+
+
+def test_fixed_checkout_is_exactly_once(shop: Any) -> None:
+    assert run(check_races, shop(), shop_settings(RACES)) == []
+
+
+def test_check_then_insert_idempotency_captures_twice(shop: Any) -> None:
+    url = shop(racy_checkout=True)
+    problems = run(check_races, url, shop_settings(RACES))
+    said = [(p.finding.parameter, p.message.split(f"{url}/api/checkout at once")[1])
+            for p in problems]
+    retried, last_unit = ("checkout retried at once with one Idempotency-Key",
+                          "two shoppers buy the last unit")
+    # how many overlap depends on the machine's load; at least two always do (the window is
+    # 0.2 s wide), and then every exactly-once effect is broken
+    assert [who for who, _ in said] == [retried] * 3 + [last_unit] * 2, said
+    assert re.fullmatch(r" created [2-5] different 'data.number' \(R\d{6}-\w{4}, .*\), at most 1 "
+                        r"may be \(a check-then-insert race\)", said[0][1]), said[0]
+    assert re.fullmatch(r": invariant 'one order' broken: data = [2-5], at most 1", said[1][1])
+    assert re.fullmatch(r": invariant 'one capture' broken: data = [2-5], at most 1", said[2][1])
+    assert said[3:] == [
+        (last_unit, ": 2 were accepted, at most 1 may be (answers: [201, 201])"),
+        (last_unit, ": invariant 'stock never below zero' broken: data.available = -1, "
+                    "at least 0")]
+    assert {p.finding.severity for p in problems} == {"high"}
+    assert problems[0].message.startswith(f"{retried}: 5 × POST {url}/api/checkout")
+    assert problems[0].finding.reproduce.endswith("& done; wait")

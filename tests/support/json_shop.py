@@ -168,9 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
             mine = [o for o in self.state.orders if o["owner"] == user]
             self._send(200, {"data": mine})
             return
-        if self.path.startswith("/api/orders/") and self.path.endswith("/captures"):
-            number = self.path.split("/")[3]
-            self._send(200, {"data": [c for c in self.state.captures if c["order"] == number]})
+        if self.path == "/api/captures":
+            self._send(200, {"data": [c for c in self.state.captures if c["owner"] == user]})
             return
         match = re.fullmatch(r"/api/stock/([\w-]+)", self.path)
         if match:
@@ -297,13 +296,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(409, {"message": "out of stock" if short else "empty cart"})
                 return
             if racy:
-                time.sleep(0.05)  # the window between the check and the insert
+                time.sleep(0.2)  # the window between the check and the insert
             for item in cart["items"]:
                 self.state.stock[item["sku"]] -= item["qty"]
             number = f"R{len(self.state.orders) + 1:06d}-{secrets.token_hex(2)}"
             order = {"number": number, "owner": user, "items": list(cart["items"])}
             self.state.orders.append(order)
-            self.state.captures.append({"order": number, "amount": 10})
+            self.state.captures.append({"order": number, "owner": user, "amount": 10})
             if key:
                 self.state.keys[key] = len(self.state.orders) - 1
             self._send(201, {"data": order})
