@@ -26,3 +26,21 @@ def test_zap_daemon_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_za
     assert rows["zap daemon (up)"].ok
     down = rows["zap daemon (down)"]
     assert not down.ok and not down.optional and "harness/templates/ci/zap-compose.yml" in down.fix
+
+
+def test_declared_security_rows_show_auth_endpoints_chains_and_races() -> None:
+    from json_shop import CARTS, RACES, shop_settings
+
+    from harness.security.declared import declaration_rows
+
+    rows = declaration_rows(shop_settings(CARTS + RACES))
+    assert ("auth endpoint", "customer token: POST /api/token (refused within 8; bypass "
+            "headers: X-Forwarded-For, X-Real-IP, Forwarded, True-Client-IP)") in rows
+    assert ("object", "cart: POST /api/carts [uuid = data.uuid]; read GET /api/carts/{uuid}; "
+            "write POST /api/carts/{uuid}/items") in rows
+    races = [text for label, text in rows if label == "race"]
+    assert races[1] == ("two shoppers buy the last unit: 2 × POST /api/checkout at once (a "
+                        "shopper each) after POST /api/carts [cart = data.uuid] → POST "
+                        "/api/carts/{cart}/items; at most 1 accepted; stock never below zero")
+    assert rows[-1] == ("not declared", "security.csrf, security.hygiene.client_errors "
+                                        "(their tests are skipped)")

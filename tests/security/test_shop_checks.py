@@ -5,14 +5,12 @@ the fixed one. The shop is reached only through its declared `[security]` table.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from json_shop import Defects, serve_shop
+from json_shop import CARTS, CROSS_SITE, HYGIENE, RACES, Defects, serve_shop, shop_settings
 
-from harness.schema import build
 from harness.security.checks import (
     check_authorisation,
     check_cookies,
@@ -25,35 +23,6 @@ from harness.security.checks import (
 from harness.security.races import check_races
 from harness.security.scan import ScanTarget
 from harness.security.settings import SecuritySettings
-
-SHOP_SECURITY = """
-[security]
-pages = ["/"]
-
-[security.authorisation.sign_up]
-method = "POST"
-path = "/api/customers"
-json = { email = "{email}", password = "{password}" }
-
-[security.login]
-attempts = 8
-request.method = "POST"
-request.path = "/api/sessions"
-request.json = { email = "{email}", password = "{password}" }
-
-[[security.login.endpoints]]
-name = "customer token"
-attempts = 8
-request.method = "POST"
-request.path = "/api/token"
-request.json = { email = "{email}", password = "{password}" }
-"""
-
-
-def shop_settings(extra: str = "") -> SecuritySettings:
-    """The shop's declarations (plus a test's own tables), built as an environment file is."""
-    data = tomllib.loads(SHOP_SECURITY + extra)
-    return build(SecuritySettings, data["security"], "shop.toml", "security")
 
 
 @pytest.fixture
@@ -101,10 +70,6 @@ def test_unlimited_token_endpoint_is_a_finding(shop: Any) -> None:
 
 # --- 17.6 CSRF judged by what a browser can do -----------------------------------------
 
-CROSS_SITE = """
-[security.csrf]
-cross_site_api = [{ method = "POST", path = "/api/profile", json = { nickname = "mallory" } }]
-"""
 
 
 def test_fixed_shop_refuses_foreign_origins(shop: Any) -> None:
@@ -155,24 +120,6 @@ def test_fixed_shop_cookies_pass(shop: Any) -> None:
 
 # --- 17.8 response hygiene ------------------------------------------------------------
 
-HYGIENE = """
-[[security.hygiene.client_errors]]
-name = "malformed JSON"
-request.method = "POST"
-request.path = "/api/carts"
-request.body = "{\\"sku\\": "
-request.headers = { "Content-Type" = "application/json" }
-
-[[security.hygiene.client_errors]]
-name = "out of stock"
-before = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
-request = { method = "POST", path = "/api/carts/{uuid}/items", json = { sku = "GONE-1" } }
-
-[[security.hygiene.client_errors]]
-name = "unknown coupon"
-before = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
-request = { method = "POST", path = "/api/carts/{uuid}/coupon", json = { code = "NOSUCH" } }
-"""
 
 
 def test_fixed_shop_hygiene_is_clean(shop: Any) -> None:
@@ -209,13 +156,6 @@ def test_client_errors_answered_500_are_medium_findings(shop: Any) -> None:
 
 # --- 17.7 object-level authorisation through chained requests ---------------------------
 
-CARTS = """
-[[security.authorisation.objects]]
-name = "cart"
-create = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
-read = [{ path = "/api/carts/{uuid}" }]
-write = [{ method = "POST", path = "/api/carts/{uuid}/items", json = { sku = "TEA-1" } }]
-"""
 
 
 def test_fixed_shop_keeps_carts_to_their_owner(shop: Any) -> None:
@@ -246,42 +186,6 @@ def test_a_capture_that_finds_nothing_is_a_harness_error(shop: Any) -> None:
 
 # --- 17.9 races a shopper can trigger ---------------------------------------------------
 
-RACES = """
-[[security.races]]
-name = "checkout retried at once with one Idempotency-Key"
-parallel = 5
-setup = [
-  { method = "POST", path = "/api/carts", capture = { cart = "data.uuid" } },
-  { method = "POST", path = "/api/carts/{cart}/items", json = { sku = "TEA-1", qty = 1 } },
-]
-distinct = "data.number"
-invariants = [
-  { name = "one order", request = { path = "/api/orders" }, value = "data", at_most = 1 },
-  { name = "one capture", request = { path = "/api/captures" }, value = "data", at_most = 1 },
-]
-[security.races.request]
-method = "POST"
-path = "/api/checkout"
-headers = { "Idempotency-Key" = "{uuid}" }
-json = { cart = "{cart}" }
-
-[[security.races]]
-name = "two shoppers buy the last unit"
-parallel = 2
-shoppers = "each"
-max_accepted = 1
-setup = [
-  { method = "POST", path = "/api/carts", capture = { cart = "data.uuid" } },
-  { method = "POST", path = "/api/carts/{cart}/items", json = { sku = "LAST-1", qty = 1 } },
-]
-request = { method = "POST", path = "/api/checkout", json = { cart = "{cart}" } }
-
-[[security.races.invariants]]
-name = "stock never below zero"
-request = { path = "/api/stock/LAST-1" }
-value = "data.available"
-at_least = 0
-"""
 
 
 def test_fixed_checkout_is_exactly_once(shop: Any) -> None:

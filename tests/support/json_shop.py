@@ -12,6 +12,7 @@ import re
 import secrets
 import threading
 import time
+import tomllib
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from harness.schema import build
+from harness.security.settings import SecuritySettings
 
 
 @dataclass(frozen=True)
@@ -326,3 +330,103 @@ def serve_shop(defects: Defects | None = None) -> Iterator[tuple[str, ShopState]
         server.shutdown()
         server.server_close()
 
+
+
+# --- the shop's environment: what its [security] declares ----------------------------
+
+SHOP_SECURITY = """
+[security]
+pages = ["/"]
+
+[security.authorisation.sign_up]
+method = "POST"
+path = "/api/customers"
+json = { email = "{email}", password = "{password}" }
+
+[security.login]
+attempts = 8
+request.method = "POST"
+request.path = "/api/sessions"
+request.json = { email = "{email}", password = "{password}" }
+
+[[security.login.endpoints]]
+name = "customer token"
+attempts = 8
+request.method = "POST"
+request.path = "/api/token"
+request.json = { email = "{email}", password = "{password}" }
+"""
+
+CROSS_SITE = """
+[security.csrf]
+cross_site_api = [{ method = "POST", path = "/api/profile", json = { nickname = "mallory" } }]
+"""
+
+HYGIENE = """
+[[security.hygiene.client_errors]]
+name = "malformed JSON"
+request.method = "POST"
+request.path = "/api/carts"
+request.body = "{\\"sku\\": "
+request.headers = { "Content-Type" = "application/json" }
+
+[[security.hygiene.client_errors]]
+name = "out of stock"
+before = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
+request = { method = "POST", path = "/api/carts/{uuid}/items", json = { sku = "GONE-1" } }
+
+[[security.hygiene.client_errors]]
+name = "unknown coupon"
+before = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
+request = { method = "POST", path = "/api/carts/{uuid}/coupon", json = { code = "NOSUCH" } }
+"""
+
+CARTS = """
+[[security.authorisation.objects]]
+name = "cart"
+create = [{ method = "POST", path = "/api/carts", capture = { uuid = "data.uuid" } }]
+read = [{ path = "/api/carts/{uuid}" }]
+write = [{ method = "POST", path = "/api/carts/{uuid}/items", json = { sku = "TEA-1" } }]
+"""
+
+RACES = """
+[[security.races]]
+name = "checkout retried at once with one Idempotency-Key"
+parallel = 5
+setup = [
+  { method = "POST", path = "/api/carts", capture = { cart = "data.uuid" } },
+  { method = "POST", path = "/api/carts/{cart}/items", json = { sku = "TEA-1", qty = 1 } },
+]
+distinct = "data.number"
+invariants = [
+  { name = "one order", request = { path = "/api/orders" }, value = "data", at_most = 1 },
+  { name = "one capture", request = { path = "/api/captures" }, value = "data", at_most = 1 },
+]
+[security.races.request]
+method = "POST"
+path = "/api/checkout"
+headers = { "Idempotency-Key" = "{uuid}" }
+json = { cart = "{cart}" }
+
+[[security.races]]
+name = "two shoppers buy the last unit"
+parallel = 2
+shoppers = "each"
+max_accepted = 1
+setup = [
+  { method = "POST", path = "/api/carts", capture = { cart = "data.uuid" } },
+  { method = "POST", path = "/api/carts/{cart}/items", json = { sku = "LAST-1", qty = 1 } },
+]
+request = { method = "POST", path = "/api/checkout", json = { cart = "{cart}" } }
+
+[[security.races.invariants]]
+name = "stock never below zero"
+request = { path = "/api/stock/LAST-1" }
+value = "data.available"
+at_least = 0
+"""
+
+def shop_settings(extra: str = "") -> SecuritySettings:
+    """The shop's declarations (plus a test's own tables), built as an environment file is."""
+    data = tomllib.loads(SHOP_SECURITY + extra)
+    return build(SecuritySettings, data["security"], "shop.toml", "security")
