@@ -44,3 +44,27 @@ def test_declared_security_rows_show_auth_endpoints_chains_and_races() -> None:
                         "/api/carts/{cart}/items; at most 1 accepted; stock never below zero")
     assert rows[-1] == ("not declared", "security.csrf, security.hygiene.client_errors "
                                         "(their tests are skipped)")
+
+
+def test_the_docs_declarations_build_and_show_the_demos_rows() -> None:
+    """docs/security-checks.md: every TOML example is a valid [security] table, and its
+    doctor excerpt is what the demo's declarations print."""
+    import re
+    import tomllib
+
+    from harness.config import load_environment
+    from harness.schema import build
+    from harness.security.declared import declaration_rows
+    from harness.security.settings import SecuritySettings
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "security-checks.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", page, re.S)
+    assert len(blocks) >= 6
+    for block in blocks:
+        build(SecuritySettings, tomllib.loads(block)["security"], "docs", "security")
+    shown = re.search(r"```text\n(.*?)```", page, re.S)
+    assert shown is not None
+    rows = declaration_rows(load_environment("demo").suite_settings("security"))
+    width = max(len(label) for label, _ in rows)
+    printed = [f"  {label:<{width}}  {text}" for label, text in rows]
+    assert shown.group(1).splitlines()[1:] == printed
