@@ -375,7 +375,9 @@ def _simple_variants(request: Filled) -> Iterator[tuple[str, Filled]]:
 
     if not isinstance(request.json, dict):
         return
-    headers = {k: v for k, v in request.headers.items() if k.lower() != "content-type"}
+    # a header outside the CORS safelist would need a preflight: a page could not send it
+    headers = {k: v for k, v in request.headers.items()
+               if k.lower() in ("accept", "accept-language", "content-language")}
     fields = {k: v if isinstance(v, str) else _json.dumps(v) for k, v in request.json.items()}
     yield "form-urlencoded", Filled(request.method, request.url, form=fields, headers=headers)
     yield "multipart", Filled(request.method, request.url, files=fields, headers=headers)

@@ -64,7 +64,7 @@ def declaration_rows(settings: SecuritySettings) -> list[tuple[str, str]]:
         ("security.races", bool(settings.races)),
         ("security.hygiene.client_errors", bool(settings.hygiene.client_errors))) if not declared]
     if missing:
-        rows.append(("not declared", ", ".join(missing) + " (their tests are skipped)"))
+        rows.append(("not declared", ", ".join(missing) + " (those checks do not run)"))
     return rows
 
 

@@ -43,7 +43,7 @@ def test_declared_security_rows_show_auth_endpoints_chains_and_races() -> None:
                         "shopper each) after POST /api/carts [cart = data.uuid] → POST "
                         "/api/carts/{cart}/items; at most 1 accepted; stock never below zero")
     assert rows[-1] == ("not declared", "security.csrf, security.hygiene.client_errors "
-                                        "(their tests are skipped)")
+                                        "(those checks do not run)")
 
 
 def test_the_docs_declarations_build_and_show_the_demos_rows() -> None:
