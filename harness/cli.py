@@ -193,6 +193,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.env:
             from harness.e2e.coverage import print_coverage
             code = print_coverage(args.env) or code
+            from harness.security.declared import print_declarations
+            code = print_declarations(args.env) or code
         return code
     if args.command == "init":
         from harness.scaffold import init_command
