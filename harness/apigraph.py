@@ -586,33 +586,39 @@ def record_flow(har: Path) -> ApiGraph | None:
     return graph
 
 
-def record_graph(har_dir: Path, committed: str = ""
-                 ) -> Iterator[tuple[str, tuple[Path, str, str] | None, tuple[str, float] | None]]:
-    """The e2e suite's evidence about its request graph, as (note, artifact, metric) items:
-    the merged graph as an artifact, and with a `committed` graph (a path in the project) the
-    drift from it (`e2e.api_drift`: how many requests are new, gone or re-shaped)."""
+GraphEvidence = tuple[str, "tuple[Path, str, str] | None", "tuple[str, float] | None",
+                      "dict[str, Any] | None"]
+
+
+def record_graph(har_dir: Path, committed: str = "") -> Iterator[GraphEvidence]:
+    """The e2e suite's evidence about its request graph, as (note, artifact, metric, details)
+    items: the merged graph as an artifact and as details for the report's page, and with a
+    `committed` graph (a path in the project) the drift from it (`e2e.api_drift`: how many
+    requests are new, gone or re-shaped)."""
     out = har_dir.parent / GRAPH_FILE
     graph = write_graph(har_dir, out)
     if graph is None:
         return
     yield (f"request graph: {len(graph.templates)} requests, {len(graph.correlations)} "
            f"correlations, from {len(graph.journeys)} journeys",
-           (out, "api-graph", "request graph (api-graph.json)"), None)
+           (out, "api-graph", "request graph (api-graph.json)"), None,
+           {"api_graph": graph.to_dict()})
     if not committed:
         return
     from harness.config import project_root
     path = Path(committed) if Path(committed).is_absolute() else project_root() / committed
     if not path.is_file():
         yield (f"no committed request graph at {committed}: copy this run's api-graph.json "
-               "there to track drift", None, None)
+               "there to track drift", None, None, None)
         return
     try:
         found = drift(read_graph(path), graph)
     except ValueError as exc:
-        yield f"the committed request graph cannot be read: {exc}", None, None
+        yield f"the committed request graph cannot be read: {exc}", None, None, None
         return
     count = len(found.added) + len(found.removed) + len(found.changed)
     lines = found.lines()
     yield ((f"request graph drifted from {committed} ({count}): " + "; ".join(lines[:8])
             + (f"; and {len(lines) - 8} more" if len(lines) > 8 else "")) if found
-           else f"request graph unchanged since {committed}", None, ("e2e.api_drift", count))
+           else f"request graph unchanged since {committed}", None, ("e2e.api_drift", count),
+           {"api_drift": found.lines()})

@@ -207,6 +207,7 @@ class Recorder:
         self.samples: dict[str, dict[str, int]] = {}
         self.saturated: dict[str, str] = {}
         self.suite_artifacts: dict[str, list[Artifact]] = {}
+        self.suite_details: dict[str, dict[str, Any]] = {}
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
@@ -374,10 +375,13 @@ class Recorder:
 
     def add_suite_evidence(self, suite: str, *, note: str = "",
                            artifact: tuple[Path, str, str] | None = None,
-                           metric: tuple[str, float] | None = None) -> None:
+                           metric: tuple[str, float] | None = None,
+                           details: dict[str, Any] | None = None) -> None:
         """Evidence about the whole suite, gathered after its tests ran (a suite's own
         `pytest_sessionfinish`, before the results are written): a note, an artifact
-        (path, kind, label) or a metric."""
+        (path, kind, label), a metric, or structured details for the writers."""
+        if details:
+            self.suite_details.setdefault(suite, {}).update(details)
         if note and note not in self.notes.setdefault(suite, []):
             self.notes[suite].append(note)
         if artifact is not None:
@@ -427,7 +431,8 @@ class Recorder:
                                    series=dict(self.series.get(suite, {})),
                                    coverage=tuple(self.coverage.get(suite, {}).values()),
                                    samples=dict(self.samples.get(suite, {})),
-                                   saturated=self.saturated.get(suite, "")))
+                                   saturated=self.saturated.get(suite, ""),
+                                   details=dict(self.suite_details.get(suite, {}))))
         return out
 
     @pytest.hookimpl(trylast=True)

@@ -142,6 +142,9 @@ class SuiteResult:
     #: why the measuring machine was saturated during the run ("" = it was not): a latency
     #: objective missed then is not evidence of a slow product
     saturated: str = ""
+    #: structured evidence about the whole suite for the writers (the e2e suite's request
+    #: graph: `{"api_graph": {...}}`), JSON values
+    details: dict[str, Any] = field(default_factory=dict)
 
     def count(self, outcome: TestOutcome) -> int:
         """How many tests ended with `outcome`."""
@@ -176,6 +179,7 @@ class SuiteResult:
                            for c in data.get("coverage", [])),
             samples={str(k): int(v) for k, v in data.get("samples", {}).items()},
             saturated=str(data.get("saturated", "")),
+            details=dict(data.get("details", {})),
         )
 
     @classmethod

@@ -146,9 +146,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if recorder is None or not settings.har_dir:
         return
     from harness.apigraph import record_graph
-    for note, artifact, metric in record_graph(recorder.run_dir / settings.har_dir,
-                                               settings.api_graph):
-        recorder.add_suite_evidence("e2e", note=note, artifact=artifact, metric=metric)
+    for note, artifact, metric, details in record_graph(recorder.run_dir / settings.har_dir,
+                                                        settings.api_graph):
+        recorder.add_suite_evidence("e2e", note=note, artifact=artifact, metric=metric,
+                                    details=details)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
