@@ -119,7 +119,10 @@ def run_profile(env: Environment, suites: Sequence[str]) -> str:
     """Which history a run belongs to: runs of one environment are comparable when they ran
     the same load profile ("default" when no load profile ran)."""
     if "load" in suites:
-        profile = getattr(env.settings.get("load"), "profile", "")
+        # the profile the suite really runs: `--load-profile` (QGATE_LOAD_PROFILE) wins
+        from harness.load.suite import overrides_from_environment
+        profile = (overrides_from_environment("load").get("profile")
+                   or getattr(env.settings.get("load"), "profile", ""))
         if profile:
             return str(profile)
     return "default"

@@ -356,11 +356,17 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
             if baseline is not None and criterion.metric else None)
     if criterion.baseline:
         if base is None:
+            # no --baseline: the criterion does not apply; a baseline without the metric is
+            # a comparison that could not be made, never a pass
+            lacking: Outcome = "error" if criterion.blocking and required else "warn"
             why = ("no baseline (pass --baseline RUN_DIR, last-go or last-go:N)"
-                   if baseline is None else f"{baseline.source} has no {criterion.metric}")
+                   if baseline is None else
+                   f"the baseline {baseline.source} lacks {criterion.metric}, so this run "
+                   "cannot be compared with it (compare with a run that measured it)")
             return [CriterionResult(result.suite, criterion.name,
                                     result.metrics.get(criterion.metric),
-                                    f"{criterion.op} baseline {criterion.baseline}", "n/a", why,
+                                    f"{criterion.op} baseline {criterion.baseline}",
+                                    "n/a" if baseline is None else lacking, why,
                                     blocking=criterion.blocking)]
         limit = _relative_threshold(criterion, base)
         criterion = _with_threshold(criterion, limit)
