@@ -103,6 +103,8 @@ def plan_run(env: Environment, requested: Sequence[str] = (), *,
         if preflight is not None:
             preflight(env)
     intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
+    from harness.policy import load_gate
+    load_gate(project_root(), env, today=dt.date.today())  # a bad gate or waiver fails now
     if shard:
         from harness.merge import parse_shard
         parse_shard(shard)
@@ -311,13 +313,12 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
     is appended to `reports/history/`.
     """
     from harness import __version__
-    from harness.policy import load_policy, load_waivers
+    from harness.policy import load_gate
     from harness.report import render_reports
     from harness.verdict import judge
 
     root = project_root()
-    policy = load_policy(root / "gate.toml").with_criteria(env.declared_criteria())
-    waivers = load_waivers(root / "waivers.toml")
+    policy, waivers = load_gate(root, env, today=dt.date.today())
     required = tuple(scope) if scope is not None else required_suites(env, root)
     attempted = [s for s in suites if s not in (not_run or {})]
     results = {s: r for s in attempted if (r := read_suite_result(run_dir, s)) is not None}
