@@ -440,7 +440,9 @@ class Recorder:
                                      started_at=self.started_at, production_override=override,
                                      shard=self.config.getoption("qgate_shard") or "",
                                      expected_version=self.config.getoption(
-                                         "qgate_expect_version") or "")
+                                         "qgate_expect_version") or "",
+                                     load_profile=self.config.getoption(
+                                         "load_profile", default=None) or "")
             # the same verdict as `qgate run`, with qgate's exit codes
             session.exitstatus = int(self.record.verdict.exit_code)
 

@@ -233,6 +233,7 @@ def test_the_profile_a_run_records_is_the_one_it_ran(monkeypatch: pytest.MonkeyP
     assert run_profile(env, ["load"]) == "ci"
     monkeypatch.setenv("QGATE_LOAD_PROFILE", "peak")  # what `qgate run --load-profile` sets
     assert run_profile(env, ["load"]) == "peak"
+    assert run_profile(env, ["load"], "soak") == "soak"  # a plain pytest run's --load-profile
     assert run_profile(env, ["smoke"]) == "default"
 
 
