@@ -288,9 +288,9 @@ def load_waivers(path: Path, *, today: dt.date | None = None, max_days: int = 90
             refuse(f"rule '{w.rule}' must be a rule id, not a pattern",
                    "name the finding's rule id (e.g. 10038); narrow by url", "rule")
         if w.test and _matches_every_test(w.test):
-            refuse(f"test pattern '{w.test}' matches every test (it matches a made-up test "
-                   "id too)", "name the test (suites/e2e/test_x.py::test_y) or one file's "
-                   "tests (suites/e2e/test_x.py::*)", "test")
+            refuse(f"test pattern '{w.test}' matches every test",
+                   "name the test (suites/e2e/test_x.py::test_y) or one file's tests "
+                   "(suites/e2e/test_x.py::*)", "test")
         if w.metric and criteria is not None and w.applies_to(environment):
             problem = _metric_problem(w, criteria, environment)
             if problem:
@@ -325,9 +325,8 @@ def _metric_problem(w: Waiver, criteria: Sequence[Criterion],
     if any(c.metric and w.metric in (c.metric, c.name) for c in mine):
         return None
     if any(not c.metric and c.name == w.metric for c in mine):
-        return (f"names '{w.metric}', which counts findings; waive a finding by rule "
-                "(+ url), never all of them",
-                "set rule to the finding's id (and url to where it is)")
+        return (f"names '{w.metric}', which counts findings: it would waive every one",
+                "waive each finding by its rule id (+ url), e.g. rule = \"10038\"")
     metrics = sorted({c.metric for c in mine if c.metric})
     where = f" for {environment}" if environment else ""
     return (f"names '{w.metric}', but no metric criterion judges '{w.metric}'{where}",

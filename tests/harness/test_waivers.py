@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -47,7 +50,7 @@ REFUSED = [
     ("test a whole suite", {"test": "suites/e2e/*"}, 90, "matches every test"),
     ("test *test_*", {"test": "*test_*"}, 90, "matches every test"),
     ("metric names a findings criterion", {"metric": "no high alerts"}, 90,
-     "counts findings; waive a finding by rule"),
+     "counts findings: it would waive every one"),
     ("metric names nothing judged", {"metric": "load.chekout.p95_ms"}, 90,
      "no metric criterion judges 'load.chekout.p95_ms'"),
     ("rule is a glob", {"rule": "*"}, 90, "a rule id, not a pattern"),
@@ -170,3 +173,23 @@ def test_the_expiry_bound_comes_from_gate_toml(tmp_path: Path) -> None:
     policy = load_policy(tmp_path / "gate.toml")
     assert policy.waivers.max_days == 365
     assert load_waivers(path, today=TODAY, max_days=policy.waivers.max_days)[0].expires == far
+
+
+def test_a_plain_pytest_run_finds_a_bad_waiver_before_its_tests_run(
+        tmp_path: Path, closed_port_url: str) -> None:
+    env = scratch_project(tmp_path, closed_port_url, """
+        [[waiver]]
+        id = "W-1"
+        owner = "qa@example.com"
+        reason = "forever"
+        expires = 2026-12-31
+        test = "**"
+        """)
+    (tmp_path / "test_shop.py").write_text("def test_ok():\n    open('ran', 'w').close()\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "test_shop.py", "--env", "demo",
+                           "-p", "no:cacheprovider"], cwd=tmp_path,
+                          env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
+    assert "waivers.toml: waiver[0].test" in proc.stderr
+    assert not (tmp_path / "ran").exists()
