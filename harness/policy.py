@@ -231,18 +231,19 @@ def load_gate(root: Path, env: Environment, *, today: dt.date
     criteria = [c for c in policy.criteria if not c.environments or env.name in c.environments]
     waivers = load_waivers(root / "waivers.toml", today=today,
                            max_days=policy.waivers.max_days, criteria=criteria,
-                           environment=env.name)
+                           environment=env.name, suites=env.suites)
     return policy, waivers
 
 
 def load_waivers(path: Path, *, today: dt.date | None = None, max_days: int = 90,
-                 criteria: Sequence[Criterion] | None = None,
-                 environment: str = "") -> list[Waiver]:
+                 criteria: Sequence[Criterion] | None = None, environment: str = "",
+                 suites: Sequence[str] | None = None) -> list[Waiver]:
     """Load and validate `waivers.toml`; a missing file means no waivers.
 
     Each waiver names one thing: a finding's rule (an id, + an optional URL pattern), a test
     id pattern that does not match every test, or a metric a metric criterion judges (checked
-    against `criteria`, those of `environment`, when given). Its expiry is at most
+    against `criteria`, those of `environment`, when given; a waiver of a suite outside
+    `suites`, the environment's, is checked where that suite runs). Its expiry is at most
     `max_days` after `today`.
     """
     if not path.is_file():
@@ -291,7 +292,8 @@ def load_waivers(path: Path, *, today: dt.date | None = None, max_days: int = 90
             refuse(f"test pattern '{w.test}' matches every test",
                    "name the test (suites/e2e/test_x.py::test_y) or one file's tests "
                    "(suites/e2e/test_x.py::*)", "test")
-        if w.metric and criteria is not None and w.applies_to(environment):
+        if w.metric and criteria is not None and w.applies_to(environment) and (
+                suites is None or _suite_of(w) in ("", *suites)):
             problem = _metric_problem(w, criteria, environment)
             if problem:
                 refuse(*problem, "metric")
@@ -302,6 +304,13 @@ def load_waivers(path: Path, *, today: dt.date | None = None, max_days: int = 90
                    f"{latest.isoformat()}, or raise [waivers] max_days in gate.toml",
                    "expires")
     return waivers
+
+
+def _suite_of(w: Waiver) -> str:
+    """The suite a waiver is about: its own, else its metric's prefix ('' when unknown)."""
+    from harness.config import SUITE_SETTINGS
+    prefix = w.metric.split(".", 1)[0]
+    return w.suite or (prefix if prefix in SUITE_SETTINGS else "")
 
 
 #: a test id no project has: a pattern matching it (or its variants) matches every test

@@ -193,3 +193,14 @@ def test_a_plain_pytest_run_finds_a_bad_waiver_before_its_tests_run(
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
     assert "waivers.toml: waiver[0].test" in proc.stderr
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_metric_waiver_is_checked_where_its_suite_runs(tmp_path: Path) -> None:
+    # one waivers.toml for staging (load) and production (smoke only): production's runs
+    # do not judge load, so they do not refuse a load waiver; staging's check it
+    path = write_waiver(tmp_path, metric="load.chekout.p95_ms")
+    assert load_waivers(path, today=TODAY, criteria=[], environment="production",
+                        suites=["smoke"])
+    with pytest.raises(ConfigError, match="no metric criterion judges"):
+        load_waivers(path, today=TODAY, criteria=CRITERIA, environment="staging",
+                     suites=["smoke", "load"])
