@@ -314,3 +314,31 @@ def test_a_project_changes_a_built_in_criterion_by_declaring_its_name(tmp_path,
     merged = policy.with_criteria(env.declared_criteria(), "staging")
     assert [c.threshold for c in merged.criteria_for("data", "staging") if c.name == name] \
         == [0.0]
+
+
+def test_a_database_with_real_emails_is_no_go_with_the_gate_qgate_init_writes(
+        tmp_path, clean_store: str) -> None:
+    """The real data suite on a SQLite database holding 3 real-looking customer emails."""
+    import json
+    import sqlite3
+
+    from cli_support import run_qgate
+    from harness.scaffold import init_project
+
+    init_project(tmp_path)
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+        db.executemany("INSERT INTO customers (email) VALUES (?)", [
+            ("asha.rao@gmail.com",), ("vikram.shah@yahoo.co.in",), ("meera.iyer@outlook.com",)])
+    (tmp_path / "environments" / "shop.toml").write_text(
+        f'base_url = "{clean_store}"\nsuites = ["data"]\n\n[data]\n'
+        f'database = "sqlite:///{tmp_path / "shop.db"}"\nscan_artifacts = false\n')
+    result = run_qgate("run", "--env", "shop", cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path),
+                            "QGATE_REPORTS_DIR": str(tmp_path / "reports")})
+    assert result.code == 1, result.out + result.err
+    run = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
+    assert run["suites"]["data"]["findings"], "the audit found the emails"
+    row = next(c for c in run["verdict"]["criteria"]
+               if c["name"] == "no PII leak, orphaned key or duplicate (high findings)")
+    assert row["outcome"] == "fail"
