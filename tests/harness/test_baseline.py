@@ -191,11 +191,12 @@ def test_a_baseline_that_lacks_the_metric_is_an_error(criterion: Criterion, requ
 # --- issue 16, item 14: compare within one environment and one profile ---
 
 def recorded_run(run_dir: Path, environment: str, profile: str) -> Path:
+    from harness.results import write_suite_result
     from harness.runrecord import RunRecord, write_run
     from harness.verdict import Verdict
 
     result = load(150, ("t", "passed"))
-    run_dir.mkdir(parents=True)
+    write_suite_result(run_dir, result)
     write_run(RunRecord(run_dir.name, environment, "https://s", "", "t", "t",
                         Verdict("GO", (), "x"), {"load": result}, profile=profile), run_dir)
     return run_dir
@@ -250,3 +251,21 @@ def test_run_with_a_baseline_of_another_environment_stops_before_any_suite(
     assert result.code == 2, result.out + result.err
     assert "is a run of staging, not of demo" in result.err
     assert "qgate run " not in result.out
+
+
+def test_shards_of_different_load_profiles_do_not_merge(tmp_path: Path) -> None:
+    import dataclasses
+
+    from harness.errors import IncompleteEvidence
+    from harness.merge import merge_runs
+    from harness.runrecord import load_run, write_run
+
+    shards = []
+    for i, profile in ((1, "ci"), (2, "peak")):
+        run_dir = recorded_run(tmp_path / f"shard{i}", "staging", profile)
+        write_run(dataclasses.replace(load_run(run_dir), shard=f"{i}/2"), run_dir)
+        shards.append(run_dir)
+    with pytest.raises(IncompleteEvidence, match="different load profiles: ci, peak"):
+        merge_runs(shards, tmp_path / "merged")
+    write_run(dataclasses.replace(load_run(shards[1]), profile="ci"), shards[1])
+    assert merge_runs(shards, tmp_path / "merged").profile == "ci"
