@@ -338,9 +338,10 @@ def _metric_problem(w: Waiver, criteria: Sequence[Criterion],
                 "waive each finding by its rule id (+ url), e.g. rule = \"10038\"")
     metrics = sorted({c.metric for c in mine if c.metric})
     where = f" for {environment}" if environment else ""
+    known = suggest(w.metric, metrics) or (f"judged metrics: {', '.join(metrics[:6])}"
+                                           if metrics else "no metric criterion applies")
     return (f"names '{w.metric}', but no metric criterion judges '{w.metric}'{where}",
-            suggest(w.metric, metrics) or (f"judged metrics: {', '.join(metrics[:6])}"
-                                           if metrics else "no metric criterion applies"))
+            f"{known} (a waiver for another environment: set its environments)")
 
 
 def _read_toml(path: Path) -> dict[str, object]:
