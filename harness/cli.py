@@ -299,6 +299,7 @@ def _merge(args: argparse.Namespace) -> int:
     record = finish_run(env, run_dir, merged.suites, started_at=started_at,
                         version=merged.version,
                         production_override=merged.production_override,
+                        load_profile=merged.profile,
                         notes=[f"Merged from {len(shard_dirs)} shard runs "
                                f"({', '.join(merged.shards)})."])
     print(render_console(record, run_dir / "report.html"))

@@ -83,8 +83,15 @@ def pytest_configure(config: pytest.Config) -> None:
     elif worker_input is not None:
         raise pytest.UsageError("xdist worker started without qgate's run directory")
     else:
-        from harness.config import reports_dir
+        import datetime as dt
+
+        from harness.config import project_root, reports_dir
+        from harness.policy import load_gate
         from harness.runrecord import new_run_dir
+        try:  # standalone runs judge at the end: a bad gate or waiver file fails now
+            load_gate(project_root(), env, today=dt.date.today())
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
         run_dir = new_run_dir(reports_dir(), env.name)
     if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
         config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
@@ -461,7 +468,9 @@ class Recorder:
                                      started_at=self.started_at, production_override=override,
                                      shard=self.config.getoption("qgate_shard") or "",
                                      expected_version=self.config.getoption(
-                                         "qgate_expect_version") or "")
+                                         "qgate_expect_version") or "",
+                                     load_profile=self.config.getoption(
+                                         "load_profile", default=None) or "")
             # the same verdict as `qgate run`, with qgate's exit codes
             session.exitstatus = int(self.record.verdict.exit_code)
 

@@ -100,13 +100,14 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
     (`baseline = "+20%"`) are judged against it, and regressions since it are listed.
     """
     flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
-    active = [w for w in waivers if not w.expired(today)]
+    here = [w for w in waivers if w.applies_to(environment)]
+    active = [w for w in here if not w.expired(today)]
     out: list[CriterionResult] = [
         CriterionResult(w.suite or "gate", f"waiver {w.id} is valid", w.expires.isoformat(),
                         today.isoformat(), "warn",
                         f"expired on {w.expires.isoformat()} (owner {w.owner}); it no longer "
                         "waives anything — renew or remove it", blocking=False)
-        for w in waivers if w.expired(today)
+        for w in here if w.expired(today)
     ]
     for suite in sorted(set(required) | set(suites) | set(absent or {})):
         result = suites.get(suite)
@@ -356,11 +357,17 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
             if baseline is not None and criterion.metric else None)
     if criterion.baseline:
         if base is None:
+            # no --baseline: the criterion does not apply; a baseline without the metric is
+            # a comparison that could not be made, never a pass
+            lacking: Outcome = "error" if criterion.blocking and required else "warn"
             why = ("no baseline (pass --baseline RUN_DIR, last-go or last-go:N)"
-                   if baseline is None else f"{baseline.source} has no {criterion.metric}")
+                   if baseline is None else
+                   f"the baseline {baseline.source} lacks {criterion.metric}, so this run "
+                   "cannot be compared with it (compare with a run that measured it)")
             return [CriterionResult(result.suite, criterion.name,
                                     result.metrics.get(criterion.metric),
-                                    f"{criterion.op} baseline {criterion.baseline}", "n/a", why,
+                                    f"{criterion.op} baseline {criterion.baseline}",
+                                    "n/a" if baseline is None else lacking, why,
                                     blocking=criterion.blocking)]
         limit = _relative_threshold(criterion, base)
         criterion = _with_threshold(criterion, limit)
@@ -405,8 +412,10 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
                                    blocking=criterion.blocking,
                                    baseline=base, unit=unit))
         return out
-    waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
-                   and w.metric == (criterion.metric or criterion.name))
+    # a metric waiver waives a metric; findings are waived one rule (+ url) at a time above
+    waiver = _find(waivers, lambda w: bool(w.metric) and bool(criterion.metric)
+                   and w.suite in ("", result.suite)
+                   and w.metric in (criterion.metric, criterion.name))
     if waiver:
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
                                    f"{waiver.reason} (owner {waiver.owner}, until "

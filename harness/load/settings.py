@@ -146,6 +146,11 @@ class LoadSettings:
         # business correctness first: the verdict's summary quotes the first failures
         out: list[Criterion] = invariant_criteria(suite) if self.invariants.checks else []
         out.extend(self._run_criteria(suite))
+        # built-in (gate.toml may change it by name): a run that met the target's rate limiter
+        # says so, even when its share stayed under `max_limited_ratio`
+        out.append(Criterion(suite, "few rate-limited answers (429, 503 + Retry-After)",
+                             metric=f"{suite}.limited_ratio", op="<=", threshold=0.05,
+                             severity="warning"))
         for name, slo in self.slo.items():
             slug = metric_slug(name)
             for pct, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms)):

@@ -279,3 +279,12 @@ class SecuritySettings:
     races: list[Race] = field(default_factory=list)
     transport: TransportChecks = field(default_factory=TransportChecks)
     access: AccessChecks = field(default_factory=AccessChecks)
+
+    def gate_criteria(self, suite: str) -> list[Any]:
+        """Built-in: findings a rules file did not classify are judged by risk (high blocks,
+        medium warns); gate.toml may change one by declaring a criterion of the same name."""
+        from harness.policy import Criterion
+
+        return [Criterion(suite, "no high-risk security findings", findings_at_least="high"),
+                Criterion(suite, "no medium-risk security findings",
+                          findings_at_least="medium", severity="warning")]
