@@ -39,6 +39,10 @@ _INT = re.compile(r"^\d+$")
 _HEX = re.compile(r"^[0-9a-f]{16,}$", re.I)
 # a long opaque token: letters and digits mixed (base64/url-safe), no spaces
 _TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~+/=]{20,}$")
+# a slug of words (`organic-whole-milk-1-l_1`) is a name, not a token: a token mixes cases,
+# or runs 24+ letters and digits with no separator
+_MIXED_CASE = re.compile(r"(?=.*[a-z])(?=.*[A-Z])")
+_PLAIN_RUN = re.compile(r"^[A-Za-z0-9]{24,}$")
 # JSON keys and form fields whose number values are ids of objects, not quantities or prices
 _ID_KEY = re.compile(r"(^|_|-)(id|uuid|pk|key|number|no|token|ref|code)$|Id$|Uuid$|Number$", re.I)
 # `mutation PlaceOrder($cart: ID!) { placeOrder …`: the operation's name, else its first field
@@ -167,7 +171,7 @@ def id_kind(value: str) -> str:
         return "id"
     if _HEX.match(value):
         return "hex"
-    if _TOKEN.match(value):
+    if _TOKEN.match(value) and (_MIXED_CASE.match(value) or _PLAIN_RUN.match(value)):
         return "token"
     return ""
 
@@ -323,6 +327,8 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
             return
         for name, value in parser.fields:
             kind = id_kind(value) or ("token" if len(value) >= 16 else "")
+            if kind == "id" and not _ID_KEY.search(name):
+                continue  # a quantity, a form count: a number, not an id
             if kind:
                 yield f"form:{name}", value, kind
         yield from link_values(parser.links)
@@ -377,6 +383,7 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
     correlations: dict[tuple[str, str, str, str], Correlation] = {}
     first_seen: dict[str, _Seen] = {}
     sent_first: set[str] = set()  # values the client sent before any answer carried them
+    pages: list[tuple[str, str]] = []  # (template, HTML) of the answers so far
     for entry in entries:
         request = entry.get("request", {})
         url = str(request.get("url", ""))
@@ -410,6 +417,10 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         templates[template.key] = _merge_template(known, template) if known else template
         for where, value in _request_values(url, request, seen_path):
             origin_of = first_seen.get(value)
+            if origin_of is None and value not in sent_first and where.startswith("path:"):
+                origin_of = _shown_in_text(value, pages)
+                if origin_of is not None:
+                    first_seen[value] = origin_of
             if origin_of is None:
                 if id_kind(value) or len(value) >= 16:
                     sent_first.add(value)
@@ -422,8 +433,40 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         for where, value, kind in _answer_values(entry):
             if value not in first_seen and value not in sent_first:
                 first_seen[value] = _Seen(template.key, where, kind)
+        text = str((response.get("content") or {}).get("text") or "")
+        if "html" in answer_mime and text:
+            pages.append((template.key, text[:_PAGE_LIMIT]))
     return ApiGraph(origin=origin, templates=tuple(templates.values()),
                     correlations=tuple(correlations.values()), journeys=(journey,))
+
+
+_PAGE_LIMIT = 500_000
+# what may stand before an id a page shows in its text: markup and words, no digits
+_ANCHOR = re.compile(r"[^\d<>]{0,40}(?:<[^<>\d]{0,60}>[^\d<>]{0,40}){0,2}$")
+
+
+def text_anchor(html: str, value: str) -> str:
+    """The markup and words right before `value` in a page (`order number is <strong>`), by
+    which the same page shows a new value; "" when too little stands before it to find it."""
+    match = re.search(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])", html)
+    if match is None:
+        return ""
+    before = _ANCHOR.search(html[:match.start()])
+    anchor = before.group(0).lstrip() if before else ""
+    return anchor if len(anchor.strip()) >= 8 else ""
+
+
+def _shown_in_text(value: str, pages: list[tuple[str, str]]) -> _Seen | None:
+    """The first page that showed `value` in its text (an order number on a thank-you
+    page), as a correlation source anchored by what stands before it."""
+    kind = id_kind(value)
+    if kind not in ("id", "uuid", "hex") or (kind == "id" and len(value) < 3):
+        return None
+    for template, html in pages:
+        anchor = text_anchor(html, value)
+        if anchor:
+            return _Seen(template, f"text:{anchor}", kind)
+    return None
 
 
 def _merge_template(a: Template, b: Template) -> Template:

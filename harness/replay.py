@@ -262,7 +262,7 @@ def answer_values(response: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
         except ValueError:
             return
         yield from _json_values(data, wanted)
-    elif "html" in mime and any(w.startswith(("form:", "link:")) for w in wanted):
+    elif "html" in mime and any(w.startswith(("form:", "link:", "text:")) for w in wanted):
         parser = HiddenFields()
         try:
             parser.feed(response.text)
@@ -274,6 +274,17 @@ def answer_values(response: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
         for where, value, _ in link_values(parser.links):
             if where in wanted:
                 yield where, value
+        for where in wanted:
+            if where.startswith("text:"):
+                found = text_after(response.text, where[5:])
+                if found:
+                    yield where, found
+
+
+def text_after(html: str, anchor: str) -> str:
+    """The id a page shows right after `anchor` (see `apigraph.text_anchor`)."""
+    match = re.search(re.escape(anchor) + r"\s*([A-Za-z0-9][A-Za-z0-9_-]*)", html)
+    return match.group(1) if match else ""
 
 
 def _json_values(data: Any, wanted: set[str], path: str = "") -> Iterator[tuple[str, str]]:

@@ -34,6 +34,8 @@ from harness.replay import Step, read_journey
 DEFAULT_MIX: dict[str, int] = {"browse": 50, "search": 25, "cart": 15, "checkout": 10}
 STAGES = tuple(DEFAULT_MIX)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_STOP_WORDS = {"is", "the", "your", "a", "an", "of", "no", "to", "for", "and", "our", "has",
+               "been", "was", "with", "strong", "b", "span", "em"}
 _GENERIC_KEYS = {"id", "uuid", "key", "token", "number", "code", "pk", "ref"}
 # recorded request headers a load test sends too (the rest describe the recording browser)
 _KEPT_HEADER = re.compile(r"(?i)^x-|^idempotency-key$|^authorization$")
@@ -196,6 +198,7 @@ read from this run's own answers (never replayed); each task signs up its own sh
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -261,6 +264,12 @@ def link_id(response, pattern: str, index: int) -> str:
                 w == g or (w.startswith("{{") and g) for w, g in zip(want, got)):
             return got[index]
     return ""
+
+
+def text_after(response, anchor: str) -> str:
+    """The id a page shows right after `anchor` (an order number on a thank-you page)."""
+    match = re.search(re.escape(anchor) + r"\\s*([A-Za-z0-9][A-Za-z0-9_-]*)", response.text)
+    return match.group(1) if match else ""
 
 
 def location_id(response) -> str:
@@ -336,6 +345,8 @@ def _render_step(graph: ApiGraph, step: Step, names: dict[tuple[str, str], str],
             read = "location_id(r)"
         elif source_path.startswith("form:"):
             read = f"hidden(r, {source_path[5:]!r})"
+        elif source_path.startswith("text:"):
+            read = f"text_after(r, {source_path[5:]!r})"
         elif source_path.startswith("link:"):
             pattern, _, index = source_path[5:].rpartition("@")
             read = f"link_id(r, {pattern!r}, {index})"
@@ -426,6 +437,10 @@ def _var_name(graph: ApiGraph, key: tuple[str, str]) -> str:
     source, path = key
     if path.startswith("form:"):
         name = path[5:]
+    elif path.startswith("text:"):
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"<[^>]*>", " ", path[5:]))
+                 if w.lower() not in _STOP_WORDS]
+        name = "_".join(words[-2:]) or "shown_id"
     elif path.startswith("link:"):
         pattern = path[5:].rpartition("@")[0]
         segments = [x for x in pattern.split("/") if x and not x.startswith("{")]
