@@ -501,6 +501,9 @@ def _check_accounts(env: Any, settings: E2ESettings) -> None:
                                              or not (coupon.sku or settings.catalog.sku)):
             raise ConfigError(env.file, "e2e.coupons", f"{coupon.code}: a buy_x_get_y coupon "
                               "needs buy >= 1, get >= 1 and the sku the offer is on")
+        if coupon.kind == "free_item" and not coupon.free_sku:
+            raise ConfigError(env.file, "e2e.coupons", f"{coupon.code}: a free_item coupon "
+                              "needs free_sku, the product given free")
 
 
 def print_coverage(env_name: str) -> int:
@@ -555,14 +558,16 @@ def shop_facts(settings: E2ESettings) -> list[str]:
              "cod": "cash on delivery (placed with payment pending, nothing captured)"}
     paid = ", ".join(names.get(m, m) for m in methods) if methods else "(not declared)"
     deals = [f"{c.code} buy {c.buy} get {c.get} of {c.sku or settings.catalog.sku}"
-             for c in settings.coupons or () if c.kind == "buy_x_get_y" and not c.expired]
+             if c.kind == "buy_x_get_y" else f"{c.code} gives {max(c.get, 1)} {c.free_sku} free"
+             for c in settings.coupons or ()
+             if c.kind in ("buy_x_get_y", "free_item") and not c.expired]
     lines = [f"shoppers: {shoppers}",
              f"fees: the cart shows {cart_fees}; added at checkout: {late} (the order must "
              "charge what checkout showed)" if settings.checkout.fees_at_checkout
              else f"fees: the cart shows {cart_fees}; none added at checkout",
              f"payment: {paid}"]
     if deals:
-        lines.append("buy-x-get-y coupons: " + "; ".join(deals))
+        lines.append("free-item coupons: " + "; ".join(deals))
     lines.append("rate limits: a 429 (or 503 + Retry-After) during a journey makes it an "
                  "error naming the request, never a failure")
     return lines

@@ -306,7 +306,10 @@ class Journey:
         quantity = max(1, math.ceil(minimum / price)) if minimum else 1
         if coupon.kind == "buy_x_get_y":  # enough units for the offer to give one free set
             quantity = max(quantity, coupon.buy + coupon.get)
-        return self.add(sku, quantity)
+        cart = self.add(sku, quantity)
+        if coupon.kind == "free_item" and cart.line(coupon.free_sku) is None:
+            cart = self.add(coupon.free_sku)  # the shopper takes the free product
+        return cart
 
 
 def money(value: str | int | float) -> Decimal:
@@ -329,6 +332,12 @@ def expected_discount(coupon: CouponRule, cart: Cart) -> Decimal:
             return Decimal("0")
         unit = line.line_total / line.quantity
         return unit * (line.quantity // (coupon.buy + coupon.get) * coupon.get)
+    if coupon.kind == "free_item":
+        line = cart.line(coupon.free_sku)
+        if line is None or line.quantity <= 0:
+            return Decimal("0")
+        # a free line shown at its price is taken off; one shown at 0 needs no discount
+        return line.line_total / line.quantity * min(max(coupon.get, 1), line.quantity)
     return Decimal("0")  # free delivery: the delivery fee goes, the items keep their price
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 DEMO_ADAPTER = "harness.suites.e2e.adapters.demostore:DemoStorefront"
 
 PaymentMethod = Literal["card", "upi", "cod", "none"]
-CouponKind = Literal["flat", "percent", "free_delivery", "buy_x_get_y"]
+CouponKind = Literal["flat", "percent", "free_delivery", "buy_x_get_y", "free_item"]
 #: What a fee is for; an adapter maps its shop's fee names onto these roles.
 FEE_ROLES = ("delivery", "small_cart", "platform", "handling", "surge", "late_night",
              "packaging", "cash_on_delivery", "tax", "other")
@@ -155,9 +155,12 @@ class CouponRule:
     #: product the offer is on
     sku: str = ""
     #: buy_x_get_y: for every `buy` units of `sku`, `get` more are free (buy 2 get 1: a cart
-    #: of 3 pays for 2)
+    #: of 3 pays for 2); free_item: `get` units of `free_sku` are free (default 1)
     buy: int = 0
     get: int = 0
+    #: free_item: the product given free with a qualifying cart (the shopper puts it in the
+    #: cart, as most shops ask, unless the shop already did)
+    free_sku: str = ""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ RUNS = {
     "test_add_change_quantity_and_remove", "test_out_of_stock_is_flagged_and_refused",
     "test_small_cart_totals_add_up", "test_declared_coupon_gives_its_discount[FIVEOFF]",
     "test_declared_coupon_gives_its_discount[B2G1COFFEE]",
+    "test_declared_coupon_gives_its_discount[FREEBREAD]",
     "test_coupon_below_minimum_order_is_refused", "test_expired_coupon_is_refused",
     "test_unknown_coupon_is_refused", "test_checkout_places_order",
     "test_cash_on_delivery_places_order_with_payment_pending",

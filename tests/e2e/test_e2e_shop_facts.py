@@ -93,6 +93,18 @@ def test_buy_two_get_one_takes_one_unit_off_per_three() -> None:
         D("0"), D("11.90"), D("11.90"), D("23.80")]
 
 
+@pytest.mark.parametrize(("bread_total", "expected"), [
+    (D("5.25"), D("5.25")),   # the free loaf shown at its price: the coupon must take it off
+    (D("0.00"), D("0")),      # shown at 0: nothing to take off
+])
+def test_a_free_item_costs_nothing_in_the_end(bread_total: Decimal, expected: Decimal) -> None:
+    rule = CouponRule(code="FREEBREAD", kind="free_item", sku="coffee", free_sku="bread")
+    lines = (CartLine("coffee", "Coffee", 1, D("11.90")), CartLine("bread", "Bread", 1,
+                                                                  bread_total))
+    total = D("11.90") + bread_total
+    assert expected_discount(rule, Cart(lines, total, D("0"), {}, total)) == expected
+
+
 PANTRY_LIKE = BARE_SHOP.replace('methods = ["none"]', 'methods = ["cod"]').replace(
     'fees = []', 'fees = []\nfees_at_checkout = ["delivery"]') + """
 [e2e.accounts]
@@ -123,13 +135,14 @@ def test_the_account_pool_comes_from_secrets_and_doctor_shows_the_facts(
     facts = "\n".join(shop_facts(settings))
     assert "a pool of 1 test accounts" in facts and "added at checkout: delivery" in facts
     assert "cash on delivery (placed with payment pending, nothing captured)" in facts
-    assert "B2G1 buy 2 get 1 of coffee" in facts
+    assert "free-item coupons: B2G1 buy 2 get 1 of coffee" in facts
 
 
 @pytest.mark.parametrize(("text", "key"), [
     (PANTRY_LIKE.replace('password = "${SHOPPER_1_PASSWORD}"', 'password = ""'),
      "e2e.accounts.pool[0].password"),
     (PANTRY_LIKE.replace("buy = 2\n", ""), "e2e.coupons"),
+    (PANTRY_LIKE + '[[e2e.coupons]]\ncode = "FREE"\nkind = "free_item"\n', "e2e.coupons"),
 ])
 def test_an_incomplete_pool_account_or_offer_is_a_config_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str) -> None:

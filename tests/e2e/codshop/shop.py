@@ -1,10 +1,10 @@
-""""Prairie Pantry": a small shop of the e2e tests' own that does things differently.
+"""Prairie Pantry: a small shop of the e2e tests' own that does things differently.
 
 What it does differently (none of it a defect): shipping is chosen at checkout (the cart
 shows no fee, the checkout summary adds it), cash on delivery is its only payment method
-(orders are placed with payment pending; nothing is captured), a buy-2-get-1 coupon, and a
-per-IP limiter on sign-up and on login (by default 8 posts per 15 minutes each, answered
-with HTTP 429 and Retry-After). It reads the client address from the socket only: no
+(orders are placed with payment pending; nothing is captured), buy-2-get-1 and free-item
+coupons, and a per-IP limiter on sign-up and on login (by default 8 posts per 15 minutes
+each, answered with HTTP 429 and Retry-After). It reads the client address from the socket only: no
 forwarded header can reset it.
 
 `defect="order_total"` is the defective release: the order charges the shipping fee twice,
@@ -38,6 +38,7 @@ SHIPPING = {"standard": ("Standard (3-5 days)", Decimal("4.99")),
 COUPONS: dict[str, dict[str, Any]] = {
     "FIVEOFF": {"kind": "flat", "value": Decimal("5"), "min": Decimal("20")},
     "B2G1COFFEE": {"kind": "bxgy", "sku": "coffee", "buy": 2, "get": 1},
+    "FREEBREAD": {"kind": "free", "sku": "sourdough", "min": Decimal("10")},
     "WINTER15": {"kind": "expired"},
 }
 WINDOW_S = 15 * 60
@@ -127,6 +128,8 @@ class Shop:
             qty = session.cart.get(rule["sku"], 0)
             free = qty // (rule["buy"] + rule["get"]) * rule["get"]
             return PRODUCTS[rule["sku"]][1] * free
+        if rule["kind"] == "free":  # one loaf free, shown at its price and taken off
+            return PRODUCTS[rule["sku"]][1] if session.cart.get(rule["sku"]) else Decimal("0")
         return Decimal("0")
 
     def items_total(self, session: Session) -> Decimal:
@@ -140,6 +143,11 @@ class Shop:
             return f"{code} is no longer valid (the offer ended)."
         if rule["kind"] == "flat" and self.items_total(session) < rule["min"]:
             return f"{code} needs a basket of at least {money(rule['min'])}."
+        if rule["kind"] == "free" and (self.items_total(session) - PRODUCTS[rule["sku"]][1]
+                                       * session.cart.get(rule["sku"], 0) < rule["min"]):
+            return f"{code} needs a basket of at least {money(rule['min'])}."
+        if rule["kind"] == "free" and not session.cart.get(rule["sku"]):
+            return f"{code} needs {PRODUCTS[rule['sku']][0]} in your basket."
         if rule["kind"] == "bxgy" and session.cart.get(rule["sku"], 0) < rule["buy"] + rule["get"]:
             return f"{code} needs {rule['buy'] + rule['get']} of {PRODUCTS[rule['sku']][0]}."
         return ""
