@@ -28,7 +28,7 @@ from e2e_support import demo_e2e_env, run_suite
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "tests" / "e2e" / "codshop"
 sys.path.insert(0, str(SHOP))
-from shop import Shop, serve  # noqa: E402
+from shop import Shop, provision, serve  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +186,31 @@ def test_a_429_at_sign_up_is_an_error_in_any_environment(tmp_path: Path) -> None
     assert test["message"].startswith("rate-limited at POST /signup (HTTP 429, Retry-After 900)"
                                       " in step 'sign up'"), test["message"]
     assert "after signing up the shop shows nobody logged in" in test["message"]
+
+
+def test_a_pool_account_logs_in_once_per_worker_and_never_signs_up(tmp_path: Path) -> None:
+    """`[e2e.accounts] pool` from secrets: the worker logs in once, keeps the login, and its
+    next journey reuses it; nobody signs up. The password never reaches the run's files."""
+    with serve() as (base_url, shop):
+        provision(shop, "pool-1@pantry.test", "pool-secret-pw-1")
+        env = project(tmp_path, base_url, **{
+            'viewports = ["desktop", "mobile"]': 'viewports = ["desktop"]',
+            'workers = "2"': 'workers = "0"',
+            'signup = "once-per-worker"': 'pool = [{ email = "${PANTRY_SHOPPER_EMAIL}", '
+                                          'password = "${PANTRY_SHOPPER_PASSWORD}" }]'})
+        env |= {"PANTRY_SHOPPER_EMAIL": "pool-1@pantry.test",
+                "PANTRY_SHOPPER_PASSWORD": "pool-secret-pw-1"}
+        proc = pytest_run(tmp_path, env, "-k", "checkout_places_order or cash_on_delivery or "
+                                               "search_and_open")
+    run = latest(tmp_path)
+    ran = {key(t): t for t in run["suites"]["e2e"]["tests"] if t["outcome"] != "not_applicable"}
+    assert {k: t["outcome"] for k, t in ran.items()} == {
+        "test_search_and_open_product": "passed", "test_checkout_places_order": "passed",
+        "test_cash_on_delivery_places_order_with_payment_pending": "passed"}, ran
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert shop.auth_posts == {"signup": 0, "login": 1}, shop.auth_posts
+    logged_in = [k for k, t in ran.items() if "log in" in t["steps"]]
+    assert len(logged_in) == 1, ran
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert b"pool-secret-pw-1" not in path.read_bytes(), path
