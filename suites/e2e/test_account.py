@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from harness.e2e.journey import Journey
+from harness.e2e.journey import Journey, limited_login
 
 pytestmark = pytest.mark.journey("7 account and cancel")
 
@@ -21,7 +21,7 @@ def test_sign_up_log_out_and_log_in(journey: Journey) -> None:
         shown = journey.store.signed_in_as()
         assert not shown, f"after logging out the shop still shows {shown} logged in"
     with journey.step("log in"):
-        result = journey.store.log_in(journey.shopper)
+        result = limited_login(journey.store.log_in(journey.shopper))
         assert result.accepted, f"logging back in was refused: {result.message!r}"
     with journey.check("signed in"):
         shown = journey.store.signed_in_as()
@@ -39,7 +39,7 @@ def test_wrong_password_is_refused(journey: Journey) -> None:
         journey.store.log_out()
     wrong = dataclasses.replace(journey.shopper, password=journey.shopper.password + "x")
     with journey.step("log in with a wrong password"):
-        refused = journey.store.log_in(wrong)
+        refused = limited_login(journey.store.log_in(wrong))
     with journey.check("refusal"):
         assert not refused.accepted, "the shop let the shopper in with a wrong password"
         assert refused.reason == "wrong_credentials", (
@@ -49,7 +49,7 @@ def test_wrong_password_is_refused(journey: Journey) -> None:
         assert not shown, f"after a refused login the shop shows {shown} logged in"
     # The same page still lets the right password in: the refusal was not a broken page.
     with journey.step("log in"):
-        result = journey.store.log_in(journey.shopper)
+        result = limited_login(journey.store.log_in(journey.shopper))
         assert result.accepted, f"the right password was refused: {result.message!r}"
     with journey.check("signed in"):
         shown = journey.store.signed_in_as()

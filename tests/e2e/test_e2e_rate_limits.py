@@ -7,6 +7,7 @@ proved against the test shop in `test_e2e_real_shop.py`.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,40 @@ def test_only_not_applicable_tests_are_still_named() -> None:
     rows = _judge(TestCase(id="c", name="t", outcome="not_applicable",
                            message='e2e.payment.methods = []'))
     assert 'e2e.payment.methods = []' in str(rows["core journey ran: checkout and pay"]["reason"])
+
+
+SCRIPTED = '''
+from harness.e2e.adapter import BaseStorefront, LoginResult
+
+
+class Limited(BaseStorefront):
+    """A shop whose login page words its limit ("too many attempts"): no 429 in sight."""
+
+    shown = ""
+
+    def sign_up(self, shopper):
+        Limited.shown = shopper.email
+
+    def log_out(self):
+        Limited.shown = ""
+
+    def log_in(self, shopper):
+        return LoginResult(False, "Too many attempts, try again in 15 minutes", "rate_limited")
+
+    def signed_in_as(self):
+        return Limited.shown
+'''
+
+
+@pytest.mark.integration
+def test_a_login_the_adapter_reports_rate_limited_is_an_error(tmp_path: Path) -> None:
+    from e2e_support import demo_e2e_env, run_suite
+
+    (tmp_path / "limited.py").write_text(SCRIPTED)
+    env = demo_e2e_env(adapter=f"{tmp_path / 'limited.py'}:Limited")
+    run = run_suite(tmp_path, env, "http://127.0.0.1:9", "-k", "test_sign_up_log_out_and_log_in")
+    test = run.test("test_sign_up_log_out_and_log_in")
+    assert test["outcome"] == "error", test
+    first = test["message"].splitlines()[0]
+    assert first.startswith("rate-limited in step 'log in' — not a product failure"), first
+    assert "Too many attempts" in test["message"]
