@@ -309,7 +309,14 @@ class Recorder:
                 state.outcome, state.message = "skipped", _skip_reason(report)
             return
         if report.failed:
-            if report.when == "call":
+            # a suite's own hook said the harness could not judge (e2e: a rate limiter
+            # answered): an error naming why, never a product failure
+            cannot = next((str(v) for k, v in reversed(report.user_properties)
+                           if k == "qgate.error"), "")
+            if cannot and report.when in ("setup", "call"):
+                state.outcome, state.message = "error", f"{cannot}\n\n{_text(report)}"[
+                    :_MESSAGE_LIMIT]
+            elif report.when == "call":
                 state.outcome, state.message = "failed", _text(report)
             elif report.when == "setup":
                 state.outcome, state.message = "error", _text(report)

@@ -171,10 +171,12 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
         else f"{result.count('passed')} passed"))
     errored = [t for t in result.tests if t.outcome == "error"]
     if errored:
+        first_error = _first_line(errored[0].message)
         out.append(CriterionResult(
             result.suite, "tests ran without harness errors", len(errored), 0,
             "error" if required else "warn",
-            "could not run: " + ", ".join(t.name for t in errored[:5]), blocking=required))
+            "could not run: " + ", ".join(t.name for t in errored[:5])
+            + (f" — first: {first_error}" if first_error else ""), blocking=required))
     flaky = [t for t in result.tests if t.outcome == "flaky"]
     if flaky:
         out.append(CriterionResult(
@@ -218,13 +220,19 @@ def _core_journeys(result: SuiteResult, journeys: Mapping[str, Sequence[str]],
                 result.suite, f"core journey ran: {name}", len(covering), ">= 1 test", "pass",
                 f"{len(covering)} tests exercised {' / '.join(steps)}", blocking=required))
             continue
-        skipped = [t for t in result.tests if t.outcome in ("skipped", "not_applicable")]
-        why = "; ".join(sorted({t.message.splitlines()[0] for t in skipped if t.message})[:3])
+        # What stopped the tests that could have got there: a harness error (a rate limit
+        # at sign-up) or an adapter gap, at the step it happened in. Tests the environment
+        # declares not applicable are named only when nothing else stopped.
+        stopped = [t for t in result.tests if t.outcome in ("error", "skipped")] or [
+            t for t in result.tests if t.outcome == "not_applicable"]
+        causes = sorted({_at_step(t) + _first_line(t.message) for t in stopped if t.message})
+        why = "; ".join(causes[:3]) + (f"; and {len(causes) - 3} more" if len(causes) > 3
+                                       else "")
         out.append(CriterionResult(
             result.suite, f"core journey ran: {name}", 0, ">= 1 test",
             "error" if required else "warn",
             f"no test that ran reached step {' / '.join(repr(s) for s in steps)}"
-            + (f" ({len(skipped)} tests did not run: {why})" if skipped else ""),
+            + (f" ({len(stopped)} tests did not run: {why})" if stopped else ""),
             blocking=required))
     return out
 
@@ -465,6 +473,13 @@ def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
 
 def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
     return next((w for w in waivers if match(w)), None)
+
+
+def _at_step(test: TestCase) -> str:
+    """`at step 'sign up': ` for an errored test whose message does not name its step."""
+    if test.outcome != "error" or not test.step or f"'{test.step}'" in test.message[:300]:
+        return ""
+    return f"at step '{test.step}': "
 
 
 def _first_line(message: str, limit: int = 200) -> str:
