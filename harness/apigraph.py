@@ -416,6 +416,10 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         known = templates.get(template.key)
         templates[template.key] = _merge_template(known, template) if known else template
         for where, value in _request_values(url, request, seen_path):
+            if where.startswith(("body:", "query:")) and id_kind(value) == "id" \
+                    and not _ID_KEY.search(re.split(r"[.\[\]]+", where.split(":", 1)[1])[-1]
+                                           or where):
+                continue  # a quantity or a form count: the same digits are no evidence
             origin_of = first_seen.get(value)
             if origin_of is None and value not in sent_first and where.startswith("path:"):
                 origin_of = _shown_in_text(value, pages)

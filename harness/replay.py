@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,24 @@ class Step:
         """Whether the request carried the shopper's credentials (a sign-up or a log-in)."""
         text = unquote_plus(self.body)
         return bool(_EMAIL.search(text)) and MASK in text
+
+
+def obtained_sources(graph: ApiGraph, steps: Sequence[Step]) -> set[str]:
+    """The templates whose answers give the shopper something of their own: a write's
+    answer (a new cart, an order's Location), or a page first seen right after a write (an
+    order's thank-you page). A catalogue page seen before any write hands out public ids."""
+    out: set[str] = set()
+    seen: set[str] = set()
+    after_write = False
+    for step in steps:
+        template = graph.template(step.template)
+        writes = bool(template and template.changes_state) and not step.identity
+        if step.template not in seen and (writes or after_write):
+            out.add(step.template)
+        seen.add(step.template)
+        after_write = writes and 300 <= step.status < 400 or (after_write and step.status in
+                                                               (301, 302, 303, 307, 308))
+    return out
 
 
 def match(graph: ApiGraph, method: str, url: str, body: str = "", mime: str = ""
@@ -159,6 +177,8 @@ class Replay:
     found: dict[tuple[str, str], str] = field(default_factory=dict)
     #: a recorded value → this replay's own (emails)
     swapped: dict[str, str] = field(default_factory=dict)
+    #: the latest value of each hidden field, whatever page it came from (a CSRF token)
+    fields: dict[str, str] = field(default_factory=dict)
 
     def prepare(self, step: Step, *, ids_from: Replay | None = None) -> Prepared:
         """The step as this shopper sends it: correlated values from this replay's answers
@@ -171,6 +191,8 @@ class Replay:
         for corr in self.graph.feeding(step.template):
             owner = ids_from if ids_from is not None and corr.kind in OBJECT_KINDS else self
             value = owner.found.get((corr.source, corr.source_path))
+            if value is None and corr.source_path.startswith("form:"):
+                value = owner.fields.get(corr.source_path)
             if value is not None:
                 url, body, headers = _place(corr, value, url, body, step.mime, headers)
         return Prepared(step.method, self._swap_url(url), headers,
@@ -230,6 +252,8 @@ class Replay:
             if where not in seen:  # a list of links: the first (a page's newest) is the one
                 seen.add(where)
                 self.found[(template, where)] = value
+                if where.startswith("form:"):
+                    self.fields[where] = value
 
     def _swap(self, text: str) -> str:
         """One value with the identity swapped (an email inside it, the masked password)."""

@@ -28,7 +28,7 @@ from harness.apigraph import ApiGraph, Correlation, read_graph
 from harness.errors import ConfigError, HarnessError
 from harness.har import har_files
 from harness.redaction import MASK
-from harness.replay import Step, read_journey
+from harness.replay import Step, obtained_sources, read_journey
 
 #: the default mix: most shoppers browse, fewer search, fewer fill a cart, fewest buy
 DEFAULT_MIX: dict[str, int] = {"browse": 50, "search": 25, "cart": 15, "checkout": 10}
@@ -118,8 +118,9 @@ def stage_of(graph: ApiGraph, steps: Sequence[Step]) -> str:
     for a read with a query, else `browse`."""
     keys = {s.template for s in steps}
     writes = [s for s in steps if _changes_state(graph, s) and not s.identity]
-    placed = any(c.source in keys and c.target in keys and c.kind in ("id", "uuid", "hex")
-                 and _changes_state_key(graph, c.source) for c in graph.correlations)
+    mine = obtained_sources(graph, steps)
+    placed = any(c.source in mine and c.target in keys and c.kind in ("id", "uuid", "hex")
+                 for c in graph.correlations)
     if writes and placed:
         return "checkout"
     if any(not _is_session_only(graph, s) for s in writes):
@@ -288,7 +289,8 @@ class RecordedShopper(HttpUser):
 
 def _render_task(graph: ApiGraph, journey: Journey) -> str:
     lines = [f"    @task({journey.weight})", f"    def {journey.name}(self) -> None:",
-             f'        """Recorded journey ({journey.stage}): {len(journey.steps)} requests."""']
+             f'        """Recorded journey ({journey.stage}): {len(journey.steps)} requests."""',
+             "        self.client.cookies.clear()  # each run of a journey is a new visitor"]
     if any(_EMAIL.search(unquote_plus(s.body + s.url)) for s in journey.steps):
         lines.append("        email = fresh_email()")
     names: dict[tuple[str, str], str] = {}

@@ -19,7 +19,15 @@ from typing import Any
 
 from harness.apigraph import ApiGraph, read_graph
 from harness.har import har_files
-from harness.replay import OBJECT_KINDS, Prepared, Replay, ReplayError, Step, read_journey
+from harness.replay import (
+    OBJECT_KINDS,
+    Prepared,
+    Replay,
+    ReplayError,
+    Step,
+    obtained_sources,
+    read_journey,
+)
 from harness.security.checks import CheckError, ClientFactory, NotDeclared, Problem, problem
 from harness.security.requests import Identity
 from harness.security.scan import ScanTarget
@@ -70,10 +78,13 @@ def load_recording(run_dir: Path, settings: SecuritySettings) -> tuple[ApiGraph,
 
 
 def object_steps(graph: ApiGraph, steps: list[Step]) -> set[int]:
-    """The indexes of the steps that carry an object id an earlier answer gave."""
+    """The indexes of the steps that carry an object id the shopper obtained (an answer to
+    their own write gave it, not a public catalogue page)."""
+    mine = obtained_sources(graph, steps)
     out = set()
     for i, step in enumerate(steps):
-        if any(c.kind in OBJECT_KINDS for c in graph.feeding(step.template)):
+        if any(c.kind in OBJECT_KINDS and c.source in mine
+               for c in graph.feeding(step.template)):
             out.add(i)
     return out
 
