@@ -195,8 +195,24 @@ class Replay:
                 value = owner.fields.get(corr.source_path)
             if value is not None:
                 url, body, headers = _place(corr, value, url, body, step.mime, headers)
-        return Prepared(step.method, self._swap_url(url), headers,
+        base = self._base()
+        if base and self.graph.origin:  # Origin and Referer name the recorded address
+            headers = {k: (base + v[len(self.graph.origin):] if v.startswith(self.graph.origin)
+                           else v) for k, v in headers.items()}
+        return Prepared(step.method, self._rebase(self._swap_url(url)), headers,
                         self._swap_body(body, step.mime))
+
+    def _base(self) -> str:
+        return str(getattr(self.client, "base_url", "") or "").rstrip("/")
+
+    def _rebase(self, url: str) -> str:
+        """The recorded URL on this replay's own target (its client's base URL): a journey
+        recorded under one address replays against the shop the client points at."""
+        base = self._base()
+        if not base:
+            return url
+        parts = urlsplit(url)
+        return base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     def _swap_url(self, url: str) -> str:
         parts = urlsplit(url)

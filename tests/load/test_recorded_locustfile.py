@@ -33,6 +33,14 @@ def test_a_locustfile_recorded_from_the_journeys_places_orders(tmp_path: Path,
                              store.base_url, "-k",
                              "checkout_places_order or search_and_open_product")
         assert recorded.exit_code == 0, recorded.output[-3000:]
+        from harness.apigraph import read_graph
+        graph = read_graph(tmp_path / "run" / "artifacts" / "e2e" / "api-graph.json")
+        assert {"GET /search", "POST /api/cart/items", "POST /checkout",
+                "GET /orders/{id}"} <= {t.key for t in graph.templates}
+        edges = {(c.source, c.source_path, c.target) for c in graph.correlations}
+        assert ("POST /checkout", "header:location", "GET /orders/{id}") in edges
+        assert any(c.source_path == "form:csrf_token" and c.target == "POST /checkout"
+                   for c in graph.correlations)
         env = {"QGATE_ROOT": str(tmp_path)}
         wrote = run_qgate("load", "record", "--env", "t", "--run", str(tmp_path / "run"),
                           "-o", "recorded.py", env=env)

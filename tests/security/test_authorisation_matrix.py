@@ -69,3 +69,24 @@ def test_the_matrix_needs_a_recording_and_stays_off_production(tmp_path: Path) -
             run_matrix(url, tmp_path)
         with pytest.raises(NotDeclared, match="not on production"):
             run_matrix(url, recorded_run(tmp_path, url), production=True)
+
+
+@pytest.mark.integration
+def test_the_demos_idor_fault_is_found_from_its_journeys_alone(tmp_path: Path) -> None:
+    """The demo store's `idor-orders` fault, with no [security.authorisation] declared: the
+    order-tracking journey's recording is enough. The clean store passes the same matrix."""
+    from e2e_support import demo_e2e_env, run_suite
+
+    from demostore.process import start_store
+
+    with start_store(version="1.0.0", faults=["idor-orders"]) as faulty:
+        recorded = run_suite(tmp_path, demo_e2e_env(har_dir="artifacts/e2e/har"),
+                             faulty.base_url, "-k", "order_moves_through_states")
+        assert recorded.exit_code == 0, recorded.output[-3000:]
+        found = run_matrix(faulty.base_url, tmp_path / "run")
+    reads = {p.finding.location for p in found.problems}
+    assert "GET /api/orders/{id}" in reads, [p.message for p in found.problems]
+    with start_store(version="1.0.0") as clean:  # the same recording, another store
+        quiet = run_matrix(clean.base_url, tmp_path / "run")
+    assert "GET /api/orders/{id}" in quiet.tried
+    assert not quiet.problems, [p.message for p in quiet.problems]
