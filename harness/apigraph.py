@@ -371,6 +371,12 @@ def is_static(url: str, mime: str) -> bool:
         or "javascript" in mime
 
 
+def url_origin(url: str) -> str:
+    """`scheme://host:port` of a URL, without any credentials it carries."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
 def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiGraph:
     """The graph of one journey's HAR (a parsed HAR document).
 
@@ -388,7 +394,7 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         request = entry.get("request", {})
         url = str(request.get("url", ""))
         parts = urlsplit(url)
-        here = f"{parts.scheme}://{parts.netloc}"
+        here = url_origin(url)
         if not origin:
             origin = here
         response = entry.get("response", {})

@@ -30,6 +30,7 @@ from harness.apigraph import (
     id_kind,
     is_static,
     link_values,
+    url_origin,
 )
 from harness.redaction import MASK
 
@@ -121,8 +122,7 @@ def read_journey(har: Path, graph: ApiGraph) -> list[Step]:
     for entry in entries:
         request = entry.get("request", {})
         url = str(request.get("url", ""))
-        parts = urlsplit(url)
-        if graph.origin and f"{parts.scheme}://{parts.netloc}" != graph.origin:
+        if graph.origin and url_origin(url) != graph.origin:
             continue
         response = entry.get("response", {})
         if is_static(url, str((response.get("content") or {}).get("mimeType", "")).lower()):

@@ -238,3 +238,11 @@ def test_the_report_shows_the_graph_from_the_run_record() -> None:
     assert "POST /api/carts/{uuid}/items" in html and "data.uuid" in html
     assert "Drift since the committed graph" in html and "DELETE /api/carts/{uuid}" in html
     assert render(SuiteResult("e2e", "passed", 1.0, "pytest")) == ""
+
+
+def test_credentials_in_the_recorded_url_stay_out_of_the_graph() -> None:
+    recorded = checkout_har()
+    for e in recorded["log"]["entries"]:
+        e["request"]["url"] = e["request"]["url"].replace("http://", "http://ops:pw-canary@")
+    graph = flow_of_har(recorded, "checkout")
+    assert graph.origin == SHOP and "pw-canary" not in json.dumps(graph.to_dict())
