@@ -158,8 +158,10 @@ def test_early_abort_only_when_clearly_broken(progress: Progress, expected: str)
 
 def samples(rows: list[tuple[int, int, float, float, float | None]]) -> list[HistoryRow]:
     out = []
+    done = 0  # locust's cumulative request count: `rps` requests completed each second
     for t, users, rps, fails, p95 in rows:
-        out.append(HistoryRow(t, users, "Aggregated", rps, fails, None, None, None, 0, 0))
+        done += int(rps)
+        out.append(HistoryRow(t, users, "Aggregated", rps, fails, None, None, None, done, 0))
         out.append(HistoryRow(t, users, "checkout", rps / 5, 0, None, p95, None, 0, 0))
     return out
 
