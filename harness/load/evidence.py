@@ -90,10 +90,9 @@ def limited_share(stats: LocustStats, extras: Mapping[str, Any]) -> tuple[int, f
 
 def _limiter(names: list[str], share: float, requests: int, label: str) -> str:
     """Why a figure measured the target's rate limiter (which one, and what to do)."""
-    headers = (f"; the limiter answered with {', '.join(sorted(set(names)))}" if names else
-               "")
+    headers = (f", with {', '.join(sorted(set(names)))}" if names else "")
     return (f"{share:.0%} of {requests} {label} were rate limited (429, or 503 with "
-            f"Retry-After{headers}): the run measured the target's rate limiter, not the "
+            f"Retry-After){headers}: the run measured the target's rate limiter, not the "
             "shop. Allow-list the load generator's address on staging (or raise its limit "
             "for it), or spread locust workers over more source addresses")
 
@@ -279,7 +278,11 @@ def plan_coverage(ev: LoadEvidence, prefix: str, settings: LoadSettings, *, achi
                     f"{peak_users} users, {requests} requests.")
     judged = [m for m in sorted({*ev.metrics, *ev.unmeasured})
               if ".invariants." not in m and m != aborted_metric]
-    why = f" ({stopped})" if stopped else ""
+    why = f"; {stopped}" if stopped else ""
+    plan_hint = ("the harness stopped the run: an objective was clearly broken (its own row "
+                 "is judged); the other figures need the whole plan" if aborted_metric else
+                 "the run ended before its plan: raise max_requests or find why locust "
+                 "stopped (its log is in the artifacts)")
     if stress:
         point = ev.breaking_point
         broke = point is not None and point.users is not None
@@ -298,14 +301,14 @@ def plan_coverage(ev: LoadEvidence, prefix: str, settings: LoadSettings, *, achi
         round(max(0.0, MIN_PLAN_SHARE * settings.duration_s - PLAN_SLACK_S), 1),
         what=f"seconds run of the planned {settings.duration_s:g} s",
         detail=f"{requests} requests, peak {peak_users} users{why}",
-        hint="the run ended before its plan: raise max_requests or find why locust stopped "
-        "(its log is in the artifacts)", covers=tuple(judged)))
+        hint=plan_hint, covers=tuple(judged)))
     ev.coverage.append(Coverage(
         f"{prefix}.peak_users", peak_users, settings.users,
         what=f"users reached of the planned {settings.users}",
         detail=f"{achieved_s:.0f} s run{why}",
-        hint="raise spawn_rate or duration_s so the ramp reaches its users, or set users to "
-        "what the locustfile's shape runs", covers=tuple(judged)))
+        hint=plan_hint if aborted_metric else "raise spawn_rate or duration_s so the ramp "
+        "reaches its users, or set users to what the locustfile's shape runs",
+        covers=tuple(judged)))
 
 
 #: the host is saturated when runnable tasks waited for a CPU during at least this share
