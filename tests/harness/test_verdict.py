@@ -248,3 +248,14 @@ def test_coverage_samples_and_saturation_survive_the_run_record() -> None:
     result = replace(suite("load", "passed"), coverage=(REQS,),
                      samples={"load.checkout.p95_ms": 7}, saturated="busy")
     assert SuiteResult.from_dict(result.to_dict()) == result
+
+
+def test_a_failing_criterion_quotes_what_went_wrong_behind_its_metric() -> None:
+    ratio = Criterion(suite="load", name="errors", metric="load.error_ratio", op="<=",
+                      threshold=0.01)
+    why = "'checkout' 12 of 80 failed (500 ×12): \"duplicate key\" ×12"
+    result = replace(suite("load", "passed", metrics={"load.error_ratio": 0.15}),
+                     explanations={"load.error_ratio": why})
+    [row] = _rows(_judge(result, [ratio]), "errors")
+    assert row.outcome == "fail" and row.reason.endswith(why)
+    assert SuiteResult.from_dict(result.to_dict()) == result
