@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ToolMissing
+from harness.machine import MachineLoad, MachineMonitor
 from harness.processes import interruptible, stop_process_group
 
 PLUGIN = Path(__file__).with_name("qgate_locust_plugin.py")
@@ -104,33 +105,6 @@ class Progress:
             limited=int(data.get("limited", 0)), state=str(data.get("state", "")),
             names={str(k): (int(v[0]), int(v[1]), float(v[2]), float(v[3]))
                    for k, v in (data.get("names") or {}).items()})
-
-
-@dataclass(frozen=True)
-class MachineLoad:
-    """How busy the measuring machine was while locust ran (sampled once a second).
-
-    A response time is measured by the load generator: when its process or its host is out
-    of CPU, the wait for the CPU is counted into the product's latency.
-    """
-
-    #: seconds sampled
-    samples: int = 0
-    #: the busiest locust process: mean CPU it used or waited for in the run queue over the
-    #: run, % of one core (its demand: a starved process uses little yet is late everywhere)
-    generator_cpu_mean: float = 0.0
-    #: share of the sampled seconds that process spent at or above GENERATOR_BUSY_PERCENT
-    generator_busy_share: float = 0.0
-    #: % of the run's wall time in which runnable tasks waited for a CPU
-    #: (/proc/pressure/cpu "some"); None where the kernel has no PSI
-    host_pressure: float | None = None
-    #: mean 1-minute load average per core over the run (the fallback without PSI)
-    host_load_per_core: float | None = None
-
-
-#: a locust process at or above this share of one core is busy (locust's own warning fires at
-#: 90 %: "may even give inconsistent response time measurements")
-GENERATOR_BUSY_PERCENT = 90.0
 
 
 @dataclass(frozen=True)
@@ -279,7 +253,7 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
         reader = threading.Thread(target=watcher.read, args=(master.stdout, master),
                                   daemon=True)
         reader.start()
-        monitor = _MachineMonitor([p.pid for p in procs])
+        monitor = MachineMonitor([p.pid for p in procs])
         monitor.start()
         startup = STARTUP_GRACE_S + (plan.workers_timeout_s if plan.distributed else 0.0)
         try:
@@ -300,106 +274,6 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
                      test_s=round(last - began + plan.progress_interval_s, 1)
                      if began is not None and last is not None else 0.0,
                      machine=machine)
-
-
-class _MachineMonitor:
-    """Samples, once a second, the CPU of the locust processes (psutil, installed with
-    locust) and the host's CPU pressure, from the harness's side of the run."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.done = threading.Event()
-        self.cpu: dict[int, list[float]] = {}
-        self.loads: list[float] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.psi_start: tuple[float, float] | None = None
-
-    def start(self) -> None:
-        self.psi_start = _psi_some_total()
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            import psutil
-        except ImportError:  # locust requires psutil; without it only the host is sampled
-            psutil = None
-        procs = {}
-        if psutil is not None:
-            for pid in self.pids:
-                try:
-                    procs[pid] = psutil.Process(pid)
-                    procs[pid].cpu_percent(None)  # the first call only starts the clock
-                except psutil.Error:
-                    continue
-        waited = {pid: _run_queue_wait_s(pid) for pid in procs}
-        cores = os.cpu_count() or 1
-        last = time.monotonic()
-        while not self.done.wait(1.0):
-            now = time.monotonic()
-            try:
-                self.loads.append(os.getloadavg()[0] / cores)
-            except OSError:
-                pass
-            for pid, proc in list(procs.items()):
-                try:
-                    used = float(proc.cpu_percent(None))
-                except Exception:  # the process ended: stop sampling it
-                    procs.pop(pid)
-                    continue
-                # what the process *wanted*: the CPU it got plus the time it sat runnable in
-                # the run queue (a starved generator uses little CPU, yet is late everywhere)
-                wait = _run_queue_wait_s(pid)
-                before = waited.get(pid)
-                waited[pid] = wait
-                if wait is not None and before is not None and now > last:
-                    used += 100 * max(0.0, wait - before) / (now - last)
-                self.cpu.setdefault(pid, []).append(used)
-            last = now
-
-    def finish(self) -> MachineLoad:
-        self.done.set()
-        self.thread.join(timeout=3)
-        pressure = None
-        end = _psi_some_total()
-        if self.psi_start is not None and end is not None and end[1] > self.psi_start[1]:
-            stalled = (end[0] - self.psi_start[0]) / 1e6
-            pressure = round(100 * stalled / (end[1] - self.psi_start[1]), 1)
-        busiest = max(self.cpu.values(), key=lambda v: sum(v) / len(v) if v else 0.0,
-                      default=[])
-        samples = max([len(self.loads), *(len(v) for v in self.cpu.values())])
-        return MachineLoad(
-            samples=samples,
-            generator_cpu_mean=round(sum(busiest) / len(busiest), 1) if busiest else 0.0,
-            generator_busy_share=round(sum(1 for v in busiest if v >= GENERATOR_BUSY_PERCENT)
-                                       / len(busiest), 3) if busiest else 0.0,
-            host_pressure=pressure,
-            host_load_per_core=round(sum(self.loads) / len(self.loads), 2)
-            if self.loads else None)
-
-
-def _run_queue_wait_s(pid: int) -> float | None:
-    """Seconds process `pid` has waited runnable for a CPU (/proc/<pid>/schedstat), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/schedstat").read_text(encoding="ascii").split()
-        return int(fields[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _psi_some_total() -> tuple[float, float] | None:
-    """(microseconds some task waited for a CPU since boot, now in seconds), or None."""
-    try:
-        text = Path("/proc/pressure/cpu").read_text(encoding="ascii")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("some "):
-            fields = dict(f.split("=", 1) for f in line.split()[1:])
-            try:
-                return float(fields["total"]), time.monotonic()
-            except (KeyError, ValueError):
-                return None
-    return None
 
 
 def _wait(master: subprocess.Popen[str], watcher: _Watcher, startup_deadline: float,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.load.engine import GENERATOR_BUSY_PERCENT, MachineLoad, Progress, StopRule
+from harness.load.engine import Progress, StopRule
 from harness.load.settings import LoadSettings, StressSettings, metric_slug
 from harness.load.stats import (
     AGGREGATED,
@@ -309,54 +309,6 @@ def plan_coverage(ev: LoadEvidence, prefix: str, settings: LoadSettings, *, achi
         hint=plan_hint if aborted_metric else "raise spawn_rate or duration_s so the ramp "
         "reaches its users, or set users to what the locustfile's shape runs",
         covers=tuple(judged)))
-
-
-#: the host is saturated when runnable tasks waited for a CPU during at least this share
-#: (%) of the run (/proc/pressure/cpu "some"): then nearly always something that wanted to
-#: run could not, and the shop's answers and locust's timing queue behind each other. A
-#: lower bar would turn a normal shared CI box's runs into "not measured"; above it a
-#: response time is the machine's as much as the shop's.
-HOST_PRESSURE_PERCENT = 80.0
-#: without PSI: the 1-minute load average per core at or above which the host is saturated
-#: (twice as many runnable tasks as cores: each gets half a core at best)
-HOST_LOAD_PER_CORE = 2.0
-#: the load generator is saturated when its busiest process needed (used, or waited for in
-#: the run queue) GENERATOR_BUSY_PERCENT of a core or more in at least this share of the
-#: run's seconds: a gevent process is one thread, so then its greenlets queue behind each
-#: other and every response time it records includes that wait
-GENERATOR_BUSY_SHARE = 0.25
-
-
-def saturation(machine: MachineLoad) -> str:
-    """Why the measuring machine was saturated over the run ('' when it was not)."""
-    if machine.samples == 0:
-        return ""
-    why = []
-    if machine.generator_busy_share >= GENERATOR_BUSY_SHARE:
-        why.append(f"the load generator needed ≥ {GENERATOR_BUSY_PERCENT:g} % of a core (CPU "
-                   f"used or waited for) {machine.generator_busy_share:.0%} of the run (mean "
-                   f"{machine.generator_cpu_mean:g} %)")
-    if machine.host_pressure is not None:
-        if machine.host_pressure >= HOST_PRESSURE_PERCENT:
-            why.append(f"tasks waited for a CPU {machine.host_pressure:g} % of the run "
-                       "(/proc/pressure/cpu)")
-    elif (machine.host_load_per_core is not None
-          and machine.host_load_per_core >= HOST_LOAD_PER_CORE):
-        why.append(f"load average {machine.host_load_per_core:g} per core")
-    return "; ".join(why)
-
-
-def describe_machine(machine: MachineLoad) -> str:
-    """One line on how busy the machine was (shown whether or not it was saturated)."""
-    if machine.samples == 0:
-        return ""
-    host = (f"host CPU pressure {machine.host_pressure:g} % of the run"
-            if machine.host_pressure is not None else
-            f"host load {machine.host_load_per_core:g} per core"
-            if machine.host_load_per_core is not None else "host load unknown")
-    return (f"Measuring machine: locust needed {machine.generator_cpu_mean:g} % of a core on "
-            f"average (CPU used or waited for; ≥ {GENERATOR_BUSY_PERCENT:g} % for "
-            f"{machine.generator_busy_share:.0%} of the run); {host}.")
 
 
 def _percentiles(ev: LoadEvidence, base: str, entry: RequestStats, settings: LoadSettings,

@@ -23,14 +23,13 @@ from harness.load.evidence import (
     breaking_point,
     breaking_point_rule,
     derive_evidence,
-    describe_machine,
     early_abort_rule,
     plan_coverage,
-    saturation,
 )
 from harness.load.invariants import InvariantResult, run_checks, validate_checks
 from harness.load.settings import LoadSettings, StressSettings
 from harness.load.stats import StatsError, read_history_csv, read_stats_json
+from harness.machine import describe_machine, saturation
 
 #: overrides a run can set without editing the environment file (`qgate run --load-profile`)
 PROFILE_VARIABLE = "QGATE_LOAD_PROFILE"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.load.engine import MachineLoad, Progress
+from harness.load.engine import Progress
 from harness.load.evidence import breaking_point_rule, derive_evidence, early_abort_rule
 from harness.load.invariants import (
     InvariantsUnavailable,
@@ -40,6 +40,7 @@ from harness.load.stats import (
     percentile,
     read_stats_json,
 )
+from harness.machine import MachineLoad
 from harness.report.sections.load import render
 from harness.results import SuiteResult, TestCase
 
@@ -399,5 +400,5 @@ def test_every_rate_ratio_and_percentile_carries_its_sample_count() -> None:
     (MachineLoad(), ""),  # nothing sampled: nothing claimed
 ])
 def test_a_saturated_measuring_machine_is_named(machine: MachineLoad, saturated: str) -> None:
-    from harness.load.evidence import saturation
+    from harness.machine import saturation
     assert (saturated in saturation(machine)) if saturated else saturation(machine) == ""
