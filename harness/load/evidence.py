@@ -406,6 +406,21 @@ def breaking_point(prefix: str, history: list[HistoryRow], settings: StressSetti
                     "that step).")
 
 
+def held_on_a_saturated_machine(ev: LoadEvidence, prefix: str,
+                                settings: StressSettings) -> None:
+    """A stress run's users held end where a latency objective broke: on a saturated
+    machine that may be the machine's limit, not the shop's. Held fewer than required then
+    is not measured (as the verdict treats any latency missed on a saturated machine)."""
+    point = ev.breaking_point
+    if (not ev.saturated or point is None or point.users is None
+            or " p95 " not in point.reason or point.users_held >= settings.min_users_held):
+        return
+    ev.measure(f"{prefix}.users_held", point.users_held, (
+        f"the target broke at {point.users} users on a latency objective ({point.reason}) "
+        f"while the measuring machine was saturated ({ev.saturated}); run again on a "
+        "quieter machine"), samples=point.held_requests)
+
+
 class EarlyAbort:
     """Stop a load run once a blocking objective is clearly broken (abort_factor × limit,
     over the run so far and over the last ten seconds, after `abort_after_s`); `metric` is

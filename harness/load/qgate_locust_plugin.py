@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 PROGRESS_PREFIX = "QGATE_PROGRESS "
 _MAX_NAMES = 200  # a locustfile that names every URL apart would flood the progress line
+_MAX_COUNTED_NAMES = 1000  # … and the counts
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -80,6 +81,8 @@ class _Counts:
             self.limited += 1
 
     def _name(self, name: str) -> dict[str, Any]:
+        if name not in self.names and len(self.names) >= _MAX_COUNTED_NAMES:
+            name = "(other request names)"  # a locustfile that names every URL apart
         mine = self.names.get(name)
         if mine is None:
             mine = self.names[name] = _new_name()
@@ -157,6 +160,13 @@ class _Counts:
 COUNTS = _Counts()
 
 
+def _site(url: str) -> str:
+    """scheme://host[:port] of `url` (never its credentials)."""
+    scheme, host, port = _origin(url)
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
 def _canonical(header: str) -> str:
     """A header name spelt one way whatever the client kept (`ratelimit-limit` →
     `RateLimit-Limit`)."""
@@ -189,8 +199,7 @@ def _describe(response: Any, exception: Any, target: str) -> dict[str, Any]:
         off_origin = bool(target) and _origin(final_url) != _origin(target)
         # a login page on another origin is counted once, as off-origin
         login = not off_origin and bool(_LOGIN_PATH.search(urlsplit(final_url).path + "/"))
-        where = (f"{urlsplit(final_url).scheme}://{urlsplit(final_url).netloc}"
-                 if off_origin else "")
+        where = _site(final_url) if off_origin else ""
         walled = bool(_LOGIN_PATH.search(urlsplit(final_url).path + "/"))
         redirect = f"{first} → {status}" + (f" at {where}" if where else "") + (
             " (a login page)" if walled else "")
@@ -205,7 +214,8 @@ def _describe(response: Any, exception: Any, target: str) -> dict[str, Any]:
     return {"status": status, "limited": limited, "failed": exception is not None,
             "limiter_headers": limiter if (limited or status == 429) else [],
             "redirect": redirect, "off_origin": off_origin, "login": login,
-            "final_url": final_url.split("?")[0], "message": message, "excerpt": excerpt}
+            "final_url": _site(final_url) + urlsplit(final_url).path, "message": message,
+            "excerpt": excerpt}
 
 
 def _auth() -> tuple[dict[str, str], tuple[str, str] | None]:

@@ -24,6 +24,7 @@ from harness.load.evidence import (
     breaking_point_rule,
     derive_evidence,
     early_abort_rule,
+    held_on_a_saturated_machine,
     plan_coverage,
 )
 from harness.load.invariants import InvariantResult, run_checks, validate_checks
@@ -131,6 +132,8 @@ def check_locustfile(env: Environment, suite: str) -> None:
     validate_checks(settings.invariants, env.file, suite)
     if path in _IMPORTABLE:
         return
+    from harness.load.engine import ensure_locust
+    ensure_locust()  # no locust at all: the missing tool, not the locustfile, is at fault
     key = f"{suite}.locustfile" if settings.locustfile else f"{suite}.profile"
     shown = os.path.relpath(path, project_root()) if path.is_relative_to(project_root()) \
         else str(path)
@@ -195,6 +198,8 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
                   aborted_metric=rule.metric if isinstance(rule, EarlyAbort) and run.stopped
                   else "")
     evidence.saturated = saturation(run.machine)
+    if isinstance(settings, StressSettings):
+        held_on_a_saturated_machine(evidence, suite, settings)
     machine = describe_machine(run.machine)
     if machine:
         evidence.notes.append(machine + (" Saturated: a missed latency objective is not "

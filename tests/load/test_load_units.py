@@ -402,3 +402,20 @@ def test_every_rate_ratio_and_percentile_carries_its_sample_count() -> None:
 def test_a_saturated_measuring_machine_is_named(machine: MachineLoad, saturated: str) -> None:
     from harness.machine import saturation
     assert (saturated in saturation(machine)) if saturated else saturation(machine) == ""
+
+
+def test_too_few_users_held_on_a_saturated_machine_is_not_measured() -> None:
+    from harness.load.evidence import breaking_point, held_on_a_saturated_machine
+    settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, min_users_held=12,
+                              abort_after_s=0, breaking_streak=2, min_samples=1)
+    history = samples([(1, 6, 10, 0, 100), (2, 6, 10, 0, 100), (3, 12, 20, 0, 900),
+                       (4, 12, 20, 0, 900)])
+    ev = derive_evidence("stress", LocustStats({"checkout": entry("checkout", {50: 40})}),
+                         history, {}, settings)
+    breaking_point("stress", history, settings, ev)
+    held_on_a_saturated_machine(ev, "stress", settings)
+    assert ev.metrics["stress.users_held"] == 6  # a quiet machine: 6 < 12 is the shop's
+    ev.saturated = "tasks waited for a CPU 93 % of the run"
+    held_on_a_saturated_machine(ev, "stress", settings)
+    assert "stress.users_held" not in ev.metrics
+    assert "saturated (tasks waited" in ev.unmeasured["stress.users_held"]
