@@ -150,11 +150,12 @@ def _psi_some_total() -> tuple[float, float] | None:
 
 
 #: the host is saturated when runnable tasks waited for a CPU during at least this share
-#: (%) of the run (/proc/pressure/cpu "some"): then nearly always something that wanted to
-#: run could not, and the shop's answers and locust's timing queue behind each other. A
-#: lower bar would turn a normal shared CI box's runs into "not measured"; above it a
-#: response time is the machine's as much as the shop's.
-HOST_PRESSURE_PERCENT = 80.0
+#: (%) of the run (/proc/pressure/cpu "some"): then practically always something that wanted
+#: to run could not, and the shop's answers and locust's timing queue behind each other.
+#: "some" counts any one waiting task, so a busy but sound machine reads 40-85 % (measured
+#: on the 2-core reference box with other work beside a clean demo run whose figures held);
+#: 90 % and above was only seen with the load average at 5+ per core, where they did not.
+HOST_PRESSURE_PERCENT = 90.0
 #: without PSI: the 1-minute load average per core at or above which the host is saturated
 #: (twice as many runnable tasks as cores: each gets half a core at best)
 HOST_LOAD_PER_CORE = 2.0
@@ -165,8 +166,13 @@ HOST_LOAD_PER_CORE = 2.0
 GENERATOR_BUSY_SHARE = 0.25
 
 
-def saturation(machine: MachineLoad) -> str:
-    """Why the measuring machine was saturated over the run ('' when it was not)."""
+def saturation(machine: MachineLoad, *, target_here: bool = True) -> str:
+    """Why the measuring machine was saturated over the run ('' when it was not).
+
+    `target_here`: the target runs on this host too (a local demo). The host's pressure then
+    slows the shop itself; for a target elsewhere only the generator's own demand (which
+    includes its waits for a CPU) distorts what it measures.
+    """
     if machine.samples == 0:
         return ""
     why = []
@@ -174,6 +180,8 @@ def saturation(machine: MachineLoad) -> str:
         why.append(f"the load generator needed ≥ {GENERATOR_BUSY_PERCENT:g} % of a core (CPU "
                    f"used or waited for) {machine.generator_busy_share:.0%} of the run (mean "
                    f"{machine.generator_cpu_mean:g} %)")
+    if not target_here:
+        return "; ".join(why)
     if machine.host_pressure is not None:
         if machine.host_pressure >= HOST_PRESSURE_PERCENT:
             why.append(f"tasks waited for a CPU {machine.host_pressure:g} % of the run "
@@ -195,3 +203,17 @@ def describe_machine(machine: MachineLoad) -> str:
     return (f"Measuring machine: locust needed {machine.generator_cpu_mean:g} % of a core on "
             f"average (CPU used or waited for; ≥ {GENERATOR_BUSY_PERCENT:g} % for "
             f"{machine.generator_busy_share:.0%} of the run); {host}.")
+
+
+def runs_here(url: str) -> bool:
+    """Whether `url`'s host is this machine (loopback, or this host's own name)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return True
+    try:
+        return host in {socket.gethostname().lower(), socket.getfqdn().lower()}
+    except OSError:
+        return False

@@ -266,8 +266,9 @@ def plan_coverage(ev: LoadEvidence, prefix: str, settings: LoadSettings, *, achi
 
     A load run short of its plan (stopped by the request bound, the time bound, a crash) did
     not measure what the plan asked: every figure but the business invariants is left
-    unjudged. A run the harness stopped because an objective was clearly broken keeps that
-    objective judged (the stop is its evidence). A stress run's plan is "ramp until it
+    unjudged. A run the harness stopped because an objective was clearly broken keeps its
+    figures judged (the stop is evidence of failure; each figure still needs its samples),
+    and the coverage row keeps it from ever being GO. A stress run's plan is "ramp until it
     breaks, or to the ceiling": reaching either is the plan done.
     """
     ev.plan = {"planned_duration_s": settings.duration_s, "achieved_duration_s": achieved_s,
@@ -276,11 +277,15 @@ def plan_coverage(ev: LoadEvidence, prefix: str, settings: LoadSettings, *, achi
     ev.notes.append(f"Plan: {settings.duration_s:g} s at up to {settings.users} users (request "
                     f"bound {settings.max_requests}); achieved {achieved_s:.0f} s, peak "
                     f"{peak_users} users, {requests} requests.")
-    judged = [m for m in sorted({*ev.metrics, *ev.unmeasured})
-              if ".invariants." not in m and m != aborted_metric]
+    judged = [m for m in sorted({*ev.metrics, *ev.unmeasured}) if ".invariants." not in m]
+    if aborted_metric:
+        # the harness stopped the run because `aborted_metric` was clearly broken: what it
+        # measured until then is judged (with its samples); the coverage row still keeps a
+        # waived objective from turning a cut run into GO
+        judged = [f"{prefix}.duration_s"]
     why = f"; {stopped}" if stopped else ""
-    plan_hint = ("the harness stopped the run: an objective was clearly broken (its own row "
-                 "is judged); the other figures need the whole plan" if aborted_metric else
+    plan_hint = ("the harness stopped the run: an objective was clearly broken; what was "
+                 "measured until then is judged" if aborted_metric else
                  "the run ended before its plan: raise max_requests or find why locust "
                  "stopped (its log is in the artifacts)")
     if stress:

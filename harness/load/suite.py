@@ -30,7 +30,7 @@ from harness.load.evidence import (
 from harness.load.invariants import InvariantResult, run_checks, validate_checks
 from harness.load.settings import LoadSettings, StressSettings
 from harness.load.stats import StatsError, read_history_csv, read_stats_json
-from harness.machine import describe_machine, saturation
+from harness.machine import describe_machine, runs_here, saturation
 
 #: overrides a run can set without editing the environment file (`qgate run --load-profile`)
 PROFILE_VARIABLE = "QGATE_LOAD_PROFILE"
@@ -197,7 +197,7 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
                   requests=stats.requests, stopped=run.stopped, stress=stress,
                   aborted_metric=rule.metric if isinstance(rule, EarlyAbort) and run.stopped
                   else "")
-    evidence.saturated = saturation(run.machine)
+    evidence.saturated = saturation(run.machine, target_here=runs_here(env.base_url))
     if isinstance(settings, StressSettings):
         held_on_a_saturated_machine(evidence, suite, settings)
     machine = describe_machine(run.machine)

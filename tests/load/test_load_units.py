@@ -404,6 +404,17 @@ def test_a_saturated_measuring_machine_is_named(machine: MachineLoad, saturated:
     assert (saturated in saturation(machine)) if saturated else saturation(machine) == ""
 
 
+def test_a_busy_host_does_not_slow_a_target_elsewhere() -> None:
+    from harness.machine import runs_here, saturation
+    busy_host = MachineLoad(samples=30, generator_cpu_mean=30, host_pressure=97.0)
+    assert saturation(busy_host, target_here=False) == ""  # locust itself was not starved
+    busy_locust = MachineLoad(samples=30, generator_cpu_mean=99, generator_busy_share=0.9,
+                              host_pressure=97.0)
+    assert "load generator" in saturation(busy_locust, target_here=False)
+    assert runs_here("http://127.0.0.1:8000") and runs_here("http://localhost/")
+    assert not runs_here("https://staging.shop.example")
+
+
 def test_too_few_users_held_on_a_saturated_machine_is_not_measured() -> None:
     from harness.load.evidence import breaking_point, held_on_a_saturated_machine
     settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, min_users_held=12,
