@@ -4,7 +4,7 @@ It never changes what the locustfile does; it only
 - adds the environment's auth (basic credentials, extra headers) to every request of
   `HttpUser` and `FastHttpUser` clients, so a protected staging needs no edit to the file;
 - refuses requests to any origin other than the target (`--host`): load goes to the target
-  only;
+  only (a redirect the client follows elsewhere is counted as not the target's answer);
 - counts answers per request name: final status, redirects (status before → after, and
   whether they ended on another origin or a login page), 401/403, rate-limited answers (429,
   or 503 with Retry-After) with the limiter's headers, and the failures' messages with a
