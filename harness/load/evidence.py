@@ -411,6 +411,46 @@ def breaking_point(prefix: str, history: list[HistoryRow], settings: StressSetti
                     "that step).")
 
 
+def unanswered_on_a_saturated_machine(ev: LoadEvidence, prefix: str, stats: LocustStats,
+                                      extras: Mapping[str, Any],
+                                      settings: LoadSettings) -> None:
+    """On a saturated machine a request that got no answer in time (status 0: a timeout, a
+    connection dropped) may be the machine's, as a missed latency is: an error ratio or a
+    payment success that misses its objective only because of such requests is not
+    measured. Errors the shop answered with (a 500, a decline) are judged as usual."""
+    if not ev.saturated:
+        return
+    counts = per_name(extras)
+
+    def unanswered(names: Any) -> int:
+        return sum(int((counts.get(n, {}).get("status") or {}).get("0") or 0) for n in names)
+
+    why = ("{n} requests got no answer while the measuring machine was saturated "
+           f"({ev.saturated}); without them {{what}} is {{value}}: run again on a quieter "
+           "machine")
+    metric, none = f"{prefix}.error_ratio", unanswered(stats.entries)
+    ratio, answered = ev.metrics.get(metric), ev.samples.get(metric, 0)
+    if (none and ratio is not None and 0 <= settings.max_error_ratio < ratio
+            and answered > none):
+        failed = stats.failures - sum(int(c.get("limited_failed") or 0)
+                                      for c in counts.values())
+        without = (failed - none) / (answered - none)
+        if without <= settings.max_error_ratio:
+            ev.measure(metric, ratio, why.format(n=none, what="the error ratio",
+                                                 value=f"{without:.2%}"), samples=answered)
+    metric = f"{prefix}.payment_success_ratio"
+    paid, attempts = ev.metrics.get(metric), ev.samples.get(metric, 0)
+    none = unanswered(settings.payment_requests)
+    if (none and paid is not None and paid < settings.min_payment_success_ratio
+            and attempts > none):
+        ok = sum(e.requests - e.failures for n, e in stats.entries.items()
+                 if n in settings.payment_requests)
+        without = ok / (attempts - none)
+        if without >= settings.min_payment_success_ratio:
+            ev.measure(metric, paid, why.format(n=none, what="payment success",
+                                                value=f"{without:.2%}"), samples=attempts)
+
+
 def held_on_a_saturated_machine(ev: LoadEvidence, prefix: str,
                                 settings: StressSettings) -> None:
     """A stress run's users held end where a latency objective broke: on a saturated

@@ -26,6 +26,7 @@ from harness.load.evidence import (
     early_abort_rule,
     held_on_a_saturated_machine,
     plan_coverage,
+    unanswered_on_a_saturated_machine,
 )
 from harness.load.invariants import InvariantResult, run_checks, validate_checks
 from harness.load.settings import LoadSettings, StressSettings
@@ -198,6 +199,7 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
                   aborted_metric=rule.metric if isinstance(rule, EarlyAbort) and run.stopped
                   else "")
     evidence.saturated = saturation(run.machine, target_here=runs_here(env.base_url))
+    unanswered_on_a_saturated_machine(evidence, suite, stats, run.extras(), settings)
     if isinstance(settings, StressSettings):
         held_on_a_saturated_machine(evidence, suite, settings)
     machine = describe_machine(run.machine)

@@ -430,3 +430,26 @@ def test_too_few_users_held_on_a_saturated_machine_is_not_measured() -> None:
     held_on_a_saturated_machine(ev, "stress", settings)
     assert "stress.users_held" not in ev.metrics
     assert "saturated (tasks waited" in ev.unmeasured["stress.users_held"]
+
+
+def test_requests_unanswered_on_a_saturated_machine_are_not_the_shops_errors() -> None:
+    from harness.load.evidence import unanswered_on_a_saturated_machine
+    stats = LocustStats({"checkout": entry("checkout", {100: 100}, failures=6),
+                         "home": entry("home", {10: 100})})
+    # 5 checkouts timed out (status 0), 1 was a 500
+    extras = {"names": {"checkout": {"status": {"201": 94, "0": 5, "500": 1}}}}
+    settings = demo_settings(min_payment_success_ratio=0.98)
+    ev = derive_evidence("load", stats, [], extras, settings)
+    unanswered_on_a_saturated_machine(ev, "load", stats, extras, settings)
+    assert ev.metrics["load.error_ratio"] == 0.03  # a quiet machine: judged as measured
+    ev.saturated = "tasks waited for a CPU 97 % of the run"
+    unanswered_on_a_saturated_machine(ev, "load", stats, extras, settings)
+    assert "5 requests got no answer" in ev.unmeasured["load.error_ratio"]
+    assert "without them the error ratio is 0.51%" in ev.unmeasured["load.error_ratio"]
+    assert "payment success is 98.95%" in ev.unmeasured["load.payment_success_ratio"]
+    # errors the shop answered with stay the shop's
+    worse = {"names": {"checkout": {"status": {"201": 94, "0": 1, "500": 5}}}}
+    ev = derive_evidence("load", stats, [], worse, settings)
+    ev.saturated = "busy"
+    unanswered_on_a_saturated_machine(ev, "load", stats, worse, settings)
+    assert ev.metrics["load.error_ratio"] == 0.03
