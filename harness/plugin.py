@@ -215,6 +215,7 @@ class Recorder:
         self.saturated: dict[str, str] = {}
         self.suite_artifacts: dict[str, list[Artifact]] = {}
         self.suite_details: dict[str, dict[str, Any]] = {}
+        self.explanations: dict[str, dict[str, str]] = {}
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
@@ -358,6 +359,9 @@ class Recorder:
                 self.samples.setdefault(state.suite, {})[value["metric"]] = int(value["count"])
             elif key == "qgate.saturated":
                 self.saturated[state.suite] = str(value)
+            elif key == "qgate.explain":
+                self.explanations.setdefault(state.suite, {})[value["metric"]] = _redact(
+                    str(value["text"]), self.env)
             elif key == "qgate.series":
                 self.series.setdefault(state.suite, {})[value["name"]] = [
                     (float(t), float(v)) for t, v in value["points"]]
@@ -446,7 +450,8 @@ class Recorder:
                                    coverage=tuple(self.coverage.get(suite, {}).values()),
                                    samples=dict(self.samples.get(suite, {})),
                                    saturated=self.saturated.get(suite, ""),
-                                   details=dict(self.suite_details.get(suite, {}))))
+                                   details=dict(self.suite_details.get(suite, {})),
+                                   explanations=dict(self.explanations.get(suite, {}))))
         return out
 
     @pytest.hookimpl(trylast=True)
@@ -592,6 +597,11 @@ class Evidence:
         """Say the measuring machine was saturated (`reason`: which figure, how much): a
         latency objective missed during the run is then not judged as the product's."""
         self._node.user_properties.append(("qgate.saturated", reason))
+
+    def explain(self, metric: str, text: str) -> None:
+        """Say what went wrong behind `metric` (which requests failed, how): a criterion on
+        it that fails quotes `text` in its reason."""
+        self._node.user_properties.append(("qgate.explain", {"metric": metric, "text": text}))
 
     def artifact(self, path: str | Path, kind: str, label: str = "") -> None:
         """Attach a file as evidence to this test (and to its Allure result)."""

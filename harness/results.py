@@ -145,6 +145,9 @@ class SuiteResult:
     #: structured evidence about the whole suite for the writers (the e2e suite's request
     #: graph: `{"api_graph": {...}}`), JSON values
     details: dict[str, Any] = field(default_factory=dict)
+    #: what went wrong behind a metric (the failing requests, their answers): quoted by a
+    #: criterion on it that fails
+    explanations: dict[str, str] = field(default_factory=dict)
 
     def count(self, outcome: TestOutcome) -> int:
         """How many tests ended with `outcome`."""
@@ -180,6 +183,7 @@ class SuiteResult:
             samples={str(k): int(v) for k, v in data.get("samples", {}).items()},
             saturated=str(data.get("saturated", "")),
             details=dict(data.get("details", {})),
+            explanations={str(k): str(v) for k, v in data.get("explanations", {}).items()},
         )
 
     @classmethod

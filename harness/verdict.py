@@ -436,6 +436,8 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         samples = result.samples.get(criterion.metric)
         reason = (f"observed {_fmt(observed)}{_space(unit)}, threshold {threshold}{_space(unit)}"
                   f"{versus}" + (f" from {samples} samples" if samples is not None else ""))
+        if criterion.metric in result.explanations:
+            reason += f" — {result.explanations[criterion.metric]}"
         if result.saturated and unit in ("ms", "s"):
             # the measuring machine, not the product, may have been slow: not evidence
             outcome = "error" if criterion.blocking and required else "warn"

@@ -125,6 +125,11 @@ class LoadSettings:
     #: sizes per profile, e.g. `[load.profiles.peak] users = 30`
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
 
+    def preflight(self, env: Any) -> None:
+        """Refuse a locustfile that is missing or does not import (`qgate run` calls this)."""
+        from harness.load.suite import check_locustfile
+        check_locustfile(env, "stress" if isinstance(self, StressSettings) else "load")
+
     def for_profile(self) -> LoadSettings:
         """These settings with the current profile's sizes applied."""
         import dataclasses

@@ -342,3 +342,12 @@ def test_a_database_with_real_emails_is_no_go_with_the_gate_qgate_init_writes(
     row = next(c for c in run["verdict"]["criteria"]
                if c["name"] == "no PII leak, orphaned key or duplicate (high findings)")
     assert row["outcome"] == "fail"
+def test_a_failing_criterion_quotes_what_went_wrong_behind_its_metric() -> None:
+    ratio = Criterion(suite="load", name="errors", metric="load.error_ratio", op="<=",
+                      threshold=0.01)
+    why = "'checkout' 12 of 80 failed (500 ×12): \"duplicate key\" ×12"
+    result = replace(suite("load", "passed", metrics={"load.error_ratio": 0.15}),
+                     explanations={"load.error_ratio": why})
+    [row] = _rows(_judge(result, [ratio]), "errors")
+    assert row.outcome == "fail" and row.reason.endswith(why)
+    assert SuiteResult.from_dict(result.to_dict()) == result
