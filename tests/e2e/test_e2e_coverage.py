@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from e2e_support import BARE_SHOP, write_env
 
 from harness.config import load_environment
 from harness.e2e.adapter import Cart, CartLine
@@ -35,47 +36,6 @@ from harness.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "suites" / "e2e"
 
-# A shop with none of the quick-commerce extras: one warehouse, no slots, no MRP, no max per
-# order, a no-payment checkout, orders that never move, no customer cancel.
-BARE_SHOP = """\
-base_url = "http://127.0.0.1:9"
-suites = ["e2e"]
-[e2e]
-adapter = "suites.e2e.adapters.demostore:DemoStorefront"
-currency = "GBP"
-[e2e.catalog]
-search_term = "milk"
-sku = "milk"
-categories = true
-mrp = false
-stock_levels = false
-max_per_order_sku = ""
-out_of_stock_sku = ""
-[e2e.location]
-pincode = ""
-[e2e.checkout]
-address = "1 Test Street"
-slots = false
-fees = []
-[e2e.payment]
-methods = ["none"]
-[e2e.orders]
-progress = "none"
-customer_cancel = false
-[e2e.login]
-method = "password"
-sign_up = true
-[[e2e.coupons]]
-code = "TENOFF"
-kind = "flat"
-value = 2
-min_order = 10
-"""
-
-
-def write_env(root: Path, text: str, name: str = "t") -> None:
-    (root / "environments").mkdir(parents=True, exist_ok=True)
-    (root / "environments" / f"{name}.toml").write_text(text)
 
 
 # --- the catalogue is the suite --------------------------------------------------------
