@@ -164,3 +164,15 @@ class SecuritySettings:
     error_pages: ErrorPageChecks = field(default_factory=ErrorPageChecks)
     transport: TransportChecks = field(default_factory=TransportChecks)
     access: AccessChecks = field(default_factory=AccessChecks)
+    #: the checks a GO needs (keys: a check's module in suites/security without `test_`,
+    #: e.g. "csrf", "cookies", "scan"); empty = every check the suite has
+    required_checks: list[str] = field(default_factory=list)
+    #: checks that do not apply to this shop, each with why (`csrf = "token auth, no
+    #: cookies"`): shown as not applicable instead of making the run INCONCLUSIVE
+    not_applicable: dict[str, str] = field(default_factory=dict)
+
+    def preflight(self, env: Any) -> None:
+        """Refuse, before anything runs, a rules file qgate cannot read or an unreachable ZAP
+        (`qgate run` calls this at plan time)."""
+        from harness.security.session import preflight
+        preflight(env, self)

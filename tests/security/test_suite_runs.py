@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.policy import GatePolicy
+from harness.results import SuiteResult
+from harness.verdict import judge
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -37,3 +48,64 @@ def test_production_runs_passive_checks_only(tmp_path: Path, clean_demo: str,
         == "passed"
     assert result["metrics"]["security.scan.passive_only"] == 1
     assert "production: passive checks only" in result["notes"]
+
+
+@pytest.fixture
+def cookieless_site() -> Iterator[str]:
+    """A production site of the test's own whose pages set no cookie at all."""
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            found = self.path == "/"
+            body = b"<html>shop</html>" if found else b"not found"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["undeclared", "declared-n/a"])
+def test_a_required_check_that_did_not_run_is_inconclusive(
+        tmp_path: Path, cookieless_site: str, reports_in_tmp: Path, declared: bool) -> None:
+    """Issue 16 item 9: on production the cookie check saw no session cookie, so it checked
+    nothing; that is INCONCLUSIVE naming the key to declare, unless the environment declares
+    it not applicable with a reason (then GO). The scan is deselected to keep this fast."""
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "suites").symlink_to(PROJECT / "suites")
+    not_applicable = ('[security.not_applicable]\ncookies = "no sessions on the public pages"\n'
+                      if declared else "")
+    (tmp_path / "environments" / "prod.toml").write_text(
+        f'base_url = "{cookieless_site}"\nproduction = true\nsuites = ["security"]\n'
+        '[security]\npages = ["/"]\n[security.cookies]\nsession_cookies = ["sid"]\n'
+        + not_applicable)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/security", "--env", "prod", "-p",
+         "no:cacheprovider", "-q", "-o", "addopts=", "--rootdir", str(tmp_path),
+         "-k", "not test_scan"],
+        cwd=tmp_path, env={**os.environ, "QGATE_ROOT": str(tmp_path)},
+        capture_output=True, text=True, timeout=120, check=False)
+    result = SuiteResult.from_dict(json.loads(
+        next(reports_in_tmp.glob("*/suites/security.json")).read_text()))
+    verdict = judge({"security": result}, GatePolicy(), [], environment="prod",
+                    required=("security",), today=dt.date(2026, 12, 7))
+    row = next(r for r in verdict.criteria if "required security checks" in r.name)
+    if declared:
+        assert verdict.decision == "GO", verdict.summary
+        assert row.outcome == "pass"
+        cookies = next(t for t in result.tests if "cookies" in t.name)
+        assert cookies.outcome == "not_applicable" and "no sessions" in cookies.message
+    else:
+        assert verdict.decision == "INCONCLUSIVE"
+        assert row.outcome == "error"
+        assert "did not run: cookies (skipped: " in row.reason
+        assert "session cookie(s) sid were never set by security.pages" in row.reason
+        assert "[security.not_applicable] (cookies = \"why\")" in row.reason
