@@ -164,3 +164,28 @@ class CheckRuns:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text.strip() else ""
+
+
+# --- plan time -----------------------------------------------------------------------
+
+
+def preflight(env: Any, settings: SecuritySettings) -> None:
+    """What `qgate run` checks before any suite starts (exit 2 on a problem): the rules file
+    parses and names only rule ids some engine emits; a configured ZAP daemon answers."""
+    from harness.config import project_root
+    from harness.security.rules import unknown_rule_ids
+
+    rules = rules_for(settings, project_root(), env.file)
+    unknown = unknown_rule_ids(rules)
+    if unknown:
+        raise ConfigError(rules.source, "", "; ".join(unknown),
+                          hint="fix the rule id or remove the line (a rule id that matches "
+                               "nothing classifies nothing)")
+    if settings.engine == "zap":
+        from harness.security.zap import ZapEngine
+
+        try:
+            ZapEngine(settings, scan_target(env)).prepare()
+        except ScanError as exc:
+            raise ConfigError(env.file, "security.zap_url", exc.message,
+                              hint=exc.hint) from None

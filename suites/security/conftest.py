@@ -21,10 +21,10 @@ import pytest
 
 from harness.plugin import Evidence, not_applicable
 from harness.results import Finding
-from harness.security.session import CheckRuns, check_key
 from harness.security.checks import ClientFactory, NotDeclared, Problem, make_clients
 from harness.security.rules import Rules
 from harness.security.scan import Engine, ScanTarget
+from harness.security.session import CheckRuns, check_key
 from harness.security.settings import SecuritySettings
 
 # The scan attacks the login form and the API: it runs after the checks, so its failed
