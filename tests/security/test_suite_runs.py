@@ -109,3 +109,77 @@ def test_a_required_check_that_did_not_run_is_inconclusive(
         assert "did not run: cookies (skipped: " in row.reason
         assert "session cookie(s) sid were never set by security.pages" in row.reason
         assert "[security.not_applicable] (cookies = \"why\")" in row.reason
+
+
+def _processes_scanning(port: int) -> list[int]:
+    """Pids of wapiti processes whose command line targets 127.0.0.1:`port`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "wapiti" in cmdline and f"127.0.0.1:{port}/" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_sigterm_on_qgate_stops_the_running_scanner(tmp_path: Path) -> None:
+    """Issue 16 item 20: a real `qgate run` is SIGTERMed while wapiti crawls a slow site; the
+    scanner's process group is gone when qgate has exited (it used to crawl on, alone)."""
+    import signal
+    import time
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(0.5)
+            body = b"".join(b"<a href='/p%d?q=1'>p</a>" % i for i in range(50))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "suites").symlink_to(PROJECT / "suites")
+    (tmp_path / "environments" / "stage.toml").write_text(
+        f'base_url = "http://127.0.0.1:{port}"\nsuites = ["security"]\n[security]\n'
+        'max_scan_time_s = 120\nmodules = ["http_headers"]\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", "--env", "stage", "--suites", "security"],
+        cwd=tmp_path, env={**os.environ, "QGATE_ROOT": str(tmp_path),
+                           "QGATE_REPORTS_DIR": str(tmp_path / "reports")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        scanners: list[int] = []
+        while not scanners and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            scanners = _processes_scanning(port)
+        assert scanners, "wapiti never started"
+        groups = {os.getpgid(pid) for pid in scanners}
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 3, out  # interrupted: INCONCLUSIVE
+        assert "qgate: interrupted" in out
+        for group in groups:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                continue
+            raise AssertionError(f"wapiti's process group {group} outlived qgate")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _processes_scanning(port):
+            os.kill(pid, signal.SIGKILL)
+        server.shutdown()
+        server.server_close()
