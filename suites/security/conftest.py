@@ -38,17 +38,20 @@ class _CheckTracker:
     def __init__(self) -> None:
         self.runs = CheckRuns()
         self.settings: SecuritySettings | None = None
+        self.last = ""  # the last security test: its teardown records the coverage
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Note how each check's tests ended (ran, not applicable, skipped and why)."""
+        if report.nodeid not in self.runs.keys:
+            return
         self.runs.reported(report.nodeid, report.when, report.outcome,
                            any(k == "qgate.not_applicable" for k, _ in report.user_properties),
                            _reason(report))
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """After the last test: which required checks ran, as the suite's coverage."""
-        if nextitem is not None or self.settings is None:
+        if item.nodeid != self.last or self.settings is None:
             return
         cov = self.runs.coverage(self.settings.required_checks, self.settings.not_applicable)
         Evidence(item).coverage(cov.key, cov.observed, cov.minimum, what=cov.what,
@@ -88,11 +91,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Note each selected test's check (every selected check is required by default)."""
-    runs = _tracker(session.config).runs
+    tracker = _tracker(session.config)
+    here = Path(__file__).parent
     for item in session.items:
+        if here not in item.path.parents:
+            continue
         marker = item.get_closest_marker("security_check")
-        runs.collected(item.nodeid, str(marker.args[0]) if marker and marker.args
-                       else check_key(item.nodeid))
+        tracker.runs.collected(item.nodeid, str(marker.args[0]) if marker and marker.args
+                               else check_key(item.nodeid))
+        tracker.last = item.nodeid
 
 
 @dataclass

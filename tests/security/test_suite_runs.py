@@ -183,3 +183,73 @@ def test_sigterm_on_qgate_stops_the_running_scanner(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
         server.shutdown()
         server.server_close()
+
+
+LOCUSTFILE = '''
+from locust import HttpUser, constant, task
+
+
+class Shopper(HttpUser):
+    wait_time = constant(0.5)
+
+    @task
+    def home(self):
+        self.client.get("/", name="home")
+'''
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and " -m locust " in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_sigterm_on_qgate_stops_the_running_load_generator(tmp_path: Path,
+                                                          cookieless_site: str) -> None:
+    """Issue 16 item 20, load: a real `qgate run` is SIGTERMed during a 2-minute locust run;
+    locust's process group is gone when qgate has exited."""
+    import signal
+    import time
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "suites").symlink_to(PROJECT / "suites")
+    (tmp_path / "stub_locustfile.py").write_text(LOCUSTFILE)
+    (tmp_path / "environments" / "stage.toml").write_text(
+        f'base_url = "{cookieless_site}"\nsuites = ["load"]\n[load]\n'
+        'locustfile = "stub_locustfile.py"\nusers = 2\nspawn_rate = 2\nduration_s = 120\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", "--env", "stage", "--suites", "load"],
+        cwd=tmp_path, env={**os.environ, "QGATE_ROOT": str(tmp_path),
+                           "QGATE_REPORTS_DIR": str(tmp_path / "reports")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    marker = str(tmp_path / "stub_locustfile.py")
+    try:
+        deadline = time.monotonic() + 90
+        generators: list[int] = []
+        while not generators and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            generators = _processes_with(marker)
+        assert generators, "locust never started"
+        time.sleep(2)  # let it start its users
+        groups = {os.getpgid(pid) for pid in generators}
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 3, out
+        for group in groups:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                continue
+            raise AssertionError(f"locust's process group {group} outlived qgate")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
