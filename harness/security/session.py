@@ -24,6 +24,7 @@ def scan_target(env: Any) -> ScanTarget:
 
 def make_engine(settings: SecuritySettings, target: ScanTarget) -> Engine:
     """The configured engine (imports nothing heavy until it runs)."""
+    _check_declared_keys(env, settings)
     if settings.engine == "zap":
         from harness.security.zap import ZapEngine
         return ZapEngine(settings, target)
@@ -181,6 +182,7 @@ def preflight(env: Any, settings: SecuritySettings) -> None:
         raise ConfigError(rules.source, "", "; ".join(unknown),
                           hint="fix the rule id or remove the line (a rule id that matches "
                                "nothing classifies nothing)")
+    _check_declared_keys(env, settings)
     if settings.engine == "zap":
         from harness.security.zap import ZapEngine
 
@@ -189,3 +191,32 @@ def preflight(env: Any, settings: SecuritySettings) -> None:
         except ScanError as exc:
             raise ConfigError(env.file, "security.zap_url", exc.message,
                               hint=exc.hint) from None
+
+
+def suite_check_keys() -> set[str]:
+    """The keys of the security suite's checks: its test modules (and their markers)."""
+    import re
+
+    from harness.runner import suite_dir
+
+    keys = set()
+    for path in suite_dir("security").glob("test_*.py"):
+        keys.add(check_key(path.name))
+        keys.update(re.findall(r"security_check\(\s*[\"'](\w+)[\"']",
+                               path.read_text(encoding="utf-8")))
+    return keys
+
+
+def _check_declared_keys(env: Any, settings: SecuritySettings) -> None:
+    """A required or not-applicable check that the suite does not have is a typo (exit 2)."""
+    from harness.schema import suggest
+
+    declared = [("security.required_checks", k) for k in settings.required_checks]
+    declared += [(f"security.not_applicable.{k}", k) for k in settings.not_applicable]
+    if not declared:
+        return
+    known = suite_check_keys()
+    for where, key in declared:
+        if key not in known:
+            raise ConfigError(env.file, where, f"the security suite has no check '{key}'",
+                              hint=suggest(key, known) or f"checks: {', '.join(sorted(known))}")

@@ -121,3 +121,18 @@ def test_rules_file_errors_and_an_unreachable_zap_are_found_at_plan_time(
     assert result.code == 2, result.out + result.err
     assert expected.replace("{port}", port) in result.err
     assert "running" not in result.out  # no suite started
+
+
+def test_a_declared_check_the_suite_does_not_have_is_found_at_plan_time(
+        tmp_path: Path) -> None:
+    """`[security.not_applicable] cookie = …` (for `cookies`) would leave the real check
+    undeclared: exit 2 with a did-you-mean, before anything runs."""
+    from tests.support.cli_support import run_qgate
+
+    _project(tmp_path, '[security.not_applicable]\ncookie = "no sessions"\n')
+    result = run_qgate("run", "--env", "stage", "--suites", "security", cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path),
+                            "QGATE_REPORTS_DIR": str(tmp_path / "reports")}, timeout=120)
+    assert result.code == 2, result.out + result.err
+    assert ("stage.toml: security.not_applicable.cookie: the security suite has no check "
+            "'cookie'; did you mean 'cookies'?") in result.err
