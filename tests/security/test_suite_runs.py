@@ -48,6 +48,11 @@ def test_production_runs_passive_checks_only(tmp_path: Path, clean_demo: str,
         == "passed"
     assert result["metrics"]["security.scan.passive_only"] == 1
     assert "production: passive checks only" in result["notes"]
+    # every required check ran or is not applicable, and the passive scan covered its crawl
+    coverage = {c["key"]: c for c in result["coverage"]}
+    assert {k: (c["observed"] >= c["minimum"]) for k, c in coverage.items()} == {
+        "security.checks_ran": True, "security.scan.pages_2xx": True,
+        "security.scan.modules_finished": True}
 
 
 @pytest.fixture
