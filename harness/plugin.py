@@ -100,6 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option, "allure_report_dir", None):
         # suites record through allure-pytest into the run (steps, attachments, labels)
         config.option.allure_report_dir = str(run_dir / "allure-results")
+    # SIGTERM (qgate stopping the suite) unwinds like Ctrl-C: engines stop the locust and
+    # wapiti processes they started, and leave a ZAP daemon clean (harness.processes)
+    from harness.processes import interrupt_on_sigterm
+    config.add_cleanup(interrupt_on_sigterm())
     recorder = Recorder(config, env, run_dir.resolve(), standalone)
     config.stash[_RECORDER] = recorder
     config.pluginmanager.register(recorder, "qgate-recorder")

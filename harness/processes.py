@@ -1,11 +1,21 @@
 """Child processes qgate starts in their own process group (pytest suites, locust, wapiti):
-stopping one stops everything it started, and nothing is left behind."""
+stopping one stops everything it started, and nothing is left behind.
+
+qgate stops a suite with SIGTERM to its pytest process group (Ctrl-C or SIGTERM on qgate,
+a CI job cancelled). locust and wapiti run in process groups of their own, which only the
+engine that started them stops, in a `finally`; Python's default SIGTERM kills pytest
+without running it, so the suite process turns SIGTERM into KeyboardInterrupt
+(`interrupt_on_sigterm`), and every engine's clean-up runs (scanner processes stopped,
+ZAP's context removed) before pytest ends.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import threading
+from collections.abc import Callable
 from typing import Any
 
 
@@ -31,3 +41,19 @@ def interruptible() -> None:
     a qgate started in the background (`cmd &` in a CI script) would otherwise start a locust
     that cannot be interrupted. The child gets the default disposition back."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def interrupt_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM unwind like Ctrl-C in this process (main thread only); returns a
+    function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+    return restore

@@ -98,18 +98,22 @@ def run_checks(settings: InvariantSettings, *, table: str = "load") -> list[Inva
 
 
 def finding_for(result: InvariantResult, source: str) -> Finding:
-    """A broken invariant as a finding: which rows, by their key columns."""
+    """A broken invariant as a finding: which rows, by their key columns only (the other
+    columns may hold a customer's data, and a finding is shared; the SQL shows the rest)."""
     check = result.check
-    keys = [c for c in check.key if c in result.columns] or list(result.columns)
+    keys = [c for c in check.key if c in result.columns]
     index = [result.columns.index(c) for c in keys]
     named = ["{" + ", ".join(f"{result.columns[i]}={row[i]}" for i in index) + "}"
-             for row in result.rows]
-    full = ["; ".join(f"{c}={v}" for c, v in zip(result.columns, row, strict=False))
-            for row in result.rows]
+             for row in result.rows] if keys else []
     more = result.violations - len(result.rows)
-    location = " ".join(named[:5]) + (f" and {result.violations - 5} more"
-                                      if result.violations > 5 else "")
-    evidence = "\n".join(full) + (f"\n… and {more} more rows" if more > 0 else "")
+    if keys:
+        location = " ".join(named[:5]) + (f" and {result.violations - 5} more"
+                                          if result.violations > 5 else "")
+        evidence = "\n".join(named) + (f"\n… and {more} more rows" if more > 0 else "")
+    else:
+        location = f"{result.violations} rows"
+        evidence = (f"{result.violations} rows (columns {', '.join(result.columns)}); declare "
+                    "its key columns (key = [...]) to name them, or run its SQL")
     return Finding(
         rule_id=f"invariant:{metric_slug(check.name)}",
         title=f"Business invariant broken: {check.name} ({result.violations} rows)",

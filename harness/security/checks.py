@@ -499,6 +499,9 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
     if not wanted:
         raise NotDeclared("no cookie was set by security.pages or the sign-up; nothing to check")
     missing = [name for name in wanted if name not in seen]
+    if missing == wanted and target.production:  # flags never seen were never checked
+        raise NotDeclared(f"production: session cookie(s) {', '.join(missing)} were never "
+                          "set by security.pages (no sign-up there); nothing was checked")
     if missing and not target.production:
         raise CheckError(f"session cookie(s) {', '.join(missing)} were never set by "
                          "security.pages or the sign-up", hint="check security.cookies")

@@ -16,6 +16,12 @@ zap-baseline's `-c` file holds, so a team's existing file works unchanged:
 
 A finding no line classifies keeps an empty level: the gate's `findings_at_least` criteria
 judge it by severity.
+
+A rule id no engine emits would classify nothing, silently: `unknown_rule_ids` names them
+(with a did-you-mean) and `qgate run` refuses them at plan time. ZAP's plugin ids are
+numbers (any number is accepted: the daemon's add-ons decide which exist); wapiti's are its
+finding categories (`WAPITI_CATEGORIES`, wapiti 3.2.3); qgate's own are the `qgate.*` ids its
+checks emit (found in `harness/security`'s sources, so a new check's ids count at once).
 """
 
 from __future__ import annotations
@@ -32,6 +38,23 @@ from harness.results import Finding, FindingLevel
 _LEVELS: dict[str, FindingLevel] = {
     "FAIL": "fail", "WARN": "warn", "INFO": "info", "IGNORE": "ignore", "PASS": "ignore"}
 _SUB_RULE = re.compile(r"^(\d+)-\d+$")
+_ZAP_RULE = re.compile(r"^\d+(-\d+)?$")
+_CWE_RULE = re.compile(r"^CWE-\d+$")
+_QGATE_RULE = re.compile(r"[\"'](qgate\.[a-z0-9-]+)[\"']")
+#: wapiti's finding categories as rule ids (wapitiCore.definitions, wapiti 3.2.3)
+WAPITI_CATEGORIES = frozenset(f"wapiti.{c}" for c in (
+    "backup-file", "weak-credentials", "crlf-injection", "content-security-policy-configuration",
+    "cross-site-request-forgery", "potentially-dangerous-file", "command-execution",
+    "path-traversal", "fingerprint-web-application-framework", "fingerprint-web-server",
+    "htaccess-bypass", "html-injection", "clickjacking-protection",
+    "http-strict-transport-security-hsts", "mime-type-confusion", "httponly-flag-cookie",
+    "unencrypted-channels", "ldap-injection", "log4shell", "open-redirect",
+    "reflected-cross-site-scripting", "secure-flag-cookie", "spring4shell", "sql-injection",
+    "tls-ssl-misconfigurations", "server-side-request-forgery", "stored-html-injection",
+    "stored-cross-site-scripting", "subdomain-takeover", "blind-sql-injection",
+    "unrestricted-file-upload", "vulnerable-software", "internal-server-error",
+    "resource-consumption", "review-webserver-metafiles-for-information-leakage",
+    "fingerprint-web-technology", "http-methods"))
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,8 @@ class Rules:
     levels: dict[str, FindingLevel] = field(default_factory=dict)
     out_of_scope: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     source: str = ""
+    #: the line each rule id was named on (for unknown-id reports)
+    lines: dict[str, int] = field(default_factory=dict)
 
     def level_for(self, finding: Finding) -> FindingLevel:
         """The level this file gives `finding` ("" when no line classifies it)."""
@@ -84,6 +109,7 @@ def parse_rules(text: str, source: str) -> Rules:
     """Parse a rules file's text; a bad line is a ConfigError naming `source` and the line."""
     levels: dict[str, FindingLevel] = {}
     out_of_scope: dict[str, list[re.Pattern[str]]] = {}
+    lines: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -102,12 +128,39 @@ def parse_rules(text: str, source: str) -> Rules:
                 raise ConfigError(source, where, f"bad URL regex {pattern!r} ({exc})") from None
             for rule in key.split(","):
                 out_of_scope.setdefault(_key(rule.strip()), []).append(compiled)
+                lines.setdefault(_key(rule.strip()), number)
         elif level in _LEVELS:
             levels[_key(key)] = _LEVELS[level]
+            lines.setdefault(_key(key), number)
         else:
             raise ConfigError(source, where, f"unknown level {level!r}",
                               hint="use IGNORE, INFO, WARN, FAIL or OUTOFSCOPE")
-    return Rules(levels, out_of_scope, source)
+    return Rules(levels, out_of_scope, source, lines)
+
+
+def known_qgate_rules() -> frozenset[str]:
+    """The `qgate.*` rule ids qgate's security checks emit (read from their sources)."""
+    folder = Path(__file__).parent
+    return frozenset(m.group(1) for path in folder.glob("*.py")
+                     for m in _QGATE_RULE.finditer(path.read_text(encoding="utf-8")))
+
+
+def unknown_rule_ids(rules: Rules) -> list[str]:
+    """`line N: <id> is no rule qgate knows (did you mean …?)` for each id no engine emits."""
+    from harness.schema import suggest
+
+    qgate = known_qgate_rules()
+    out = []
+    for rule, number in sorted(rules.lines.items(), key=lambda kv: kv[1]):
+        if rule == "*" or _ZAP_RULE.match(rule) or _CWE_RULE.match(rule):
+            continue
+        if rule in WAPITI_CATEGORIES or rule in qgate:
+            continue
+        hint = suggest(rule, WAPITI_CATEGORIES | qgate)
+        out.append(f"line {number}: {rule!r} is no rule id qgate knows"
+                   + (f" ({hint})" if hint else " (ZAP plugin ids are numbers; wapiti's are "
+                      "wapiti.<category>; qgate's are qgate.<check>; or CWE-<n>)"))
+    return out
 
 
 def _key(rule: str) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from harness.errors import HarnessError
 from harness.har import HarRequest
 from harness.redaction import SENSITIVE_HEADERS
-from harness.results import Finding
+from harness.results import Coverage, Finding
 
 Progress = Callable[[str], None]
 
@@ -65,6 +65,9 @@ class ScanOutcome:
     notes: tuple[str, ...] = ()
     #: raw tool output kept as evidence (absolute paths, already redacted)
     artifacts: tuple[tuple[Path, str, str], ...] = ()
+    #: how much of the target the scan reached (pages, status mix, phases finished): the
+    #: verdict judges it against the policy's minimum
+    coverage: tuple[Coverage, ...] = ()
 
 
 class Engine(Protocol):

@@ -279,6 +279,12 @@ class SecuritySettings:
     races: list[Race] = field(default_factory=list)
     transport: TransportChecks = field(default_factory=TransportChecks)
     access: AccessChecks = field(default_factory=AccessChecks)
+    #: the checks a GO needs (keys: a check's module in suites/security without `test_`,
+    #: e.g. "csrf", "cookies", "scan"); empty = every check the suite has
+    required_checks: list[str] = field(default_factory=list)
+    #: checks that do not apply to this shop, each with why (`csrf = "token auth, no
+    #: cookies"`): shown as not applicable instead of making the run INCONCLUSIVE
+    not_applicable: dict[str, str] = field(default_factory=dict)
 
     def gate_criteria(self, suite: str) -> list[Any]:
         """Built-in: findings a rules file did not classify are judged by risk (high blocks,
@@ -288,3 +294,9 @@ class SecuritySettings:
         return [Criterion(suite, "no high-risk security findings", findings_at_least="high"),
                 Criterion(suite, "no medium-risk security findings",
                           findings_at_least="medium", severity="warning")]
+
+    def preflight(self, env: Any) -> None:
+        """Refuse, before anything runs, a rules file qgate cannot read or an unreachable ZAP
+        (`qgate run` calls this at plan time)."""
+        from harness.security.session import preflight
+        preflight(env, self)

@@ -7,17 +7,28 @@ base_url), bounded on both sides (`--max-scan-time` bounds only the crawl, so
 process), and its out-of-band endpoints point at loopback (`--endpoint`, `--dns-endpoint`)
 so no probe or DNS query leaves the machine. Both the report's vulnerabilities and its
 anomalies (a 500 an attacker can provoke) become findings.
+
+How much the scan covered is evidence too (`scan_coverage`): the pages it crawled and their
+status mix (from the report's `crawled_pages`, `--detailed-report 1`), the requests each
+module attacked and whether it stopped at its time limit (from wapiti's output). The
+staging's credentials never reach the command line (visible in `ps`): they go through a
+private file that a small launcher reads and deletes; wapiti's session database (which
+stores every request's headers) lives in a private temporary folder, deleted after the scan.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +37,7 @@ from urllib.parse import urljoin
 from harness.errors import ToolMissing
 from harness.processes import stop_process_group
 from harness.redaction import redact
-from harness.results import Finding, Severity
+from harness.results import Coverage, Finding, Severity
 from harness.security.scan import Progress, ScanError, ScanOutcome, ScanTarget, Seeds
 from harness.security.settings import WAPITI_PASSIVE_MODULES, SecuritySettings
 
@@ -39,6 +50,20 @@ _COOKIE_LABEL = re.compile(r"(?i)cookie\s*:\s*")
 LOOPBACK_ENDPOINT = "http://127.0.0.1:9/"
 LOOPBACK_DNS = "127.0.0.1"
 _PASSIVE_DEFAULT = ("http_headers", "cookieflags", "csp")
+_MODULE_START = re.compile(r"^\[\*\] Launching module (\S+)")
+_MODULE_CUT = re.compile(r"^Max attack time was reached for module (\S+), stopping")
+_CRAWL_CUT = "Max scan time was reached"
+# Runs wapiti with arguments read (then deleted) from a private file: credentials passed as
+# arguments would show in `ps` for every user of the machine.
+_LAUNCHER = (
+    "import json, os, sys\n"
+    "path = sys.argv[1]\n"
+    "with open(path, encoding='utf-8') as f:\n"
+    "    extra = json.load(f)\n"
+    "os.unlink(path)\n"
+    "sys.argv = ['wapiti'] + sys.argv[2:] + extra\n"
+    "from wapitiCore.main.wapiti import wapiti_asyncio_wrapper\n"
+    "sys.exit(wapiti_asyncio_wrapper())\n")
 
 
 def find_wapiti() -> str:
@@ -104,9 +129,12 @@ class WapitiEngine:
         self.version = lines[-1]
         return self.version
 
-    def command(self, plan: WapitiPlan, workdir: Path, seeds: Seeds) -> list[str]:
-        """The wapiti command line for this target (secrets included: never log it raw)."""
+    def command(self, plan: WapitiPlan, workdir: Path, seeds: Seeds,
+                private: Path | None = None) -> list[str]:
+        """The wapiti command line for this target, without its credentials
+        (`secret_arguments`); session and config go to `private` (default: `workdir`)."""
         s = self.settings
+        private = private or workdir
         base = self.target.base_url.rstrip("/") + "/"
         cmd = [self.executable or "wapiti", "-u", base, "--scope", "folder",
                "-m", ",".join(plan.modules),
@@ -115,18 +143,14 @@ class WapitiEngine:
                "--endpoint", LOOPBACK_ENDPOINT, "--dns-endpoint", LOOPBACK_DNS,
                "-t", f"{s.request_timeout_s:g}",
                "-f", "json", "-o", str(workdir / "report.json"),
-               "--store-session", str(workdir / "session"),
-               "--store-config", str(workdir / "config"),
+               "--detailed-report", "1",
+               "--store-session", str(private / "session"),
+               "--store-config", str(private / "config"),
                "--flush-session", "--no-bugreport", "-v", "1"]
         for pattern in s.exclude:
             cmd += ["-x", _absolute(pattern, base)]
         for param in s.remove_params:
             cmd += ["-r", param]
-        if self.target.basic_auth:
-            user, password = self.target.basic_auth
-            cmd += ["--auth-user", user, "--auth-password", password, "--auth-method", "basic"]
-        for name, value in self.target.headers.items():
-            cmd += ["-H", f"{name}: {value}"]
         if seeds.get_urls:
             start = workdir / "start-urls.txt"
             start.write_text("\n".join(seeds.get_urls) + "\n", encoding="utf-8")
@@ -136,6 +160,31 @@ class WapitiEngine:
             spec.write_text(json.dumps(seeds.openapi), encoding="utf-8")
             cmd += ["--swagger", str(spec)]
         return cmd
+
+    def secret_arguments(self) -> list[str]:
+        """The staging's basic auth and headers, as wapiti arguments (kept off `ps`)."""
+        args: list[str] = []
+        if self.target.basic_auth:
+            user, password = self.target.basic_auth
+            args += ["--auth-user", user, "--auth-password", password, "--auth-method", "basic"]
+        for name, value in self.target.headers.items():
+            args += ["-H", f"{name}: {value}"]
+        return args
+
+    def launch_command(self, cmd: list[str], private: Path) -> list[str]:
+        """`cmd` run so that the credentials reach wapiti through a private file, read and
+        deleted at start; a wapiti that is not a Python script gets them as arguments."""
+        secret = self.secret_arguments()
+        if not secret:
+            return cmd
+        python = _interpreter(cmd[0])
+        if not python:
+            return cmd + secret
+        args_file = private / "args.json"
+        fd = os.open(args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(secret, f)
+        return [python, "-c", _LAUNCHER, str(args_file), *cmd[1:]]
 
     def wall_clock_limit(self, plan: WapitiPlan) -> float:
         """The most a scan may take before it is stopped: crawl + every module + margin."""
@@ -148,16 +197,23 @@ class WapitiEngine:
             self.prepare()
         plan = plan_modules(self.settings, self.target.production)
         workdir.mkdir(parents=True, exist_ok=True)
-        cmd = self.command(plan, workdir, seeds)
         limit = self.wall_clock_limit(plan)
         log_path = workdir / "wapiti.log"
         progress(f"wapiti: crawling {self.target.base_url} (≤ {self.settings.max_scan_time_s:g} s)"
                  f", then modules {', '.join(plan.modules)} (≤ "
                  f"{self.settings.max_attack_time_s:g} s each)")
         started = time.monotonic()
-        code = self._run(cmd, workdir, log_path, limit, progress)
+        # wapiti's session database keeps every request's headers (the staging's auth): it
+        # lives outside the artifacts and is deleted whatever happens
+        private = Path(tempfile.mkdtemp(prefix="qgate-wapiti-"))
+        try:
+            cmd = self.command(plan, workdir, seeds, private)
+            code = self._run(self.launch_command(cmd, private), private, log_path, limit,
+                             progress)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
         elapsed = time.monotonic() - started
-        secrets = self.target.secrets
+        secrets = _all_secrets(self.target)
         _redact_file(log_path, secrets)
         report_path = workdir / "report.json"
         if code != 0 or not report_path.is_file():
@@ -169,14 +225,22 @@ class WapitiEngine:
             report = json.loads(report_path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise ScanError(f"wapiti's report {report_path} is not JSON ({exc})") from None
-        # findings are redacted when the suite result is written; the raw file now
-        findings = parse_report(report)
+        # the curl lines wapiti writes carry the staging's auth headers: scrubbed here too
+        findings = tuple(dataclasses.replace(f, evidence=redact(f.evidence, secrets),
+                                             reproduce=redact(f.reproduce, secrets))
+                         for f in parse_report(report))
         _redact_file(report_path, secrets)
         infos = report.get("infos", {})
+        covered = scan_coverage(report, log_path.read_text(encoding="utf-8", errors="replace"),
+                                plan.modules)
         pages = float(infos.get("crawled_pages_nbr") or 0)
         notes = [f"{infos.get('version') or self.version}: crawled {int(pages)} pages in scope "
                  f"{infos.get('scope', 'folder')}, modules {', '.join(plan.modules)}; "
-                 f"{elapsed:.0f} s"]
+                 f"{elapsed:.0f} s", covered.summary()]
+        if covered.crawl_cut:
+            notes.append(f"the crawl stopped at its time limit (security.max_scan_time_s = "
+                         f"{self.settings.max_scan_time_s:g} s): pages beyond it were not "
+                         "scanned")
         if plan.reason:
             notes.append(plan.reason)
         if seeds.get_urls or seeds.openapi:
@@ -188,19 +252,22 @@ class WapitiEngine:
             metrics={"security.scan.pages": pages, "security.scan.duration_s": round(elapsed, 1),
                      "security.scan.seeded_requests": float(
                          len(seeds.get_urls) + _count_operations(seeds.openapi)),
-                     "security.scan.passive_only": float(plan.passive_only)},
+                     "security.scan.passive_only": float(plan.passive_only),
+                     "security.scan.pages_2xx": float(covered.pages_2xx),
+                     "security.scan.requests_attacked": float(sum(covered.attacked.values()))},
             notes=tuple(notes),
+            coverage=covered.records(self.target.base_url, self.settings),
             artifacts=((report_path, "report", "wapiti JSON report"),
                        (log_path, "log", "wapiti output")))
 
-    def _run(self, cmd: list[str], workdir: Path, log_path: Path, limit: float,
+    def _run(self, cmd: list[str], private: Path, log_path: Path, limit: float,
              progress: Progress) -> int:
-        env = {**os.environ, "HOME": str(workdir / "home")}
-        (workdir / "home").mkdir(exist_ok=True)
+        env = {**os.environ, "HOME": str(private / "home")}
+        (private / "home").mkdir(exist_ok=True)
         timed_out = threading.Event()
         with log_path.open("w", encoding="utf-8") as log:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, env=env, cwd=workdir, start_new_session=True,
+                                    text=True, env=env, cwd=private, start_new_session=True,
                                     stdin=subprocess.DEVNULL, errors="replace")
 
             def stop() -> None:  # a silent, stuck scanner is stopped too
@@ -225,6 +292,96 @@ class WapitiEngine:
                             hint="lower security.max_scan_time_s / max_attack_time_s or the "
                                  "number of modules")
         return code
+
+
+@dataclass(frozen=True)
+class ScanCoverage:
+    """What a wapiti scan reached: crawled pages by status, requests each module attacked,
+    the modules that stopped at their time limit, and whether the crawl did."""
+
+    statuses: dict[str, int]
+    attacked: dict[str, int]
+    modules: tuple[str, ...]
+    cut: tuple[str, ...]
+    crawl_cut: bool
+
+    @property
+    def pages(self) -> int:
+        """Pages (URLs and forms) the crawl found."""
+        return sum(self.statuses.values())
+
+    @property
+    def pages_2xx(self) -> int:
+        """Crawled pages that answered 2xx: the only ones whose content was scanned."""
+        return sum(n for code, n in self.statuses.items() if code.startswith("2"))
+
+    def status_mix(self) -> str:
+        """`200 ×12, 403 ×3` (`none` = found but never fetched)."""
+        return ", ".join(f"{code} ×{n}" for code, n in sorted(self.statuses.items())) or "none"
+
+    def summary(self) -> str:
+        """One line for the notes."""
+        modules = ", ".join(f"{m} {self.attacked.get(m, 0)}" + (" (time limit)"
+                                                               if m in self.cut else "")
+                            for m in self.modules)
+        return (f"coverage: {self.pages} pages crawled ({self.status_mix()}); requests "
+                f"attacked per module: {modules or 'none'}")
+
+    def records(self, base_url: str, settings: SecuritySettings) -> tuple[Coverage, ...]:
+        """The coverage the verdict judges: at least one 2xx page, every module finished."""
+        statuses = {int(c) for c in self.statuses if c.isdigit()}
+        if not self.pages:
+            hint = (f"the scanner reached no page of {base_url}: is the target up, base_url "
+                    "right and its port open?")
+        elif statuses and statuses <= {401, 403, 407}:
+            hint = ("every page was refused: a WAF or the staging's auth stops the scanner "
+                    "— declare [auth] or allow-list the scanner's address")
+        elif 429 in statuses:
+            hint = ("a rate limiter answered 429: allow-list the scanner's address or lower "
+                    "the scan's pace")
+        else:
+            hint = "check base_url and security.exclude: nothing in scope answered 2xx"
+        pages = Coverage("security.scan.pages_2xx", float(self.pages_2xx), 1.0,
+                         what="crawled pages that answered 2xx",
+                         detail=f"{self.pages} pages crawled: {self.status_mix()}", hint=hint,
+                         covers=("security.scan.",))
+        cut = [f"{m} stopped at its time limit after {self.attacked.get(m, 0)} of "
+               f"{self.pages} crawled requests" for m in self.cut]
+        modules = Coverage(
+            "security.scan.modules_finished", float(len(self.modules) - len(self.cut)),
+            float(len(self.modules)), what="scan modules that finished within their time limit",
+            detail="; ".join(cut) or f"{len(self.modules)} modules finished",
+            hint=(f"raise security.max_attack_time_s (now {settings.max_attack_time_s:g} s) or "
+                  "crawl less (security.exclude, security.remove_params)"),
+            covers=("security.scan.",))
+        return (pages, modules)
+
+
+def scan_coverage(report: dict[str, Any], log: str, modules: tuple[str, ...]) -> ScanCoverage:
+    """Count what a scan reached from its report (`crawled_pages`) and its output."""
+    infos = report.get("infos", {}) or {}
+    statuses: Counter[str] = Counter()
+    for page in infos.get("crawled_pages") or []:
+        code = (page.get("request") or {}).get("status_code")
+        statuses[str(code) if code is not None else "none"] += 1
+    if not infos.get("crawled_pages") and infos.get("crawled_pages_nbr"):
+        statuses["unknown"] += int(infos["crawled_pages_nbr"])
+    attacked: Counter[str] = Counter()
+    cut: list[str] = []
+    current = ""
+    crawl_cut = False
+    for line in log.splitlines():
+        if line.startswith(_CRAWL_CUT) and not current:
+            crawl_cut = True
+        elif started := _MODULE_START.match(line):
+            current = started.group(1)
+            attacked[current] += 0
+        elif stopped := _MODULE_CUT.match(line):
+            cut.append(stopped.group(1))
+        elif current and line.startswith("[+] "):
+            attacked[current] += 1
+    return ScanCoverage(dict(statuses), dict(attacked), tuple(modules),
+                        tuple(dict.fromkeys(cut)), crawl_cut)
 
 
 def parse_report(report: dict[str, Any]) -> tuple[Finding, ...]:
@@ -266,6 +423,29 @@ def _absolute(pattern: str, base: str) -> str:
 
 def _count_operations(openapi: dict[str, Any] | None) -> int:
     return sum(len(ops) for ops in (openapi or {}).get("paths", {}).values())
+
+
+def _interpreter(executable: str) -> str:
+    """The Python that runs the `wapiti` script (its shebang), or "" when it is not one."""
+    try:
+        with open(executable, "rb") as f:
+            first = f.readline(512).decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    if first.startswith("#!") and "python" in first:
+        parts = first[2:].split()
+        return parts[-1] if parts[0].endswith("/env") and len(parts) > 1 else parts[0]
+    return ""
+
+
+def _all_secrets(target: ScanTarget) -> tuple[str, ...]:
+    """The target's secrets plus its auth as sent on the wire (header values, the basic
+    password and the `user:password` base64 token)."""
+    extra = [v for v in target.headers.values() if len(v) >= 4]
+    if target.basic_auth:
+        user, password = target.basic_auth
+        extra += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
+    return tuple(sorted({*target.secrets, *(e for e in extra if e)}, key=len, reverse=True))
 
 
 def _redact_file(path: Path, secrets: tuple[str, ...]) -> None:

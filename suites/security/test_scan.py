@@ -21,8 +21,9 @@ def test_scanner_ready(engine, evidence) -> None:
 def test_scan(engine, security, evidence, progress) -> None:
     """Crawl, passive checks and (opted in, never on production) attacks; findings recorded.
 
-    The scan's findings are judged by the verdict (rules-file levels, gate.toml's
-    findings_at_least), not here: this test fails only if the scanner gave no evidence.
+    The scan's findings and its coverage (pages that answered 2xx, modules that finished) are
+    judged by the verdict (rules-file levels, gate.toml's findings_at_least, the coverage
+    minimum), not here: this test fails only if the scanner gave no evidence.
     """
     from harness.security.session import collect_seeds
 
@@ -43,3 +44,7 @@ def test_scan(engine, security, evidence, progress) -> None:
                         sum(1 for f in findings if f.level == level))
     for path, kind, label in outcome.artifacts:
         evidence.artifact(path, kind, label)
+    # how much the scan reached: below the policy's minimum the verdict leaves it unjudged
+    for cov in outcome.coverage:
+        evidence.coverage(cov.key, cov.observed, cov.minimum, what=cov.what, detail=cov.detail,
+                          hint=cov.hint, covers=cov.covers)

@@ -56,3 +56,83 @@ def test_engine_level_is_kept() -> None:
     rules = parse_rules("40012\tIGNORE\t(x)\n", "r")
     kept = Finding("40012", "t", "high", level="fail")
     assert rules.apply([kept])[0].level == "fail"
+
+
+# --- plan time (issue 16 item 10) --------------------------------------------------------
+
+
+def test_wapiti_categories_are_the_installed_wapitis() -> None:
+    """The rule ids qgate accepts for wapiti are the categories the real wapiti reports."""
+    import subprocess
+
+    from harness.security.rules import WAPITI_CATEGORIES
+    from harness.security.wapiti import find_wapiti, rule_id
+
+    python = Path(find_wapiti()).parent / "python"
+    names = subprocess.run(
+        [str(python), "-c", "from wapitiCore.definitions import vulnerabilities, anomalies, "
+         "additionals\nfor g in (vulnerabilities, anomalies, additionals):\n"
+         "    for v in g: print(v.name())"],
+        capture_output=True, text=True, check=True, timeout=60).stdout.splitlines()
+    assert {rule_id(n) for n in names} == WAPITI_CATEGORIES
+
+
+def test_unknown_rule_ids_are_named_with_a_suggestion() -> None:
+    from harness.security.rules import unknown_rule_ids
+
+    rules = parse_rules("10038\tWARN\t(CSP)\n10055-7\tWARN\tx\nCWE-79\tFAIL\tx\n"
+                        "wapiti.cross-site-scripting\tFAIL\tx\nqgate.cookie-flag\tWARN\tx\n"
+                        "qgate.cookie-flags\tWARN\tx\nwapiti.sql-injection\tFAIL\tx\n"
+                        "*\tOUTOFSCOPE\thttp://s/static/.*\n", "r.tsv")
+    assert unknown_rule_ids(rules) == [
+        "line 4: 'wapiti.cross-site-scripting' is no rule id qgate knows (did you mean "
+        "'wapiti.stored-cross-site-scripting'?)",
+        "line 5: 'qgate.cookie-flag' is no rule id qgate knows (did you mean "
+        "'qgate.cookie-flags'?)"]
+
+
+def _project(root: Path, security: str) -> None:
+    (root / "environments").mkdir()
+    (root / "suites").symlink_to(PROJECT / "suites")
+    (root / "environments" / "stage.toml").write_text(
+        'base_url = "http://127.0.0.1:9"\nsuites = ["security"]\n[security]\n' + security)
+
+
+@pytest.mark.parametrize("rules, security, expected", [
+    ("10038\tWARN\t(CSP)\n10020\tWRAN\t(typo)\n", 'rules = "r.tsv"\n',
+     "r.tsv: line 2: unknown level 'WRAN'"),
+    ("wapiti.xss\tFAIL\t(xss)\n", 'rules = "r.tsv"\n',
+     "r.tsv: line 1: 'wapiti.xss' is no rule id qgate knows"),
+    ("", 'engine = "zap"\nzap_url = "http://127.0.0.1:{port}"\n',
+     "stage.toml: security.zap_url: ZAP daemon at http://127.0.0.1:{port} is unreachable"),
+], ids=["bad-level", "unknown-rule-id", "zap-unreachable"])
+def test_rules_file_errors_and_an_unreachable_zap_are_found_at_plan_time(
+        tmp_path: Path, closed_port_url: str, rules: str, security: str, expected: str) -> None:
+    """`qgate run` refuses them with exit 2 before any suite starts (it used to start the
+    suite, which then errored: INCONCLUSIVE, exit 3, late)."""
+    from tests.support.cli_support import run_qgate
+
+    port = closed_port_url.rsplit(":", 1)[1].strip("/")
+    (tmp_path / "r.tsv").write_text(rules)
+    _project(tmp_path, security.replace("{port}", port))
+    result = run_qgate("run", "--env", "stage", "--suites", "security", cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path),
+                            "QGATE_REPORTS_DIR": str(tmp_path / "reports")}, timeout=120)
+    assert result.code == 2, result.out + result.err
+    assert expected.replace("{port}", port) in result.err
+    assert "running" not in result.out  # no suite started
+
+
+def test_a_declared_check_the_suite_does_not_have_is_found_at_plan_time(
+        tmp_path: Path) -> None:
+    """`[security.not_applicable] cookie = …` (for `cookies`) would leave the real check
+    undeclared: exit 2 with a did-you-mean, before anything runs."""
+    from tests.support.cli_support import run_qgate
+
+    _project(tmp_path, '[security.not_applicable]\ncookie = "no sessions"\n')
+    result = run_qgate("run", "--env", "stage", "--suites", "security", cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path),
+                            "QGATE_REPORTS_DIR": str(tmp_path / "reports")}, timeout=120)
+    assert result.code == 2, result.out + result.err
+    assert ("stage.toml: security.not_applicable.cookie: the security suite has no check "
+            "'cookie'; did you mean 'cookies'?") in result.err

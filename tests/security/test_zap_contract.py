@@ -187,3 +187,81 @@ def test_real_zap_daemon(tmp_path: Path) -> None:
         zap.prepare()
         outcome = zap.scan(Seeds(), tmp_path, print)
     assert any(f.cwe == "CWE-79" and "/search" in f.location for f in outcome.findings)
+
+
+# --- coverage (issue 16 item 8), leaks (19) and leftovers (20) ---------------------------
+
+
+def _verdict(outcome) -> object:
+    result = SuiteResult("security", "passed", 1.0, "pytest", metrics=outcome.metrics,
+                         findings=outcome.findings, coverage=outcome.coverage,
+                         tests=(TestCase("t", "t", "passed"),))
+    return judge({"security": result}, GatePolicy(), [], environment="staging",
+                 required=["security"], today=dt.date(2026, 12, 7))
+
+
+def test_a_phase_cut_at_its_limit_is_noted_and_leaves_the_scan_unmeasured(
+        fake_zap, tmp_path: Path) -> None:
+    fake_zap.overrides["pscan/view/recordsToScan"] = {"recordsToScan": "250"}
+    outcome = engine(fake_zap, max_scan_time_s=0.2).scan(Seeds(), tmp_path, print)
+    assert "stopped at its time limit: passive scan" in outcome.notes
+    verdict = _verdict(outcome)
+    assert verdict.decision == "INCONCLUSIVE"
+    row = next(c for c in verdict.criteria if "phases" in c.name)
+    assert row.outcome == "error" and "stopped at the limit: passive scan" in row.reason
+
+
+def test_a_spider_that_found_nothing_is_an_error(fake_zap, tmp_path: Path) -> None:
+    fake_zap.overrides["spider/view/fullResults"] = {"fullResults": [
+        {"urlsInScope": []}, {"urlsOutOfScope": []}, {"urlsIoError": []}]}
+    outcome = engine(fake_zap).scan(Seeds(), tmp_path, print)
+    verdict = _verdict(outcome)
+    assert verdict.decision == "INCONCLUSIVE"
+    row = next(c for c in verdict.criteria if "answered 2xx" in c.name)
+    assert row.outcome == "error" and "the spider found nothing" in row.reason
+
+
+def test_a_clean_scan_covers_its_pages_and_phases(fake_zap, tmp_path: Path) -> None:
+    outcome = engine(fake_zap, active_scan=True).scan(Seeds(), tmp_path, print)
+    assert "coverage: the spider found 3 URLs in scope (200 ×2, 404 ×1)" in outcome.notes
+    rows = {c.name: c.outcome for c in _verdict(outcome).criteria if "coverage" in c.name}
+    assert set(rows.values()) == {"pass"} and len(rows) == 2
+
+
+def test_a_findings_curl_line_keeps_no_session_cookie(fake_zap, tmp_path: Path) -> None:
+    outcome = engine(fake_zap, active_scan=True).scan(Seeds(), tmp_path, print)
+    xss = next(f for f in outcome.findings if f.rule_id == "40012")
+    assert "live-session-4f2a" not in xss.reproduce
+    assert "-H 'cookie: ***'" in xss.reproduce
+
+
+def test_each_run_starts_a_fresh_session(fake_zap, tmp_path: Path) -> None:
+    """Alerts of an earlier run (one that failed half-way too) are never read as this one's."""
+    engine(fake_zap).scan(Seeds(), tmp_path, print)
+    calls = fake_zap.endpoints()
+    assert calls.index("core/action/newSession") < calls.index("context/action/newContext")
+    assert fake_zap.params("core/action/newSession")[0]["overwrite"] == "true"
+
+
+def test_a_setup_that_fails_half_way_leaves_the_daemon_clean(fake_zap, tmp_path: Path) -> None:
+    """The second auth rule is refused: the first rule, the context go; the error stays."""
+    fake_zap.overrides["replacer/action/addRule"] = [
+        {"Result": "OK"}, {"code": "illegal_parameter", "message": "bad header"}]
+    target = ScanTarget(TARGET, basic_auth=("qa", "s3cret"), headers={"X-Staging-Token": "t0k"})
+    with pytest.raises(ScanError, match="ZAP refused replacer.addRule: illegal_parameter"):
+        engine(fake_zap, target=target).scan(Seeds(), tmp_path, print)
+    added = [p["description"] for p in fake_zap.params("replacer/action/addRule")]
+    removed = [p["description"] for p in fake_zap.params("replacer/action/removeRule")]
+    assert added[0] in removed
+    context = fake_zap.params("context/action/newContext")[0]["contextName"]
+    assert fake_zap.params("context/action/removeContext") == [{"contextName": context}]
+
+
+def test_scans_are_removed_from_the_daemon_after_a_failure(fake_zap, tmp_path: Path) -> None:
+    """The active scan is running when reading alerts fails: spider and scan are removed."""
+    fake_zap.overrides["alert/view/alerts"] = {"code": "internal_error", "message": "boom"}
+    with pytest.raises(ScanError, match="internal_error"):
+        engine(fake_zap, active_scan=True).scan(Seeds(), tmp_path, print)
+    assert fake_zap.params("spider/action/removeScan") == [{"scanId": "0"}]
+    assert fake_zap.params("ascan/action/removeScan") == [{"scanId": "3"}]
+    assert "context/action/removeContext" in fake_zap.endpoints()
