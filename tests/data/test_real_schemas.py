@@ -1,0 +1,135 @@
+"""Masking a real shop's schema (every awkward type, a second schema, views, functions,
+triggers) with the rules `--init` drafts, not edited: exit 0, and plain SQL over the copy
+finds nothing personal."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cli_support import run_qgate
+
+from . import real_schema
+from .conftest import NewDatabase
+
+SEED = {"postgresql": real_schema.seed_postgresql, "mariadb": real_schema.seed_mariadb}
+_PHONEISH = re.compile(r"[\d(+][\d\s()\-]{6,}\d")
+
+
+def dump_text(url: str) -> dict[str, list[str]]:
+    """Every row of every base table as text, by plain SQL (nothing of qgate)."""
+    engine = create_engine(url)
+    out: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            tables = conn.execute(text(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+                "table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', "
+                "'information_schema') AND table_name NOT LIKE 'qgate%'")).all()
+            for schema, name in tables:
+                out[f"{schema}.{name}"] = [r[0] for r in conn.execute(text(
+                    f'SELECT t::text FROM "{schema}"."{name}" t'))]
+        else:
+            tables = conn.execute(text(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = "
+                "'BASE TABLE' AND table_schema = DATABASE() AND table_name NOT LIKE "
+                "'qgate%'")).all()
+            for (name,) in tables:
+                columns = [r[0] for r in conn.execute(text(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                    "DATABASE() AND table_name = :t"), {"t": name})]
+                concat = ", '|', ".join(f"COALESCE(CAST(`{c}` AS CHAR), '')" for c in columns)
+                out[name] = [r[0] for r in conn.execute(text(
+                    f"SELECT CONCAT({concat}) FROM `{name}`"))]
+    engine.dispose()
+    return out
+
+
+def leaks(dumped: dict[str, list[str]]) -> list[str]:
+    """Source names, emails, address lines, phones (any layout) and session ids found."""
+    found = []
+    for table, lines in dumped.items():
+        for line in lines:
+            lowered = line.casefold()
+            numbers = {"".join(ch for ch in m.group(0) if ch.isdigit())
+                       for m in _PHONEISH.finditer(line)}
+            for value in real_schema.personal_strings():
+                if value.casefold() in lowered or (
+                        value.isdigit() and any(value in n for n in numbers)):
+                    found.append(f"{table}: {value}")
+    return found
+
+
+def objects(url: str) -> dict[str, int]:
+    """How many views, functions, triggers, check constraints and indexes a database has."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            spaces = "('shop', 'public')"
+            out = {
+                "views": conn.execute(text(
+                    f"SELECT count(*) FROM pg_views WHERE schemaname IN {spaces}")).scalar(),
+                "functions": conn.execute(text(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = "
+                    f"p.pronamespace WHERE n.nspname IN {spaces}")).scalar(),
+                "triggers": conn.execute(text(
+                    "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")).scalar(),
+                "checks": conn.execute(text(
+                    "SELECT count(*) FROM pg_constraint WHERE contype = 'c'")).scalar(),
+                "indexes": conn.execute(text(
+                    f"SELECT count(*) FROM pg_indexes WHERE schemaname IN {spaces} AND "
+                    "tablename NOT LIKE 'qgate%'")).scalar(),
+                "orders_seq": conn.execute(text(
+                    "SELECT nextval(pg_get_serial_sequence('shop.orders', 'id'))")).scalar(),
+            }
+        else:
+            out = {
+                "views": conn.execute(text(
+                    "SELECT count(*) FROM information_schema.views WHERE table_schema = "
+                    "DATABASE()")).scalar(),
+                "triggers": conn.execute(text(
+                    "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = "
+                    "DATABASE()")).scalar(),
+                "checks": conn.execute(text(
+                    "SELECT count(*) FROM information_schema.check_constraints WHERE "
+                    "constraint_schema = DATABASE()")).scalar(),
+                "indexes": conn.execute(text(
+                    "SELECT count(DISTINCT table_name, index_name) FROM "
+                    "information_schema.statistics WHERE table_schema = DATABASE() AND "
+                    "table_name NOT LIKE 'qgate%'")).scalar(),
+                "orders_seq": conn.execute(text(
+                    "SELECT auto_increment FROM information_schema.tables WHERE table_schema = "
+                    "DATABASE() AND table_name = 'orders'")).scalar(),
+            }
+    engine.dispose()
+    return {k: int(v or 0) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_real_schema_masked_with_drafted_rules_keeps_nothing_personal(
+        backend: str, new_database: NewDatabase, mask_key: str, tmp_path: Path) -> None:
+    source, target = new_database(backend), new_database(backend)
+    SEED[backend](source)
+    assert leaks(dump_text(source))  # the check finds the planted data
+    rules = tmp_path / "rules.yaml"
+    drafted = run_qgate("data", "mask", "--source", source, "--rules", str(rules), "--init")
+    assert drafted.code == 0, drafted.stderr
+    checked = run_qgate("data", "mask", "--source", source, "--rules", str(rules), "--check")
+    assert checked.code == 0, checked.stdout + checked.stderr
+    masked = run_qgate("data", "mask", "--source", source, "--target", target, "--rules",
+                       str(rules), "--quiet")
+    assert masked.code == 0, masked.stdout + masked.stderr + rules.read_text()
+    copy = dump_text(target)
+    original = dump_text(source)
+    assert {t: len(r) for t, r in copy.items()} == {t: len(r) for t, r in original.items()}
+    assert leaks(copy) == [], rules.read_text()
+    assert objects(target) == objects(source)
+    audited = run_qgate("data", "audit", "--db", target, "--source", source, "--rules",
+                        str(rules), "--quiet")
+    assert audited.code == 0, audited.stdout
+    parity = run_qgate("data", "parity", "--reference", source, "--candidate", target)
+    assert parity.code == 0, parity.stdout
+    assert "0 difference(s)" in parity.stdout
