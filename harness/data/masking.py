@@ -41,7 +41,12 @@ SCHEMA_ROW = "__schema__"
 COMPLETE_ROW = "__complete__"
 IGNORED = ("qgate_*",)
 _ONE_TO_ONE = "a unique column needs a one-to-one rule (keep, hash, email, phone)"
-_TEXT_ONLY = frozenset({"hash", "email", "fake", "scrub", "partial", "card"})
+_TEXT_ONLY = frozenset({"hash", "email", "fake", "scrub", "partial", "card", "json"})
+#: Faker locales by phone region, for the locale `--init` reads from the data
+_LOCALES = {"US": "en_US", "GB": "en_GB", "IN": "en_IN", "AU": "en_AU", "CA": "en_CA",
+            "IE": "en_IE", "NZ": "en_NZ", "DE": "de_DE", "AT": "de_AT", "CH": "de_CH",
+            "FR": "fr_FR", "ES": "es_ES", "IT": "it_IT", "NL": "nl_NL", "BR": "pt_BR",
+            "PT": "pt_PT", "PL": "pl_PL", "SE": "sv_SE", "JP": "ja_JP", "MX": "es_MX"}
 
 
 @dataclass(frozen=True)
@@ -169,8 +174,56 @@ def column_facts(table: Any) -> dict[str, dict[str, Any]]:
             "unique": column.name in unique_cols, "nullable": bool(column.nullable),
             "parent": parents[0] if parents else "", "length": getattr(column.type, "length",
                                                                          None),
-            "texty": _is_text(column.type)}
+            "texty": _is_text(column.type), "category": _category(column.type)}
     return facts
+
+
+def _category(type_: Any) -> str:
+    """The type's family for suggestions (`rules.category_of`, with enums and arrays told
+    apart by their SQLAlchemy type)."""
+    from sqlalchemy import ARRAY, JSON, Enum, LargeBinary
+
+    from harness.data.rules import category_of
+
+    if type(type_).__name__ == "DOMAIN" and getattr(type_, "data_type", None) is not None:
+        return _category(type_.data_type)
+    if isinstance(type_, Enum):
+        return "enum"
+    if isinstance(type_, ARRAY):
+        return "array"
+    if isinstance(type_, JSON):
+        return "json"
+    if isinstance(type_, LargeBinary):
+        return "binary"
+    return category_of(_type_name(type_))
+
+
+def guess_locales(samples: Sequence[Any]) -> list[str]:
+    """The locales the data speaks, most common first: from international phone numbers
+    (+CC) and two-letter country codes found in the sampled values."""
+    import re
+
+    counts: dict[str, int] = {}
+    plus = re.compile(r"\+\d[\d\s().-]{6,18}\d")
+    try:
+        import phonenumbers
+    except ImportError:
+        phonenumbers = None  # type: ignore[assignment]
+    for value in samples:
+        if not isinstance(value, str):
+            value = str(value)
+        if len(value) == 2 and value.isupper() and value in _LOCALES:
+            counts[value] = counts.get(value, 0) + 1
+        if phonenumbers is None or "+" not in value:
+            continue
+        for match in plus.finditer(value):
+            try:
+                region = phonenumbers.region_code_for_number(phonenumbers.parse(match.group(0)))
+            except phonenumbers.NumberParseException:
+                continue
+            if region in _LOCALES:
+                counts[region] = counts.get(region, 0) + 1
+    return [_LOCALES[r] for r in sorted(counts, key=lambda r: -counts[r])]
 
 
 def _type_name(type_: Any) -> str:
@@ -183,6 +236,8 @@ def _type_name(type_: Any) -> str:
 def _is_text(type_: Any) -> bool:
     from sqlalchemy import JSON, String, Text
 
+    if type(type_).__name__ == "DOMAIN" and getattr(type_, "data_type", None) is not None:
+        type_ = type_.data_type
     return isinstance(type_, (String, Text, JSON))
 
 
@@ -262,7 +317,8 @@ def plan_masking(metadata: Any, rules: MaskingRules, engine: Any | None = None) 
                     name, column, fact["type"],
                     suggest_rule(name, column, fact["type"], key=fact["pk"] or bool(parent),
                                  unique=fact["unique"] or f"{name}.{column}" in referenced,
-                                 nullable=fact["nullable"], samples=samples),
+                                 nullable=fact["nullable"], samples=samples,
+                                 category=fact["category"]),
                     tuple(shape(v) for v in samples[:3])))
                 continue
             parent = fact["parent"]
@@ -299,7 +355,8 @@ def _check_rule(file: str, key: str, rule: Rule, fact: dict[str, Any], *, one_to
                           hint="use keep, hash, email or phone")
     if rule.kind == "null" and not fact["nullable"]:
         raise ConfigError(file, key, "null on a NOT NULL column", hint="use hash or fixed")
-    if rule.kind in _TEXT_ONLY and not fact["texty"]:
+    if rule.kind in _TEXT_ONLY and not fact["texty"] and not (
+            rule.kind == "hash" and fact["category"] == "binary"):
         raise ConfigError(file, key, f"{rule.kind} needs a text column, this one is "
                           f"{fact['type']}")
     length = fact["length"]
@@ -324,9 +381,15 @@ def describe_unclassified(plan: MaskPlan) -> str:
 
 def suggest_rules_file(metadata: Any, engine: Any, source_label: str) -> str:
     """A rules file with a suggestion for every column of the source."""
+    from harness.data import pii
     from harness.data.rules import render_rules_file
 
     referenced = referenced_columns(metadata)
+    sampled = {(table.key, column): sample_values(engine, table, column, 50)
+               for table in metadata.sorted_tables
+               for column, fact in column_facts(table).items() if not fact["generated"]}
+    locales = guess_locales([v for values in sampled.values() for v in values])
+    pii.set_locale(*locales)
     tables: dict[str, list[tuple[str, Suggestion]]] = {}
     for table in metadata.sorted_tables:
         facts = column_facts(table)
@@ -334,10 +397,10 @@ def suggest_rules_file(metadata: Any, engine: Any, source_label: str) -> str:
             (column, suggest_rule(table.key, column, fact["type"],
                                   key=fact["pk"] or bool(fact["parent"]),
                                   unique=fact["unique"] or f"{table.key}.{column}" in referenced,
-                                  nullable=fact["nullable"],
-                                  samples=sample_values(engine, table, column, 50)))
+                                  nullable=fact["nullable"], samples=sampled[table.key, column],
+                                  category=fact["category"]))
             for column, fact in facts.items() if not fact["generated"]]
-    return render_rules_file(tables, source=source_label)
+    return render_rules_file(tables, source=source_label, locales=locales)
 
 
 # --- the copy -----------------------------------------------------------------------------
@@ -425,15 +488,20 @@ def adapt_type(type_: Any, target: str, source: str | None) -> Any:
 
 def _coercions(source: Any, target: Any, table: Any) -> list[Callable[[Any], Any] | None]:
     """Value conversions when the source and target drivers disagree (SQLite <-> others)."""
-    from sqlalchemy import Boolean, Date, DateTime
+    from sqlalchemy import JSON, Boolean, Date, DateTime
 
     from harness.data.bulk import sqlite_datetime
 
-    if source.dialect.name == target.dialect.name:
-        return [None] * len(table.columns)
     out: list[Callable[[Any], Any] | None] = []
+    same = source.dialect.name == target.dialect.name
     for column in table.columns:
-        if isinstance(column.type, Boolean):
+        if column.computed is not None:
+            continue
+        if isinstance(column.type, JSON):
+            out.append(_json_text)
+        elif same:
+            out.append(None)
+        elif isinstance(column.type, Boolean):
             out.append(lambda v: v if v is None else bool(v))
         elif isinstance(column.type, (DateTime, Date)):
             if target.dialect.name == "sqlite":
@@ -443,6 +511,13 @@ def _coercions(source: Any, target: Any, table: Any) -> list[Callable[[Any], Any
         else:
             out.append(None)
     return out
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON document as text for the driver (psycopg2 cannot adapt a dict)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
 
 
 def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Path,
@@ -462,7 +537,10 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
     override = refuse_production(target_url, root, what="--target", allow=allow_production)
     if override:
         print(f"WARNING: writing into {override}: --allow-production", file=out, flush=True)
+    from harness.data import pii
+
     keyring = Keyring(rules.key())
+    pii.set_locale(*rules.locales)
     source = make_engine(source_url, read_only=True, label="--source")
     connect_check(source, "--source")
     metadata = reflect(source)
@@ -487,7 +565,7 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
     done, resumed = _prepare_target(target, tables, digest, out, schema)
     from harness.data.providers import masking_pools
 
-    pools = masking_pools()
+    pools = masking_pools(rules.locales[0] if rules.locales else "en_IN")
     started = time.perf_counter()
     rows: dict[str, int] = {}
     skipped: list[str] = []
@@ -500,7 +578,7 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
                              tables.tables[table_plan.name],
                              None if table_plan.skip else table_plan, keyring, pools,
                              rules.batch_size, digest, show_progress,
-                             deferred.get(table_plan.name, []), schema.kind)
+                             deferred.get(table_plan.name, []), schema.kind, rules.regions())
         if not table_plan.skip:
             rows[table_plan.name] = copied
     _finish_target(target, tables, digest, schema)
@@ -627,7 +705,7 @@ def _now() -> str:
 def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                 plan: TablePlan | None, keyring: Keyring, pools: Any, batch_size: int,
                 digest: str, show_progress: bool, indexes: Sequence[DeferredIndex] = (),
-                native_kind: str = "") -> int:
+                native_kind: str = "", regions: tuple[str, ...] = ("IN",)) -> int:
     """Copy one table inside one transaction, build its indexes, write its progress row;
     returns rows copied. (MariaDB commits at CREATE INDEX; a crash before the progress row
     still means the table is copied again from empty.)"""
@@ -660,7 +738,7 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                                     enabled=show_progress)
                 transforms: list[tuple[int, Callable[..., Any], int | None]] = []
                 for column in plan.columns:
-                    fn = build_transform(column.rule, keyring, pools)
+                    fn = build_transform(column.rule, keyring, pools, regions)
                     if fn is not None:
                         transforms.append((columns.index(column.name), fn,
                                            columns.index(column.by) if column.by else None))

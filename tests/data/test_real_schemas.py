@@ -116,12 +116,12 @@ def test_a_real_schema_masked_with_drafted_rules_keeps_nothing_personal(
     assert leaks(dump_text(source))  # the check finds the planted data
     rules = tmp_path / "rules.yaml"
     drafted = run_qgate("data", "mask", "--source", source, "--rules", str(rules), "--init")
-    assert drafted.code == 0, drafted.stderr
+    assert drafted.code == 0, drafted.err
     checked = run_qgate("data", "mask", "--source", source, "--rules", str(rules), "--check")
-    assert checked.code == 0, checked.stdout + checked.stderr
+    assert checked.code == 0, checked.out + checked.err
     masked = run_qgate("data", "mask", "--source", source, "--target", target, "--rules",
                        str(rules), "--quiet")
-    assert masked.code == 0, masked.stdout + masked.stderr + rules.read_text()
+    assert masked.code == 0, masked.out + masked.err + rules.read_text()
     copy = dump_text(target)
     original = dump_text(source)
     assert {t: len(r) for t, r in copy.items()} == {t: len(r) for t, r in original.items()}
@@ -129,7 +129,7 @@ def test_a_real_schema_masked_with_drafted_rules_keeps_nothing_personal(
     assert objects(target) == objects(source)
     audited = run_qgate("data", "audit", "--db", target, "--source", source, "--rules",
                         str(rules), "--quiet")
-    assert audited.code == 0, audited.stdout
+    assert audited.code == 0, audited.out
     parity = run_qgate("data", "parity", "--reference", source, "--candidate", target)
-    assert parity.code == 0, parity.stdout
-    assert "0 difference(s)" in parity.stdout
+    assert parity.code == 0, parity.out
+    assert "0 difference(s)" in parity.out
