@@ -98,10 +98,11 @@ def parse_rule(raw: Any, file: str, key: str) -> Rule:
                 raise ConfigError(file, f"{key}.json.{k}", f"{sub.kind} is not available "
                                   "inside a JSON document")
         return Rule("json", rules)
+    options: dict[str, Any] = {}
     if raw is None:  # `column: null` reads as YAML's null
-        kind, options = "null", {}
+        kind = "null"
     elif isinstance(raw, str):
-        kind, options = raw, {}
+        kind = raw
     elif isinstance(raw, dict) and len(raw) == 1:
         kind, value = next(iter(raw.items()))
         if isinstance(value, dict):
