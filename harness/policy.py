@@ -48,6 +48,24 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class EvidencePolicy:
+    """How much evidence a figure needs before the gate judges it (`[evidence]`).
+
+    `min_samples`: the fewest samples behind any metric a suite reports a sample count for
+    (requests behind a percentile, orders behind a rate); `samples` overrides it per metric.
+    `minimum` overrides a suite's own coverage minimum by its key (`load.requests_on_target`).
+    """
+
+    min_samples: int = 20
+    samples: dict[str, int] = field(default_factory=dict)
+    minimum: dict[str, float] = field(default_factory=dict)
+
+    def samples_needed(self, metric: str) -> int:
+        """The fewest samples `metric` needs to be judged."""
+        return self.samples.get(metric, self.min_samples)
+
+
+@dataclass(frozen=True)
 class GatePolicy:
     """Required suites per environment, the criteria, and the flaky-test policy."""
 
@@ -57,6 +75,7 @@ class GatePolicy:
     #: per suite, core journeys → the journey steps that exercise them; each must have been
     #: reached by a test that ran, else the run is INCONCLUSIVE (skips are no evidence)
     core_journeys: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    evidence: EvidencePolicy = field(default_factory=EvidencePolicy)
 
     def with_criteria(self, extra: list[Criterion]) -> GatePolicy:
         """This policy plus criteria declared elsewhere (an environment's SLOs)."""
@@ -156,6 +175,12 @@ def load_policy(path: Path) -> GatePolicy:
             check_env(env, f"criteria[{i}].environments[{j}]")
     for suite in policy.core_journeys:
         check_suite(suite, f"core_journeys.{suite}")
+    for table in ("samples", "minimum"):
+        for key in getattr(policy.evidence, table):
+            check_suite(key.split(".", 1)[0], f"evidence.{table}.{key}")
+    if policy.evidence.min_samples < 1:
+        raise ConfigError(file, "evidence.min_samples", "must be at least 1",
+                          hint="a figure from no sample is no evidence")
     return policy
 
 

@@ -17,8 +17,8 @@ from functools import partial
 from typing import Any, Literal
 
 from harness.errors import ExitCode
-from harness.policy import Criterion, GatePolicy, Waiver
-from harness.results import SEVERITY_ORDER, Finding, SuiteResult, TestCase
+from harness.policy import Criterion, EvidencePolicy, GatePolicy, Waiver
+from harness.results import SEVERITY_ORDER, Coverage, Finding, SuiteResult, TestCase
 
 Decision = Literal["GO", "NO-GO", "INCONCLUSIVE"]
 Outcome = Literal["pass", "warn", "fail", "waived", "error", "n/a"]
@@ -118,8 +118,11 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
         out.extend(_not_run(result))
         out.extend(_core_journeys(result, policy.core_journeys.get(suite, {}), is_required))
         out.extend(_ruled_findings(result, active))
+        rows, lacking = _coverage(result, policy.evidence, is_required)
+        out.extend(rows)
         for criterion in policy.criteria_for(suite, environment):
-            out.extend(_configured(criterion, result, active, is_required, baseline))
+            out.extend(_measured(criterion, result, policy.evidence, lacking, is_required)
+                       or _configured(criterion, result, active, is_required, baseline))
         if baseline is not None:
             out.extend(_regressions(result, baseline))
     return Verdict(_decide(out), tuple(out), _summarise(out))
@@ -259,6 +262,62 @@ def _ruled_findings(result: SuiteResult, waivers: Sequence[Waiver]) -> list[Crit
     return out
 
 
+def _coverage(result: SuiteResult, evidence: EvidencePolicy,
+              required: bool) -> tuple[list[CriterionResult], list[Coverage]]:
+    """One row per coverage the suite recorded; those below their minimum are returned too:
+    the figures they cover are not judged (the absence of evidence is never a pass)."""
+    rows: list[CriterionResult] = []
+    lacking: list[Coverage] = []
+    for cov in result.coverage:
+        minimum = evidence.minimum.get(cov.key, cov.minimum)
+        detail = f" ({cov.detail})" if cov.detail else ""
+        if cov.observed >= minimum:
+            rows.append(CriterionResult(result.suite, f"coverage: {cov.label}", cov.observed,
+                                        f">= {_fmt(minimum)}", "pass",
+                                        f"{_fmt(cov.observed)} {cov.label}{detail}",
+                                        blocking=required))
+            continue
+        lacking.append(cov)
+        hint = f" — {cov.hint}" if cov.hint else ""
+        rows.append(CriterionResult(
+            result.suite, f"coverage: {cov.label}", cov.observed, f">= {_fmt(minimum)}",
+            "error" if required else "warn",
+            f"only {_fmt(cov.observed)} {cov.label}, at least {_fmt(minimum)} needed"
+            f"{detail}{hint}", blocking=required))
+    return rows, lacking
+
+
+def _measured(criterion: Criterion, result: SuiteResult, evidence: EvidencePolicy,
+              lacking: Sequence[Coverage], required: bool) -> list[CriterionResult]:
+    """The criterion's row when its figure is not evidence enough to judge (coverage below
+    its minimum, too few samples); empty when the figure may be judged."""
+    metric = criterion.metric
+    threshold = f"{criterion.op} {_fmt(criterion.threshold)}"
+    outcome: Outcome = "error" if criterion.blocking and required else "warn"
+    gaps = [c for c in lacking if not c.covers or (metric and metric.startswith(c.covers))]
+    if gaps and not (criterion.findings_at_least and _counted_findings(criterion, result)):
+        why = "; ".join(f"only {_fmt(c.observed)} {c.label}" for c in gaps)
+        return [CriterionResult(result.suite, criterion.name, result.metrics.get(metric),
+                                threshold, outcome, f"not measured: {why}",
+                                blocking=criterion.blocking)]
+    if metric and metric in result.samples:
+        have, need = result.samples[metric], evidence.samples_needed(metric)
+        if have < need:
+            return [CriterionResult(
+                result.suite, criterion.name, result.metrics.get(metric), threshold, outcome,
+                f"{metric} not measured: {have} sample{'s' if have != 1 else ''}, at least "
+                f"{need} needed (run longer or with more users)", blocking=criterion.blocking)]
+    return []
+
+
+def _counted_findings(criterion: Criterion, result: SuiteResult) -> bool:
+    """Whether the suite found anything this findings criterion counts (a finding is
+    evidence of harm however little else was covered)."""
+    floor = SEVERITY_ORDER.index(criterion.findings_at_least)
+    return any(not f.level and SEVERITY_ORDER.index(f.severity) >= floor
+               for f in result.findings)
+
+
 def _regressions(result: SuiteResult, baseline: Baseline) -> list[CriterionResult]:
     """What got worse since the baseline: tests that newly fail or turned flaky, findings
     the baseline did not have. Shown as warnings: failures and blocking findings already
@@ -339,8 +398,11 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         return out
     unit = unit_of(criterion.metric) if criterion.metric else ""
     if _OPS[criterion.op](observed, criterion.threshold):
+        samples = result.samples.get(criterion.metric)
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "pass",
-                                   "within threshold", blocking=criterion.blocking,
+                                   "within threshold" + (f" ({samples} samples)"
+                                                         if samples is not None else ""),
+                                   blocking=criterion.blocking,
                                    baseline=base, unit=unit))
         return out
     waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
@@ -354,10 +416,17 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         outcome = "fail" if criterion.blocking else "warn"
         versus = (f" (baseline {_fmt(base)} {criterion.baseline})"
                   if criterion.baseline and base is not None else "")
+        samples = result.samples.get(criterion.metric)
+        reason = (f"observed {_fmt(observed)}{_space(unit)}, threshold {threshold}{_space(unit)}"
+                  f"{versus}" + (f" from {samples} samples" if samples is not None else ""))
+        if result.saturated and unit in ("ms", "s"):
+            # the measuring machine, not the product, may have been slow: not evidence
+            outcome = "error" if criterion.blocking and required else "warn"
+            reason += (f" — measured on a saturated machine ({result.saturated}); run again "
+                       "on a quieter machine or with fewer load-generator users")
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, outcome,
-                                   f"observed {_fmt(observed)}{_space(unit)}, threshold "
-                                   f"{threshold}{_space(unit)}{versus}",
-                                   blocking=criterion.blocking, baseline=base, unit=unit))
+                                   reason, blocking=criterion.blocking, baseline=base,
+                                   unit=unit))
     return out
 
 

@@ -132,6 +132,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(exc.one_line()) from None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The request graph of every journey's HAR (`api-graph.json`), and its drift from the
+    graph the team committed, as the e2e suite's evidence (before the plugin writes it)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.getoption("--env", default=None) \
+            or not _runs_e2e(config):
+        return
+    from harness.plugin import _RECORDER
+    recorder = config.stash.get(_RECORDER, None)
+    settings = e2e_settings_for(config)
+    if recorder is None or not settings.har_dir:
+        return
+    from harness.apigraph import record_graph
+    for note, artifact, metric in record_graph(recorder.run_dir / settings.har_dir,
+                                               settings.api_graph):
+        recorder.add_suite_evidence("e2e", note=note, artifact=artifact, metric=metric)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every journey once per viewport, and coupon journeys once per declared coupon."""
     if JOURNEY_FIXTURE not in metafunc.fixturenames:
@@ -204,7 +223,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _scrub_playwright_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
     har = item.stash.get(_HAR, None)
     if har is not None and har[0].is_file():  # written when the context closed
+        from harness.apigraph import record_flow
         from harness.har import scrub_har
+        record_flow(har[0])  # the request graph reads the answers the scrub then drops
         scrub_har(har[0], har[1], har[2])
     # Traces pytest-playwright kept itself (`--tracing on`) get the same masking as ours.
     needles = item.stash.get(_NEEDLES, None)

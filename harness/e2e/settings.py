@@ -180,6 +180,10 @@ class E2ESettings:
     # Record each journey's requests as a HAR in this folder (relative to the run directory);
     # the security suite seeds its scan with them (security.seed_har). Secrets are masked.
     har_dir: str = ""
+    #: the request graph the team committed (a path in the project, e.g. "api-graph.json"):
+    #: a run whose journeys' graph differs from it (a new, gone or re-shaped request) says so
+    #: (`e2e.api_drift` and the suite's notes); copy a run's api-graph.json there to start
+    api_graph: str = ""
     #: URL globs the browser refuses at once (third-party CDNs, analytics, chat widgets that
     #: CI cannot reach: waiting on their DNS would stall every page load)
     blocked_urls: list[str] = field(default_factory=list)
@@ -191,6 +195,15 @@ class E2ESettings:
     login: LoginSettings = field(default_factory=LoginSettings)
     #: the shop's coupons and their rules; [] = the shop has no coupons
     coupons: list[CouponRule] | None = None
+
+    def gate_criteria(self, suite: str) -> list[Any]:
+        """With a committed request graph: a warning when the journeys' graph drifted."""
+        if not self.api_graph:
+            return []
+        from harness.policy import Criterion
+        return [Criterion(suite, f"request graph unchanged since {self.api_graph}",
+                          metric=f"{suite}.api_drift", op="<=", threshold=0,
+                          severity="warning")]
 
     def preflight(self, env: Any) -> None:
         """Refuse an adapter or facts the journeys cannot run with (`qgate run` calls this)."""

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from harness.policy import Criterion, GatePolicy, Waiver
-from harness.results import Finding, SuiteResult, TestCase
+from harness.policy import Criterion, EvidencePolicy, GatePolicy, Waiver
+from harness.results import Coverage, Finding, SuiteResult, TestCase
 from harness.verdict import judge
 
 TODAY = dt.date(2026, 11, 26)
@@ -146,3 +146,105 @@ def test_judge_is_pure() -> None:
     first = judge(*inputs, environment="demo", required=["smoke"], today=TODAY)
     second = judge(*inputs, environment="demo", required=["smoke"], today=TODAY)
     assert first == second
+
+
+# --- coverage, samples and a saturated machine (issue 16: enough evidence or INCONCLUSIVE) ---
+
+def _judge(result: SuiteResult, criteria: list[Criterion], policy: GatePolicy | None = None,
+           required: tuple[str, ...] = ("load",)):
+    policy = (policy or GatePolicy()).with_criteria(criteria)
+    return judge({result.suite: result}, policy, [], environment="staging",
+                 required=list(required), today=TODAY)
+
+
+def _rows(verdict, prefix: str) -> list:
+    return [c for c in verdict.criteria if c.name.startswith(prefix)]
+
+
+REQS = Coverage("load.requests_on_target", 3, 100, what="requests that reached the target",
+                detail="183 redirected to another origin", hint="give the load test a login")
+
+
+def test_coverage_below_its_minimum_is_inconclusive_and_its_figures_are_not_judged() -> None:
+    # a login wall: the p95 of the 3 requests that got through "passes", yet says nothing
+    result = replace(suite("load", "passed", metrics={"load.checkout.p95_ms": 10}),
+                     coverage=(REQS,))
+    verdict = _judge(result, [P95])
+    assert verdict.decision == "INCONCLUSIVE"
+    [row] = _rows(verdict, "coverage:")
+    assert (row.outcome, row.observed, row.threshold) == ("error", 3, ">= 100")
+    assert "183 redirected" in row.reason and "give the load test a login" in row.reason
+    [p95] = _rows(verdict, "checkout p95")
+    assert p95.outcome == "error" and "not measured: only 3 requests" in p95.reason
+
+
+def test_a_figure_that_fails_below_coverage_is_not_a_product_failure() -> None:
+    # a WAF answering 403: a 100 % error ratio is the WAF's, not the shop's
+    ratio = Criterion(suite="load", name="errors", metric="load.error_ratio", op="<=",
+                      threshold=0.01)
+    result = replace(suite("load", "passed", metrics={"load.error_ratio": 1.0}),
+                     coverage=(REQS,))
+    assert _judge(result, [ratio]).decision == "INCONCLUSIVE"
+
+
+def test_enough_coverage_passes_and_the_policy_may_raise_the_minimum() -> None:
+    enough = replace(REQS, observed=150)
+    result = replace(suite("load", "passed", metrics={"load.checkout.p95_ms": 10}),
+                     coverage=(enough,))
+    verdict = _judge(result, [P95])
+    assert verdict.decision == "GO"
+    assert _rows(verdict, "coverage:")[0].outcome == "pass"
+    stricter = GatePolicy(evidence=EvidencePolicy(minimum={"load.requests_on_target": 500}))
+    assert _judge(result, [P95], stricter).decision == "INCONCLUSIVE"
+
+
+def test_coverage_that_covers_other_figures_leaves_these_judged() -> None:
+    scoped = replace(REQS, covers=("load.search.",))
+    result = replace(suite("load", "passed", metrics={"load.checkout.p95_ms": 950}),
+                     coverage=(scoped,))
+    verdict = _judge(result, [P95])
+    assert verdict.decision == "NO-GO"  # the checkout figure was measured, and it is slow
+    assert _rows(verdict, "checkout p95")[0].outcome == "fail"
+
+
+def test_a_finding_is_evidence_whatever_the_coverage() -> None:
+    cov = Coverage("security.pages_crawled", 0, 1, what="pages crawled")
+    clean = replace(suite("security", "passed"), coverage=(cov,))
+    found = replace(clean, findings=(XSS,))
+    assert _judge(clean, [HIGH], required=("security",)).decision == "INCONCLUSIVE"
+    assert _rows(_judge(clean, [HIGH], required=("security",)), "no high")[0].outcome == "error"
+    assert _judge(found, [HIGH], required=("security",)).decision == "NO-GO"
+
+
+@pytest.mark.parametrize("samples, policy, decision", [
+    (5, GatePolicy(), "INCONCLUSIVE"),  # default minimum: 20
+    (25, GatePolicy(), "NO-GO"),
+    (5, GatePolicy(evidence=EvidencePolicy(samples={"load.checkout.p95_ms": 5})), "NO-GO"),
+])
+def test_a_figure_from_too_few_samples_is_not_measured(samples: int, policy: GatePolicy,
+                                                       decision: str) -> None:
+    result = replace(suite("load", "passed", metrics={"load.checkout.p95_ms": 950}),
+                     samples={"load.checkout.p95_ms": samples})
+    verdict = _judge(result, [P95], policy)
+    assert verdict.decision == decision
+    assert f"{samples} samples" in _rows(verdict, "checkout p95")[0].reason
+
+
+def test_a_latency_missed_on_a_saturated_machine_is_inconclusive_not_no_go() -> None:
+    slow = replace(suite("load", "passed", metrics={"load.checkout.p95_ms": 950,
+                                                    "load.error_ratio": 0.5}),
+                   saturated="host CPU pressure 93 % over the run")
+    verdict = _judge(slow, [P95])
+    assert verdict.decision == "INCONCLUSIVE"
+    row = _rows(verdict, "checkout p95")[0]
+    assert row.observed == 950 and "saturated machine (host CPU pressure 93 %" in row.reason
+    # a figure that is not a latency is still the product's
+    ratio = Criterion(suite="load", name="errors", metric="load.error_ratio", op="<=",
+                      threshold=0.01)
+    assert _judge(slow, [P95, ratio]).decision == "NO-GO"
+
+
+def test_coverage_samples_and_saturation_survive_the_run_record() -> None:
+    result = replace(suite("load", "passed"), coverage=(REQS,),
+                     samples={"load.checkout.p95_ms": 7}, saturated="busy")
+    assert SuiteResult.from_dict(result.to_dict()) == result
