@@ -149,6 +149,15 @@ class DatabaseAudit:
         }
 
 
+def _as_text(value: Any) -> str:
+    """A value as the text the detectors read (JSON documents and arrays as JSON)."""
+    if isinstance(value, (dict, list, tuple)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
 def _row_key(names: Sequence[str], values: Sequence[Any], ordinal: int) -> str:
     """`id=17` (or `#17` when the key itself looks personal, e.g. an email key)."""
     if not names:
@@ -160,13 +169,16 @@ def _row_key(names: Sequence[str], values: Sequence[Any], ordinal: int) -> str:
 
 
 def _text_columns(table: Any) -> list[str]:
-    from sqlalchemy import BigInteger, Integer, Numeric, String, Text
+    from sqlalchemy import ARRAY, JSON, BigInteger, Integer, Numeric, String, Text
 
     out = []
     for column in table.columns:
-        if isinstance(column.type, (String, Text)):
+        type_ = column.type
+        if type(type_).__name__ == "DOMAIN" and getattr(type_, "data_type", None) is not None:
+            type_ = type_.data_type
+        if isinstance(type_, (String, Text, JSON, ARRAY)):
             out.append(column.name)
-        elif (isinstance(column.type, (Integer, BigInteger, Numeric)) and not column.primary_key
+        elif (isinstance(type_, (Integer, BigInteger, Numeric)) and not column.primary_key
               and (_PHONE_COLUMN.search(column.name) or _AADHAAR_COLUMN.search(column.name)
                    or "card" in column.name.lower())):
             out.append(column.name)
@@ -232,14 +244,14 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                 for column, value in zip(columns, row[n_keys:], strict=True):
                     if value is None:
                         continue
-                    text = value if isinstance(value, str) else str(value)
+                    text = value if isinstance(value, str) else _as_text(value)
                     values += 1
-                    if source_metadata is not None and (table.name, column) in personal:
-                        digest = hasher(table.name, column, "|".join(map(str, row[:n_keys])),
+                    if source_metadata is not None and (table.key, column) in personal:
+                        digest = hasher(table.key, column, "|".join(map(str, row[:n_keys])),
                                         normalise("text", text))
                         if digest in positional:
                             key = key or _row_key(names, row[:n_keys], first + offset)
-                            tally.setdefault(("survivor.value", table.name, column, "high"),
+                            tally.setdefault(("survivor.value", table.key, column, "high"),
                                              _Tally()).add(key)
                     matches = pii.find_pii(text, aadhaar_context=column in aadhaar_cols)
                     for match in matches:
@@ -247,7 +259,7 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                         if source_metadata is not None and len(identifiers) and hasher(
                                 match.kind, normalise(match.kind, found)) in identifiers:
                             key = key or _row_key(names, row[:n_keys], first + offset)
-                            tally.setdefault((f"survivor.{match.kind}", table.name, column,
+                            tally.setdefault((f"survivor.{match.kind}", table.key, column,
                                               "high"), _Tally()).add(key)
                         if match.synthetic:
                             continue
@@ -258,10 +270,10 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                         else:
                             severity = "high"
                         key = key or _row_key(names, row[:n_keys], first + offset)
-                        tally.setdefault((f"pii.{match.kind}", table.name, column, severity),
+                        tally.setdefault((f"pii.{match.kind}", table.key, column, severity),
                                          _Tally()).add(key)
             rows += len(batch)
-            shown.advance(len(batch), table.name)
+            shown.advance(len(batch), table.key)
     shown.finish()
     for (rule, table_name, column, severity), t in sorted(tally.items()):
         kind = rule.split(".", 1)[1]
@@ -279,9 +291,33 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     declared = [metadata] + ([source_metadata] if source_metadata is not None else [])
     integrity, fks, uniques = _integrity(engine, metadata, declared)
     findings.extend(integrity)
+    findings.extend(_unfinished_copy(engine))
     engine.dispose()
     return DatabaseAudit(tuple(findings), tuple(t.name for t in metadata.sorted_tables), rows,
                          values, fks, uniques, len(positional) + len(identifiers))
+
+
+def _unfinished_copy(engine: Any) -> list[Finding]:
+    """A masked copy `qgate data mask` started and never finished (its completion mark is
+    missing): some tables are empty or half there, so a clean audit would prove nothing."""
+    from sqlalchemy import inspect, text
+
+    from harness.data.masking import COMPLETE_ROW, PLAN_ROW, PROGRESS_TABLE, SCHEMA_ROW
+
+    if PROGRESS_TABLE not in inspect(engine).get_table_names():
+        return []
+    with engine.connect() as conn:
+        marks = {str(r[0]) for r in conn.execute(text(
+            f"SELECT table_name FROM {PROGRESS_TABLE}"))}
+    if COMPLETE_ROW in marks:
+        return []
+    done = sorted(marks - {PLAN_ROW, SCHEMA_ROW})
+    return [Finding(
+        rule_id="integrity.unfinished_copy", title="masked copy never finished",
+        severity="high", location=PROGRESS_TABLE,
+        evidence=f"qgate data mask stopped before the end: {len(done)} table(s) copied "
+                 f"({', '.join(done[:5])}{' …' if len(done) > 5 else ''}), the rest empty or "
+                 "partial; re-run `qgate data mask` to finish it", source=SOURCE)]
 
 
 def _personal_columns(metadata: Any, rules_path: str) -> set[tuple[str, str]]:
@@ -295,16 +331,16 @@ def _personal_columns(metadata: Any, rules_path: str) -> set[tuple[str, str]]:
     rules = load_rules(rules_path) if rules_path else None
     for table in metadata.sorted_tables:
         facts = column_facts(table)
-        table_rules = rules.tables.get(table.name) if rules else None
+        table_rules = rules.tables.get(table.key) if rules else None
         for column, fact in facts.items():
             if not fact["texty"]:
                 continue
             if table_rules is not None and not table_rules.skip and column in table_rules.columns:
                 kind = table_rules.columns[column].kind
             else:
-                kind = suggest_rule(table.name, column, fact["type"], key=fact["pk"]).rule.kind
+                kind = suggest_rule(table.key, column, fact["type"], key=fact["pk"]).rule.kind
             if kind in replacing:
-                out.add((table.name, column))
+                out.add((table.key, column))
     return out
 
 
@@ -326,15 +362,15 @@ def _hash_source(engine: Any, metadata: Any, personal: set[tuple[str, str]],
                 for column, value in zip(columns, row[n_keys:], strict=True):
                     if value is None:
                         continue
-                    text = value if isinstance(value, str) else str(value)
-                    if (table.name, column) in personal and text.strip():
-                        positional.add(hasher(table.name, column, row_key,
+                    text = value if isinstance(value, str) else _as_text(value)
+                    if (table.key, column) in personal and text.strip():
+                        positional.add(hasher(table.key, column, row_key,
                                               normalise("text", text)))
                     for match in pii.find_pii(text):
                         if not match.synthetic:
                             identifiers.add(hasher(match.kind, normalise(
                                 match.kind, text[match.start:match.end])))
-            shown.advance(len(batch), table.name)
+            shown.advance(len(batch), table.key)
     shown.finish()
 
 
@@ -349,14 +385,14 @@ def _integrity(engine: Any, metadata: Any, declared: Sequence[Any]
     for schema in declared:
         for table in schema.tables.values():
             for fk in table.foreign_key_constraints:
-                fk_set.add((table.name, tuple(fk.column_keys), fk.referred_table.name,
+                fk_set.add((table.key, tuple(fk.column_keys), fk.referred_table.key,
                             tuple(e.column.name for e in fk.elements)))
             for constraint in table.constraints:
                 if isinstance(constraint, UniqueConstraint):
-                    unique_set.add((table.name, tuple(c.name for c in constraint.columns)))
+                    unique_set.add((table.key, tuple(c.name for c in constraint.columns)))
             for index in table.indexes:
                 if index.unique:
-                    unique_set.add((table.name, tuple(c.name for c in index.columns)))
+                    unique_set.add((table.key, tuple(c.name for c in index.columns)))
     tables = metadata.tables
     checked_fks = checked_unique = 0
     with engine.connect() as conn:
@@ -420,15 +456,36 @@ class FileScan:
 
 def _text_lines(data: Iterable[bytes]) -> Iterator[str]:
     for raw in data:
+        if b"\x00" in raw:  # a log the writer pre-allocated or truncated: NULs, then text
+            raw = raw.replace(b"\x00", b"")
         yield raw.decode("utf-8", errors="replace")
 
 
 def _looks_binary(head: bytes) -> bool:
-    return b"\x00" in head[:4096]
+    """NUL bytes amid the first 4 KiB (a leading run of NULs alone is a truncated log)."""
+    return b"\x00" in head[:4096].lstrip(b"\x00")
 
 
 def _file_sources(path: Path, shown: str) -> Iterator[tuple[str, Callable[[], Iterator[str]]]]:
-    """(location prefix, line reader) for a file, or for each text member of a zip."""
+    """(location prefix, line reader) for a file, for each text member of a zip, or for
+    the text inside a gzip file (rotated logs: `app.log.1.gz`)."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        try:
+            with gzip.open(path, "rb") as packed:
+                head = packed.read(4096)
+        except (OSError, EOFError):
+            return
+        if _looks_binary(head):
+            return
+
+        def unzipped() -> Iterator[str]:
+            with gzip.open(path, "rb") as packed:
+                yield from _text_lines(packed)
+
+        yield shown, unzipped
+        return
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         try:
             archive = zipfile.ZipFile(path)

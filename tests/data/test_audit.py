@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -142,3 +143,46 @@ def test_cli_mistakes_are_one_line(args: list[str], message: str, code: int) -> 
 
 def test_sandbox_card_in_db_is_not_a_leak() -> None:
     assert all(m.synthetic for m in pii.find_pii("4242 4242 4242 4242"))
+
+
+def test_rotated_and_nul_led_logs_are_read(tmp_path: Path) -> None:
+    import gzip
+
+    with gzip.open(tmp_path / "app.log.2.gz", "wt") as packed:
+        packed.write("login ok user=ravi.kumar@gmail.com\n")
+    (tmp_path / "app.log").write_bytes(b"\x00" * 4096 + b"sms sent to 9876501234\n")
+    scan = scan_files(sorted(tmp_path.iterdir()), context="logs")
+    assert (scan.files, scan.lines) == (2, 2)
+    assert {f.rule_id for f in scan.findings} == {"pii.log.email", "pii.log.mobile"}
+
+
+def test_json_columns_are_scanned(new_database: Any) -> None:
+    url = new_database("postgresql")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA crm; CREATE TABLE crm.contacts (id int PRIMARY KEY, "
+                          "prefs jsonb, extra json)"))
+        conn.execute(text("INSERT INTO crm.contacts VALUES (1, '{\"contact\": "
+                          "\"ravi.kumar@gmail.com\"}', '{\"sms\": \"+1 415-263-7781\"}')"))
+    engine.dispose()
+    audit = audit_database(url)
+    found = {(f.rule_id, f.location) for f in audit.findings}
+    assert ("pii.email", "crm.contacts.prefs[id=1]") in found
+    assert ("pii.mobile", "crm.contacts.extra[id=1]") in found
+
+
+def test_an_unfinished_masked_copy_does_not_audit_clean(tmp_path: Path) -> None:
+    url = make_db(tmp_path / "copy.db")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM orders"))
+        conn.execute(text("DELETE FROM customers WHERE id = 2 OR id = 3"))
+        conn.execute(text("CREATE TABLE qgate_mask_runs (table_name TEXT PRIMARY KEY, "
+                          "plan_digest TEXT, row_count INT, finished_at TEXT)"))
+        conn.execute(text("INSERT INTO qgate_mask_runs VALUES ('__plan__', 'd', 0, 'x'), "
+                          "('__schema__', 'd', 0, 'x'), ('customers', 'd', 1, 'x')"))
+    engine.dispose()
+    audit = audit_database(url)
+    unfinished = [f for f in audit.findings if f.rule_id == "integrity.unfinished_copy"]
+    assert unfinished and unfinished[0].severity == "high"
+    assert "1 table(s) copied (customers)" in unfinished[0].evidence
