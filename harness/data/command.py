@@ -149,6 +149,14 @@ def _mask(args: argparse.Namespace) -> int:
         rules.key()
         source = make_engine(args.source, read_only=True, label="--source")
         connect_check(source, "--source")
+        if args.target:
+            from harness.data.dburl import same_server_database
+
+            target = make_engine(args.target, label="--target")
+            connect_check(target, "--target")
+            if same_server_database(source, target):
+                raise UsageError("--target is the source database (the server says so)",
+                                 hint="copy into another one")
         plan = plan_masking(reflect(source), rules, source)
         if plan.unclassified:
             print(f"{len(plan.unclassified)} column(s) not classified by {rules.file}:\n"

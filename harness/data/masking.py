@@ -556,6 +556,11 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
                                "a rules file)")
     target = make_engine(target_url, label="--target")
     connect_check(target, "--target")
+    from harness.data.dburl import same_server_database
+
+    if same_server_database(source, target):
+        raise UsageError("--target is the source database (the server says so, whatever the "
+                         "URLs' spelling)", hint="copy into another database")
     digest = hashlib.sha256("|".join([
         TRANSFORMS_VERSION, rules.digest, keyring.fingerprint(),
         *(f"{t.key}:{','.join(c.name + _type_name(c.type) for c in t.columns)}"
