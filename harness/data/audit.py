@@ -210,6 +210,10 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     from harness.data.masking import reflect
     from harness.data.progress import Progress
 
+    if rules_path:  # the rules' locales: whose national phone numbers to recognise
+        from harness.data.rules import load_rules
+
+        pii.set_locale(*load_rules(rules_path).locales)
     engine = make_engine(url, read_only=True, label=labels[0])
     connect_check(engine, labels[0])
     metadata = reflect(engine, ignore)
@@ -519,6 +523,25 @@ def _file_sources(path: Path, shown: str) -> Iterator[tuple[str, Callable[[], It
     yield shown, plain
 
 
+def synthetic_companions(paths: Sequence[Path]) -> set[str]:
+    """Phone numbers sent together with a synthetic identity (a reserved-domain email on the
+    same line: the sign-up request of a test shopper qgate made up): they are the test
+    shopper's own, wherever else they show (profile pages, later requests)."""
+    out: set[str] = set()
+    for path in paths:
+        for _prefix, reader in _file_sources(path, str(path)):
+            for line in reader():
+                if "@" not in line:
+                    continue
+                text = unquote(line) if "%40" in line else line
+                matches = pii.find_pii(text)
+                if not any(m.kind == "email" and m.synthetic for m in matches):
+                    continue
+                out |= {normalise("mobile", text[m.start:m.end]) for m in matches
+                        if m.kind == "mobile"}
+    return out
+
+
 def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None = None,
                synthetic: Iterable[str] = ()) -> FileScan:
     """Scan text files (and zip members) line by line; `context` is "artifacts" or "logs".
@@ -526,6 +549,9 @@ def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None 
     `synthetic` values (the test identities qgate's own tools send) are not findings.
     """
     known = {s.strip().lower() for s in synthetic}
+    paths = list(paths)
+    if context == "artifacts":
+        known |= synthetic_companions(paths)
     tally: dict[tuple[str, str, str], _Tally] = {}
     files = lines = 0
     for path in paths:

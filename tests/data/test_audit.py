@@ -98,14 +98,15 @@ def test_files_zip_members_har_and_logs(tmp_path: Path) -> None:
                                {"response": {"text": "card 4242 4242 4242 4242"}}]}}
     (run / "artifacts" / "e2e" / "session.har").write_text(json.dumps(har, indent=1))
     (run / "artifacts" / "e2e" / "console.log").write_text(
-        "shopper e2e@example.com +919812345678\n")
+        "shopper e2e@example.com +919812345678\nrider called 9876501234\n")
     files = sorted(p for p in (run / "artifacts").rglob("*") if p.is_file())
     scan = scan_files(files, context="artifacts", relative_to=run)
     found = {(f.rule_id, f.location, f.severity) for f in scan.findings}
     assert found == {
         ("pii.artifact.email", "artifacts/e2e/trace.zip!trace.network:2", "high"),
         ("pii.artifact.email", "artifacts/e2e/session.har:6", "high"),     # URL-encoded
-        ("pii.artifact.mobile", "artifacts/e2e/console.log:1", "medium"),  # test identities pass
+        # the test shopper's own number passes, another one is a finding
+        ("pii.artifact.mobile", "artifacts/e2e/console.log:2", "medium"),
     }
     logs = scan_files([run / "artifacts" / "e2e" / "console.log"], context="logs")
     assert {(f.rule_id, f.severity) for f in logs.findings} == {
@@ -186,3 +187,22 @@ def test_an_unfinished_masked_copy_does_not_audit_clean(tmp_path: Path) -> None:
     unfinished = [f for f in audit.findings if f.rule_id == "integrity.unfinished_copy"]
     assert unfinished and unfinished[0].severity == "high"
     assert "1 table(s) copied (customers)" in unfinished[0].evidence
+
+
+def test_qgate_own_test_identities_and_embedded_numbers_are_not_findings(tmp_path: Path) -> None:
+    """A clean demo carried 18-20 'mobile number in an artifact' warnings: the sign-up of
+    qgate's own synthetic shoppers, the same number on later pages, locust's decimals."""
+    har = tmp_path / "journey.har"
+    har.write_text(
+        '{"postData": {"text": "{\\"email\\":\\"e2e+1a2b3c@example.com\\",\\"phone\\":'
+        '\\"+919812345678\\"}"}}\n'
+        '{"response": {"text": "<p>Mobile: +91 98123 45678</p>"}}\n'
+        '{"url": "/orders/6f1c2d3e-4b5a-4c6d-8e7f-9876543210ab"}\n')
+    csv = tmp_path / "locust_stats.csv"
+    csv.write_text("Type,Name,Average Response Time\nGET,/api/cart,280929.8333333333\n")
+    scan = scan_files([har, csv], context="artifacts")
+    assert scan.findings == ()
+    har.write_text(har.read_text() + '{"response": {"text": "call 9876501234"}}\n')
+    scan = scan_files([har, csv], context="artifacts")
+    assert [(f.rule_id, f.location) for f in scan.findings] == [
+        ("pii.artifact.mobile", f"{har}:4")]
