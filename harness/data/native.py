@@ -143,11 +143,11 @@ def copy_escape(value: str) -> str:
 
 
 class _CopySink(io.TextIOBase):
-    """Receives the source's COPY rows; every `batch` rows, masks them and COPYs them in."""
+    """Receives the source's COPY rows and hands them on `batch` rows at a time."""
 
-    def __init__(self, flush: Callable[[list[str]], None], batch: int) -> None:
+    def __init__(self, hand_on: Callable[[list[str]], None], batch: int) -> None:
         self.lines: list[str] = []
-        self.flush_batch = flush
+        self.hand_on = hand_on
         self.batch = batch
 
     def writable(self) -> bool:
@@ -162,7 +162,31 @@ class _CopySink(io.TextIOBase):
     def drain(self) -> None:
         if self.lines:
             lines, self.lines = self.lines, []
-            self.flush_batch(lines)
+            self.hand_on(lines)
+
+
+_NULL = "\\N"
+
+
+def _decode(field: str) -> Any:
+    if field == _NULL:
+        return None
+    return copy_unescape(field) if "\\" in field else field
+
+
+def _encode(values: Any) -> list[str]:
+    """Transformed values as COPY text fields."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append(_NULL)
+            continue
+        if value.__class__ is not str:
+            value = _as_text(value)
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = copy_escape(value)
+        out.append(value)
+    return out
 
 
 def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
@@ -170,57 +194,81 @@ def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
                                                                      int | None]],
                   progress: Any, batch_size: int) -> int:
     """COPY a table out of the source and into the target (inside `conn`'s transaction),
-    masking the transformed columns on the way; returns the rows copied."""
+    masking the transformed columns on the way; returns the rows copied.
+
+    A reader thread streams the source's COPY while this one masks a batch and COPYs it in,
+    so both servers and the masking work at the same time (the drivers release the GIL).
+    """
+    import queue
+    import threading
+
     quote = conn.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(c) for c in columns)
     target_cursor = conn.connection.dbapi_connection.cursor()
     copy_in = f"COPY {target_name} ({column_list}) FROM STDIN"
-    count = [0]
-    null = "\\N"
+    batches: queue.Queue[list[str] | BaseException | None] = queue.Queue(maxsize=4)
+    stop = threading.Event()
 
-    def value(field: str) -> Any:
-        if field == null:
-            return None
-        return copy_unescape(field) if "\\" in field else field
+    def hand_on(lines: list[str]) -> None:
+        while not stop.is_set():
+            try:
+                batches.put(lines, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise InterruptedError("the masking copy stopped")
 
-    def encode(out: Any) -> str:
-        if out is None:
-            return null
-        if out.__class__ is not str:
-            out = _as_text(out)
-        return copy_escape(out)
-
-    def flush(lines: list[str]) -> None:
-        if transforms:
-            rows = [line.rstrip("\n").split("\t") for line in lines]
-            originals = {index: [value(r[index]) for r in rows] for index, _, _ in transforms}
-            for _index, _, by in transforms:
-                if by is not None and by not in originals:
-                    originals[by] = [value(r[by]) for r in rows]
-            for index, fn, by in transforms:
-                column = originals[index]
-                outs = map(fn, column) if by is None else map(fn, column, originals[by])
-                for row, out in zip(rows, outs, strict=True):
-                    row[index] = encode(out)
-            data = "".join("\t".join(r) + "\n" for r in rows)
-        else:
-            data = "".join(lines)
-        target_cursor.copy_expert(copy_in, io.StringIO(data), size=1 << 20)
-        count[0] += len(lines)
-        progress.advance(len(lines))
-
-    sink = _CopySink(flush, batch_size)
-    with source.connect() as src:
-        cursor = src.connection.dbapi_connection.cursor()
+    def read() -> None:
         try:
-            cursor.copy_expert(f"COPY (SELECT {column_list} FROM {source_name}) TO STDOUT",
-                               sink, size=1 << 20)
-        finally:
-            cursor.close()
-            src.rollback()
-    sink.drain()
-    target_cursor.close()
-    return count[0]
+            sink = _CopySink(hand_on, batch_size)
+            with source.connect() as src:
+                cursor = src.connection.dbapi_connection.cursor()
+                try:
+                    cursor.copy_expert(f"COPY (SELECT {column_list} FROM {source_name}) TO "
+                                       "STDOUT", sink, size=1 << 20)
+                finally:
+                    cursor.close()
+                    src.rollback()
+            sink.drain()
+            batches.put(None)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            if not stop.is_set():
+                batches.put(exc)
+
+    reader = threading.Thread(target=read, name="qgate-copy-reader", daemon=True)
+    reader.start()
+    count = 0
+    try:
+        while True:
+            lines = batches.get()
+            if lines is None:
+                break
+            if isinstance(lines, BaseException):
+                raise lines
+            if transforms:
+                rows = [line[:-1].split("\t") for line in lines]
+                originals: dict[int, list[Any]] = {}
+                for index, _fn, by in transforms:
+                    for wanted in (index, by):
+                        if wanted is not None and wanted not in originals:
+                            originals[wanted] = [_decode(r[wanted]) for r in rows]
+                for index, fn, by in transforms:
+                    column = originals[index]
+                    outs = _encode(map(fn, column) if by is None else
+                                   map(fn, column, originals[by]))
+                    for row, out in zip(rows, outs, strict=True):
+                        row[index] = out
+                data = "\n".join(["\t".join(r) for r in rows]) + "\n"
+            else:
+                data = "".join(lines)
+            target_cursor.copy_expert(copy_in, io.StringIO(data), size=1 << 20)
+            count += len(lines)
+            progress.advance(len(lines))
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+        target_cursor.close()
+    return count
 
 
 def _as_text(value: Any) -> str:
