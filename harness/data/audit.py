@@ -158,6 +158,38 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+_PHONE_KEY = re.compile(r"(phone|mobile|msisdn|contact_?(no|number)|^(tel|fax|sms)$)", re.I)
+
+
+def _phone_keyed(value: Any) -> set[str]:
+    """The numbers a JSON document keeps under phone keys (`phone`, `sms`, `mobile`...):
+    there a phone number is the field's value, as in a phone column, not free text."""
+    if isinstance(value, str):
+        if value.lstrip()[:1] not in ("{", "["):
+            return set()
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return set()
+    out: set[str] = set()
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, str(k))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+        elif isinstance(node, (str, int)) and not isinstance(node, bool) and \
+                _PHONE_KEY.search(key):
+            out.add(normalise("mobile", str(node)))
+
+    walk(value, "")
+    return out
+
+
 def _row_key(names: Sequence[str], values: Sequence[Any], ordinal: int) -> str:
     """`id=17` (or `#17` when the key itself looks personal, e.g. an email key)."""
     if not names:
@@ -268,7 +300,8 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                         if match.synthetic:
                             continue
                         if match.kind == "mobile":
-                            if column in phone_cols:
+                            if column in phone_cols or normalise("mobile", found) in \
+                                    _phone_keyed(value):
                                 continue
                             severity = "medium"
                         else:
@@ -339,11 +372,12 @@ def _personal_columns(metadata: Any, rules_path: str) -> set[tuple[str, str]]:
         for column, fact in facts.items():
             if not fact["texty"]:
                 continue
+            by_name = suggest_rule(table.key, column, fact["type"],
+                                   category=fact["category"]).rule.kind
+            kinds = {by_name}  # a rule's `keep` does not make a name or session id harmless
             if table_rules is not None and not table_rules.skip and column in table_rules.columns:
-                kind = table_rules.columns[column].kind
-            else:
-                kind = suggest_rule(table.key, column, fact["type"], key=fact["pk"]).rule.kind
-            if kind in replacing:
+                kinds.add(table_rules.columns[column].kind)
+            if kinds & replacing:
                 out.add((table.key, column))
     return out
 

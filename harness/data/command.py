@@ -139,8 +139,9 @@ def _mask(args: argparse.Namespace) -> int:
         text = suggest_rules_file(reflect(source), source, display_url(args.source))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {path} ({text.count(chr(10)) - 8} columns suggested); review every line "
-              "before the first copy")
+        columns = sum(1 for line in text.splitlines() if line.startswith("    "))
+        print(f"wrote {path} ({columns} columns suggested, each with its reason); review "
+              "every line before the first copy")
         return int(ExitCode.GO)
     rules = load_rules(args.rules)
     if args.check:

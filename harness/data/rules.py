@@ -174,8 +174,7 @@ def load_rules(path: str | Path) -> MaskingRules:
 # --- suggestions ----------------------------------------------------------------------------
 
 _PEOPLE_TABLE = re.compile(r"(user|customer|member|account|person|people|profile|contact|"
-                           r"rider|driver|employee|shopper|recipient|kyc|address|order|"
-                           r"delivery|shipment)", re.I)
+                           r"rider|driver|employee|shopper|recipient|kyc|address)", re.I)
 _NAME_RULE = Rule("fake", {"value": "name"})
 _BY_NAME: tuple[tuple[re.Pattern[str], Rule, str], ...] = (
     (re.compile(r"e_?mail", re.I), Rule("email"), "an email address"),

@@ -355,6 +355,13 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
                 f"{streets[(h >> 24) % 24]}, {places[(h >> 29) % len(places)]}"
                 f"{(h >> 40) % 1000:03d}")
 
+    if pools.streets and pools.places:  # the locale's own layout (Faker)
+        local_streets, local_places = pools.streets, pools.places
+
+        def address(h: int) -> str:
+            return (f"{local_streets[h % len(local_streets)]}, "
+                    f"{local_places[(h >> 24) % len(local_places)]}")
+
     makers: dict[str, Callable[[int], str]] = {
         "name": name,
         "first_name": lambda h: first[h % len(first)],

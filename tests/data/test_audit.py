@@ -164,7 +164,7 @@ def test_json_columns_are_scanned(new_database: Any) -> None:
         conn.execute(text("CREATE SCHEMA crm; CREATE TABLE crm.contacts (id int PRIMARY KEY, "
                           "prefs jsonb, extra json)"))
         conn.execute(text("INSERT INTO crm.contacts VALUES (1, '{\"contact\": "
-                          "\"ravi.kumar@gmail.com\"}', '{\"sms\": \"+1 415-263-7781\"}')"))
+                          "\"ravi.kumar@gmail.com\"}', '{\"note\": \"call +1 415-263-7781\"}')"))
     engine.dispose()
     audit = audit_database(url)
     found = {(f.rule_id, f.location) for f in audit.findings}

@@ -133,3 +133,28 @@ def test_a_real_schema_masked_with_drafted_rules_keeps_nothing_personal(
     parity = run_qgate("data", "parity", "--reference", source, "--candidate", target)
     assert parity.code == 0, parity.out
     assert "0 difference(s)" in parity.out
+
+
+def test_the_audit_finds_names_and_session_ids_a_keep_let_through(
+        new_database: NewDatabase, mask_key: str, tmp_path: Path) -> None:
+    """Rules that keep customer names and session ids (what `--init` used to draft): the
+    copy 'audited clean' with names in 4 columns and every session id surviving."""
+    source, target = new_database("postgresql"), new_database("postgresql")
+    real_schema.seed_postgresql(source)
+    rules = tmp_path / "rules.yaml"
+    assert run_qgate("data", "mask", "--source", source, "--rules", str(rules),
+                     "--init").code == 0
+    drafted = rules.read_text()
+    leaky = re.sub(r"(?m)^(\s+(customer_full_name|full_name|session_key|session_data):\s+)"
+                   r"\S+.*$", r"\1keep", drafted)
+    assert leaky != drafted
+    rules.write_text(leaky)
+    masked = run_qgate("data", "mask", "--source", source, "--target", target, "--rules",
+                       str(rules), "--quiet")
+    assert masked.code == 0, masked.out + masked.err
+    audited = run_qgate("data", "audit", "--db", target, "--source", source, "--rules",
+                        str(rules), "--quiet")
+    assert audited.code == 1, audited.out
+    for where in ("shop.customers.customer_full_name", "shop.addresses.full_name",
+                  "django_session.session_key", "django_session.session_data"):
+        assert f"survivor.value  {where}[" in audited.out, audited.out
