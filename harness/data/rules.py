@@ -380,7 +380,8 @@ def suggest_rule(table: str, column: str, type_name: str, *, key: bool = False,
     distinct = {str(v) for v in values}
     if len(values) >= 4 and len(distinct) * 2 <= len(values) and all(
             len(v) <= 40 for v in distinct):
-        return Suggestion(Rule("keep"), f"{len(distinct)} distinct values in {len(values)} "
+        plural = "s" if len(distinct) != 1 else ""
+        return Suggestion(Rule("keep"), f"{len(distinct)} distinct value{plural} in {len(values)} "
                           "sampled: a category")
     return Suggestion(Rule("scrub"), f"free text ({len(values)} sampled values): personal "
                       "data in it is replaced")
