@@ -372,10 +372,15 @@ def _personal_columns(metadata: Any, rules_path: str) -> set[tuple[str, str]]:
         for column, fact in facts.items():
             if not fact["texty"]:
                 continue
-            by_name = suggest_rule(table.key, column, fact["type"],
-                                   category=fact["category"]).rule.kind
-            kinds = {by_name}  # a rule's `keep` does not make a name or session id harmless
-            if table_rules is not None and not table_rules.skip and column in table_rules.columns:
+            by_name = suggest_rule(table.key, column, fact["type"], category=fact["category"])
+            ruled = (table_rules is not None and not table_rules.skip
+                     and column in table_rules.columns)
+            # a rule's `keep` does not make a name or session id harmless, but it does settle
+            # the weak guess that `name` in a table of people is a person's
+            weak = by_name.reason.endswith("(in a table of people)")
+            kinds = set() if ruled and weak else {by_name.rule.kind}
+            if ruled:
+                assert table_rules is not None
                 kinds.add(table_rules.columns[column].kind)
             if kinds & replacing:
                 out.add((table.key, column))

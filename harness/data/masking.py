@@ -318,7 +318,7 @@ def plan_masking(metadata: Any, rules: MaskingRules, engine: Any | None = None) 
                     suggest_rule(name, column, fact["type"], key=fact["pk"] or bool(parent),
                                  unique=fact["unique"] or f"{name}.{column}" in referenced,
                                  nullable=fact["nullable"], samples=samples,
-                                 category=fact["category"]),
+                                 category=fact["category"], length=fact["length"]),
                     tuple(shape(v) for v in samples[:3])))
                 continue
             parent = fact["parent"]
@@ -393,14 +393,55 @@ def suggest_rules_file(metadata: Any, engine: Any, source_label: str) -> str:
     tables: dict[str, list[tuple[str, Suggestion]]] = {}
     for table in metadata.sorted_tables:
         facts = column_facts(table)
-        tables[table.key] = [
-            (column, suggest_rule(table.key, column, fact["type"],
-                                  key=fact["pk"] or bool(fact["parent"]),
-                                  unique=fact["unique"] or f"{table.key}.{column}" in referenced,
-                                  nullable=fact["nullable"], samples=sampled[table.key, column],
-                                  category=fact["category"]))
-            for column, fact in facts.items() if not fact["generated"]]
+        suggestions = {
+            column: suggest_rule(table.key, column, fact["type"],
+                                 key=fact["pk"] or bool(fact["parent"]),
+                                 unique=fact["unique"] or f"{table.key}.{column}" in referenced,
+                                 nullable=fact["nullable"], samples=sampled[table.key, column],
+                                 category=fact["category"], length=fact["length"])
+            for column, fact in facts.items() if not fact["generated"]}
+        _derived_text(engine, table, facts, suggestions)
+        tables[table.key] = list(suggestions.items())
     return render_rules_file(tables, source=source_label, locales=locales)
+
+
+_PERSONAL_KINDS = frozenset({"fake", "email", "phone", "card", "null", "partial"})
+
+
+def _derived_text(engine: Any, table: Any, facts: dict[str, dict[str, Any]],
+                  suggestions: dict[str, Suggestion]) -> None:
+    """Text columns that repeat the row's personal values (a search text, a display label,
+    a denormalised copy) take the personal columns' fate: NULL, or an empty string."""
+    from sqlalchemy import select
+
+    personal = [c for c, s in suggestions.items() if s.rule.kind in _PERSONAL_KINDS
+                and facts[c]["texty"]]
+    candidates = [c for c, s in suggestions.items() if s.rule.kind in ("scrub", "keep")
+                  and facts[c]["category"] == "text" and not facts[c]["unique"]
+                  and not facts[c]["pk"]]
+    if not personal or not candidates:
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(table.c[c] for c in personal + candidates)).limit(50)
+                            ).all()
+    for offset, column in enumerate(candidates, len(personal)):
+        seen = repeats = 0
+        named: set[str] = set()
+        for row in rows:
+            text = row[offset]
+            if not isinstance(text, str) or not text.strip():
+                continue
+            seen += 1
+            folded = text.casefold()
+            hits = {personal[i] for i in range(len(personal)) if isinstance(row[i], str)
+                    and len(row[i].strip()) >= 4 and row[i].strip().casefold() in folded}
+            if hits:
+                repeats += 1
+                named |= hits
+        if seen and repeats * 2 >= seen:
+            why = (f"its values repeat the row's {', '.join(sorted(named))} (derived text)")
+            rule = Rule("null") if facts[column]["nullable"] else Rule("fixed", {"value": ""})
+            suggestions[column] = Suggestion(rule, why)
 
 
 # --- the copy -----------------------------------------------------------------------------

@@ -288,6 +288,9 @@ def _by_values(samples: Sequence[Any]) -> tuple[Rule, str] | None:
         for match in pii.find_pii(text):
             if not match.synthetic or match.kind == "mobile":
                 kinds[match.kind] = kinds.get(match.kind, 0) + 1
+    if set(kinds) == {"mobile"} and kinds["mobile"] < len(texts) and all(
+            t.strip().isdigit() for t in texts):
+        kinds = {}  # digit codes (hashes, ids), of which a few happen to read as numbers
     if kinds:
         kind = max(kinds, key=lambda k: kinds[k])
         whole = all(len(pii.find_pii(v)) == 1 and len(v.strip()) < 40
@@ -324,13 +327,25 @@ def suggest_json(samples: Sequence[Any], table: str) -> Suggestion:
 
 def suggest_rule(table: str, column: str, type_name: str, *, key: bool = False,
                  unique: bool = False, nullable: bool = True,
-                 samples: Sequence[Any] = (), category: str = "") -> Suggestion:
+                 samples: Sequence[Any] = (), category: str = "",
+                 length: int | None = None) -> Suggestion:
     """A rule for a column from its name, type and sample values (for a human to review).
 
     Privacy by default: `keep` only where the type or the sample shows the column is not
     personal (numbers, booleans, timestamps, enums, uuids, a handful of repeated codes);
     text that is not proven harmless is scrubbed, names are faked, session ids hashed.
     """
+    suggestion = _suggest(table, column, type_name, key=key, unique=unique, nullable=nullable,
+                          samples=samples, category=category)
+    if suggestion.rule.kind == "hash" and length and length < 16 + len(str(
+            suggestion.rule.options.get("prefix", ""))):
+        return Suggestion(Rule("hash", {"length": max(length, 1)}),
+                          suggestion.reason + f" (the column holds {length} characters)")
+    return suggestion
+
+
+def _suggest(table: str, column: str, type_name: str, *, key: bool, unique: bool,
+             nullable: bool, samples: Sequence[Any], category: str) -> Suggestion:
     category = category or category_of(type_name)
     values = [v for v in samples if v is not None]
     if key and not unique:
@@ -341,6 +356,9 @@ def suggest_rule(table: str, column: str, type_name: str, *, key: bool = False,
         return _fit(suggest_json(values, table), unique, nullable)
     texty = category == "text"
     found = _by_name(column, table)
+    if found is not None and found[1].endswith("(in a table of people)") and values and sum(
+            1 for v in values if pii.looks_like_name(v)) * 2 < len(values):
+        found = None  # `name` in a lookup table (countries, titles): its values say so
     if found is not None and (texty or found[0].kind in ("date_shift", "geo", "null")
                               or found[0].kind == "hash" and category != "uuid"
                               and category not in ("number", "bool", "time")):

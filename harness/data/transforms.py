@@ -59,6 +59,10 @@ class Rule:
             return f"{{json: {{{inner}}}}}"
         if set(self.options) == {"value"}:
             value = self.options["value"]
+            if isinstance(value, str) and (not value or not value.replace("_", "").isalnum()):
+                import json
+
+                value = json.dumps(value)
             return f"{{{self.kind}: {value}}}"
         inner = ", ".join(f"{k}: {v}" for k, v in self.options.items())
         return f"{{{self.kind}: {{{inner}}}}}"
