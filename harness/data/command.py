@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qgate data", description="Synthetic Q-commerce data, masked copies, the PII audit "
         "and schema parity. URLs are SQLAlchemy URLs: sqlite:///file.db, "
-        "postgresql+psycopg2://user@host/db, mysql+pymysql://user@host/db.")
+        "postgresql://user@host/db, mysql://user@host/db (psycopg2 and PyMySQL unless the URL "
+        "names another driver).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gen = commands.add_parser("generate", help="write a synthetic dataset from a spec")
