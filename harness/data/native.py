@@ -142,29 +142,6 @@ def copy_escape(value: str) -> str:
     return value
 
 
-class _CopySink(io.TextIOBase):
-    """Receives the source's COPY rows and hands them on `batch` rows at a time."""
-
-    def __init__(self, hand_on: Callable[[list[str]], None], batch: int) -> None:
-        self.lines: list[str] = []
-        self.hand_on = hand_on
-        self.batch = batch
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: str) -> int:  # type: ignore[override]
-        self.lines.append(data)
-        if len(self.lines) >= self.batch:
-            self.drain()
-        return len(data)
-
-    def drain(self) -> None:
-        if self.lines:
-            lines, self.lines = self.lines, []
-            self.hand_on(lines)
-
-
 _NULL = "\\N"
 
 
@@ -175,18 +152,12 @@ def _decode(field: str) -> Any:
 
 
 def _encode(values: Any) -> list[str]:
-    """Transformed values as COPY text fields."""
-    out = []
-    for value in values:
-        if value is None:
-            out.append(_NULL)
-            continue
-        if value.__class__ is not str:
-            value = _as_text(value)
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = copy_escape(value)
-        out.append(value)
-    return out
+    """Transformed values as COPY text fields (escaping only when a value needs it)."""
+    texts = [v if v.__class__ is str else (None if v is None else _as_text(v)) for v in values]
+    joined = "".join([t for t in texts if t is not None])
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        texts = [None if t is None else copy_escape(t) for t in texts]
+    return [_NULL if t is None else t for t in texts]
 
 
 def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
@@ -196,79 +167,110 @@ def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
     """COPY a table out of the source and into the target (inside `conn`'s transaction),
     masking the transformed columns on the way; returns the rows copied.
 
-    A reader thread streams the source's COPY while this one masks a batch and COPYs it in,
-    so both servers and the masking work at the same time (the drivers release the GIL).
+    A reader thread runs the source's `COPY ... TO STDOUT` into an OS pipe (the driver writes
+    into a C-level buffered file: no Python per row); this thread reads the pipe in large
+    blocks, masks a batch at a time and COPYs it in, so both servers and the masking work
+    at once. A table with nothing to mask streams from pipe to target untouched.
     """
-    import queue
     import threading
 
     quote = conn.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(c) for c in columns)
     target_cursor = conn.connection.dbapi_connection.cursor()
     copy_in = f"COPY {target_name} ({column_list}) FROM STDIN"
-    batches: queue.Queue[list[str] | BaseException | None] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def hand_on(lines: list[str]) -> None:
-        while not stop.is_set():
-            try:
-                batches.put(lines, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-        raise InterruptedError("the masking copy stopped")
+    read_fd, write_fd = os.pipe()
+    incoming: Any = os.fdopen(read_fd, "rb", buffering=1 << 20)
+    outgoing = os.fdopen(write_fd, "wb", buffering=1 << 20)
+    failure: list[BaseException] = []
 
     def read() -> None:
         try:
-            sink = _CopySink(hand_on, batch_size)
             with source.connect() as src:
                 cursor = src.connection.dbapi_connection.cursor()
                 try:
                     cursor.copy_expert(f"COPY (SELECT {column_list} FROM {source_name}) TO "
-                                       "STDOUT", sink, size=1 << 20)
+                                       "STDOUT", outgoing, size=1 << 20)
                 finally:
                     cursor.close()
                     src.rollback()
-            sink.drain()
-            batches.put(None)
-        except BaseException as exc:  # handed to the main thread, which raises it
-            if not stop.is_set():
-                batches.put(exc)
+        except BaseException as exc:  # raised by this thread once the pipe is drained
+            failure.append(exc)
+        finally:
+            try:
+                outgoing.close()
+            except OSError:
+                pass
 
     reader = threading.Thread(target=read, name="qgate-copy-reader", daemon=True)
     reader.start()
     count = 0
     try:
-        while True:
-            lines = batches.get()
-            if lines is None:
-                break
-            if isinstance(lines, BaseException):
-                raise lines
-            if transforms:
-                rows = [line[:-1].split("\t") for line in lines]
-                originals: dict[int, list[Any]] = {}
-                for index, _fn, by in transforms:
-                    for wanted in (index, by):
-                        if wanted is not None and wanted not in originals:
-                            originals[wanted] = [_decode(r[wanted]) for r in rows]
-                for index, fn, by in transforms:
-                    column = originals[index]
-                    outs = _encode(map(fn, column) if by is None else
-                                   map(fn, column, originals[by]))
-                    for row, out in zip(rows, outs, strict=True):
-                        row[index] = out
-                data = "\n".join(["\t".join(r) for r in rows]) + "\n"
-            else:
-                data = "".join(lines)
-            target_cursor.copy_expert(copy_in, io.StringIO(data), size=1 << 20)
-            count += len(lines)
-            progress.advance(len(lines))
+        if not transforms:
+            counted = _CountingReader(incoming, progress)
+            target_cursor.copy_expert(copy_in, counted, size=1 << 20)
+            count = counted.rows
+        else:
+            pending = b""
+            batch: list[str] = []
+            while True:
+                chunk = incoming.read1(1 << 20)
+                if chunk:
+                    data = pending + chunk
+                    cut = data.rfind(b"\n") + 1
+                    pending = data[cut:]
+                    if cut:
+                        batch.extend(data[:cut].decode("utf-8").split("\n")[:-1])
+                if len(batch) >= batch_size or (not chunk and batch):
+                    _copy_masked(target_cursor, copy_in, batch, transforms)
+                    count += len(batch)
+                    progress.advance(len(batch))
+                    batch = []
+                if not chunk:
+                    break
     finally:
-        stop.set()
+        incoming.close()
         reader.join(timeout=30)
         target_cursor.close()
+    if failure:
+        raise failure[0]
     return count
+
+
+class _CountingReader(io.RawIOBase):
+    """The pipe as the target's COPY reads it, counting rows (newlines) for the progress."""
+
+    def __init__(self, stream: Any, progress: Any) -> None:
+        self.stream = stream
+        self.progress = progress
+        self.rows = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read1(size if size and size > 0 else 1 << 20)
+        lines = data.count(b"\n")
+        self.rows += lines
+        self.progress.advance(lines)
+        return bytes(data)
+
+
+def _copy_masked(cursor: Any, copy_in: str, lines: list[str],
+                 transforms: Sequence[tuple[int, Callable[..., Any], int | None]]) -> None:
+    """Mask the transformed columns of COPY text rows and COPY them into the target."""
+    rows = [line.split("\t") for line in lines]
+    originals: dict[int, list[Any]] = {}
+    for index, _fn, by in transforms:
+        for wanted in (index, by):
+            if wanted is not None and wanted not in originals:
+                originals[wanted] = [_decode(r[wanted]) for r in rows]
+    for index, fn, by in transforms:
+        column = originals[index]
+        outs = _encode(map(fn, column) if by is None else map(fn, column, originals[by]))
+        for row, out in zip(rows, outs, strict=True):
+            row[index] = out
+    data = "\n".join(["\t".join(r) for r in rows]) + "\n"
+    cursor.copy_expert(copy_in, io.StringIO(data), size=1 << 20)
 
 
 def _as_text(value: Any) -> str:
