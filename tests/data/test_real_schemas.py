@@ -158,3 +158,32 @@ def test_the_audit_finds_names_and_session_ids_a_keep_let_through(
     for where in ("shop.customers.customer_full_name", "shop.addresses.full_name",
                   "django_session.session_key", "django_session.session_data"):
         assert f"survivor.value  {where}[" in audited.out, audited.out
+
+
+def test_without_pg_dump_identity_and_json_columns_still_copy(
+        new_database: NewDatabase, mask_key: str, tmp_path: Path) -> None:
+    """The copy SQLAlchemy re-creates (no pg_dump on the PATH): identity columns take the
+    source's ids and kept JSON documents are written ("can't adapt type 'dict'" before)."""
+    source, target = new_database("postgresql"), new_database("postgresql")
+    engine = create_engine(source)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            "doc jsonb NOT NULL, tags text[], amount numeric(10,2), at timestamptz, ref uuid);"
+            "INSERT INTO events (doc, tags, amount, at, ref) VALUES ('{\"kind\": \"view\"}', "
+            "ARRAY['a'], 1.50, now(), gen_random_uuid()), ('{\"kind\": \"buy\"}', NULL, 2, "
+            "now(), gen_random_uuid())")
+    engine.dispose()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("tables:\n  events: {id: keep, doc: keep, tags: keep, amount: keep, "
+                     "at: keep, ref: keep}\n")
+    masked = run_qgate("data", "mask", "--source", source, "--target", target, "--rules",
+                       str(rules), "--quiet", env={"PATH": str(tmp_path)})
+    assert masked.code == 0, masked.out + masked.err
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT doc->>'kind' FROM events ORDER BY id")).scalars(
+            ).all() == ["view", "buy"]
+        conn.execute(text("INSERT INTO events (doc) VALUES ('{}')"))  # the sequence moved on
+        assert conn.execute(text("SELECT max(id) FROM events")).scalar() == 3
+    engine.dispose()
