@@ -562,10 +562,13 @@ def _file_sources(path: Path, shown: str) -> Iterator[tuple[str, Callable[[], It
     yield shown, plain
 
 
+_COMPANION = 160  # characters: the fields of one sign-up form or JSON body
+
+
 def synthetic_companions(paths: Sequence[Path]) -> set[str]:
-    """Phone numbers sent together with a synthetic identity (a reserved-domain email on the
-    same line: the sign-up request of a test shopper qgate made up): they are the test
-    shopper's own, wherever else they show (profile pages, later requests)."""
+    """Phone numbers sent together with a synthetic identity (within a few fields of a
+    reserved-domain email: the sign-up request of a test shopper qgate made up): they are
+    the test shopper's own, wherever else they show (profile pages, later requests)."""
     out: set[str] = set()
     for path in paths:
         for _prefix, reader in _file_sources(path, str(path)):
@@ -574,10 +577,10 @@ def synthetic_companions(paths: Sequence[Path]) -> set[str]:
                     continue
                 text = unquote(line) if "%40" in line else line
                 matches = pii.find_pii(text)
-                if not any(m.kind == "email" and m.synthetic for m in matches):
-                    continue
+                synthetic = [m for m in matches if m.kind == "email" and m.synthetic]
                 out |= {normalise("mobile", text[m.start:m.end]) for m in matches
-                        if m.kind == "mobile"}
+                        if m.kind == "mobile" and any(abs(m.start - e.start) <= _COMPANION
+                                                      for e in synthetic)}
     return out
 
 

@@ -206,3 +206,15 @@ def test_qgate_own_test_identities_and_embedded_numbers_are_not_findings(tmp_pat
     scan = scan_files([har, csv], context="artifacts")
     assert [(f.rule_id, f.location) for f in scan.findings] == [
         ("pii.artifact.mobile", f"{har}:4")]
+
+
+def test_a_real_number_in_the_same_har_as_a_test_shopper_is_still_found(tmp_path: Path) -> None:
+    """HARs are one line: only a number sent with the test identity is the shopper's own."""
+    har = tmp_path / "one-line.har"
+    har.write_text(json.dumps({"log": {"entries": [
+        {"request": {"postData": {"text": '{"email": "e2e+9f8e@example.com", '
+                                          '"phone": "+919812345678"}'}}},
+        {"response": {"content": {"text": "x" * 400 + " other customer: 9876501234"}}}]}}))
+    scan = scan_files([har], context="artifacts")
+    assert [f.rule_id for f in scan.findings] == ["pii.artifact.mobile"]
+    assert scan.findings[0].evidence.startswith("1 match(es)")
