@@ -607,6 +607,10 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
         *(f"{t.key}:{','.join(c.name + _type_name(c.type) for c in t.columns)}"
           for t in metadata.sorted_tables)]).encode()).hexdigest()[:32]
     schema = _schema_copier(source, target, metadata)
+    if not schema.kind and source.dialect.name == target.dialect.name == "postgresql":
+        print("WARNING: no pg_dump of the server's version on the PATH: tables, keys, indexes "
+              "and foreign keys are re-created, views, functions and triggers are not "
+              "(qgate data parity lists them)", file=out, flush=True)
     tables, deferred = schema.tables, schema.deferred
     done, resumed = _prepare_target(target, tables, digest, out, schema)
     from harness.data.providers import masking_pools

@@ -36,7 +36,7 @@ _DEFINER = re.compile(r"\s*DEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|
 def native_kind(source: Any, target: Any) -> str:
     """"postgresql" or "mysql" when the schema can be copied natively, else ""."""
     s, t = source.dialect.name, target.dialect.name
-    if s == t == "postgresql" and shutil.which("pg_dump"):
+    if s == t == "postgresql" and shutil.which("pg_dump") and _pg_dump_fits(source):
         return "postgresql"
     if s in ("mysql", "mariadb") and t in ("mysql", "mariadb"):
         return "mysql"
@@ -44,6 +44,18 @@ def native_kind(source: Any, target: Any) -> str:
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
+
+def _pg_dump_fits(engine: Any) -> bool:
+    """Whether the pg_dump on the PATH can read this server (its major version or newer)."""
+    proc = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True,
+                          check=False, timeout=30)
+    found = re.search(r"(\d+)(?:\.\d+)?", proc.stdout)
+    if proc.returncode != 0 or not found:
+        return False
+    with engine.connect() as conn:
+        server = conn.dialect.server_version_info or (0,)
+    return int(found.group(1)) >= int(server[0])
+
 
 def _libpq(engine: Any) -> tuple[str, dict[str, str]]:
     """A libpq URI for pg_dump (no password in it: that goes through PGPASSWORD)."""
