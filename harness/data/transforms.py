@@ -71,7 +71,9 @@ class Rule:
 def _yaml_key(key: str) -> str:
     import re
 
-    return key if re.fullmatch(r"[A-Za-z_][\w-]*", key) else '"' + key.replace('"', '\\"') + '"'
+    plain = re.fullmatch(r"[A-Za-z_][\w-]*", key) and key.lower() not in (
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null")  # YAML would read these
+    return key if plain else '"' + key.replace('"', '\\"') + '"'
 
 
 class Keyring:
