@@ -39,6 +39,10 @@ _INT = re.compile(r"^\d+$")
 _HEX = re.compile(r"^[0-9a-f]{16,}$", re.I)
 # a long opaque token: letters and digits mixed (base64/url-safe), no spaces
 _TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~+/=]{20,}$")
+# a slug of words (`organic-whole-milk-1-l_1`) is a name, not a token: a token mixes cases,
+# or runs 24+ letters and digits with no separator
+_MIXED_CASE = re.compile(r"(?=.*[a-z])(?=.*[A-Z])")
+_PLAIN_RUN = re.compile(r"^[A-Za-z0-9]{24,}$")
 # JSON keys and form fields whose number values are ids of objects, not quantities or prices
 _ID_KEY = re.compile(r"(^|_|-)(id|uuid|pk|key|number|no|token|ref|code)$|Id$|Uuid$|Number$", re.I)
 # `mutation PlaceOrder($cart: ID!) { placeOrder …`: the operation's name, else its first field
@@ -149,7 +153,7 @@ def abstract_path(path: str) -> tuple[str, dict[str, str]]:
     """
     parts, seen = [], {}
     for index, segment in enumerate(path.split("/")):
-        kind = _id_kind(segment)
+        kind = id_kind(segment)
         if kind:
             placeholder = "{" + kind + "}"
             seen[segment] = f"{placeholder}@{index}"
@@ -159,14 +163,15 @@ def abstract_path(path: str) -> tuple[str, dict[str, str]]:
     return "/".join(parts) or "/", seen
 
 
-def _id_kind(value: str) -> str:
+def id_kind(value: str) -> str:
+    """"uuid", "id", "hex" or "token" when `value` looks like an id of that kind, else ""."""
     if _UUID.match(value):
         return "uuid"
     if _INT.match(value):
         return "id"
     if _HEX.match(value):
         return "hex"
-    if _TOKEN.match(value):
+    if _TOKEN.match(value) and (_MIXED_CASE.match(value) or _PLAIN_RUN.match(value)):
         return "token"
     return ""
 
@@ -248,21 +253,25 @@ def _candidate(value: Any, key: str) -> str:
         return "id" if _ID_KEY.search(key) and value > 0 else ""
     if not isinstance(value, str):
         return ""
-    kind = _id_kind(value)
+    kind = id_kind(value)
     if kind == "id":
         return "id" if _ID_KEY.search(key) else ""
     return kind
 
 
-def _generic_path(path: str) -> str:
+def generic_path(path: str) -> str:
     """`items[3].sku` → `items[].sku`: the same place in any list element."""
     return re.sub(r"\[\d+\]", "[]", path)
 
 
-class _Hidden(HTMLParser):
+class HiddenFields(HTMLParser):
+    """What a page hands the next request: hidden form fields and CSRF meta tags
+    (`fields`), and the paths its links and forms point to (`links`), after `feed`."""
+
     def __init__(self) -> None:
         super().__init__()
         self.fields: list[tuple[str, str]] = []
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -270,6 +279,20 @@ class _Hidden(HTMLParser):
             self.fields.append((a["name"] or "", a.get("value") or ""))
         elif tag == "meta" and "csrf" in (a.get("name") or "").lower() and a.get("content"):
             self.fields.append((a["name"] or "", a.get("content") or ""))
+        elif tag in ("a", "form") and a.get("href" if tag == "a" else "action"):
+            self.links.append(urlsplit(a.get("href" if tag == "a" else "action") or "").path)
+
+
+def link_values(links: Iterator[str] | list[str]) -> Iterator[tuple[str, str, str]]:
+    """("link:<path with ids abstracted>@<segment>", value, kind) for every id in a page's
+    links: a server-rendered shop hands its order numbers over as links, not as JSON."""
+    for path in links:
+        if not path.startswith("/"):
+            continue
+        abstract, seen = abstract_path(path)
+        for value, placeholder in seen.items():
+            if id_kind(value) in ("id", "uuid", "hex"):
+                yield f"link:{abstract}@{placeholder.rsplit('@', 1)[1]}", value, id_kind(value)
 
 
 def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -279,7 +302,7 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         if str(header.get("name", "")).lower() == "location":
             path = urlsplit(str(header.get("value", ""))).path
             for segment in path.split("/"):
-                kind = _id_kind(segment)
+                kind = id_kind(segment)
                 if kind:
                     yield "header:location", segment, kind
     content = response.get("content") or {}
@@ -295,17 +318,20 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         for path, value, key in _leaves(data):
             kind = _candidate(value, key)
             if kind:
-                yield _generic_path(path), str(value), kind
+                yield generic_path(path), str(value), kind
     elif "html" in mime:
-        parser = _Hidden()
+        parser = HiddenFields()
         try:
             parser.feed(text)
         except Exception:  # noqa: BLE001 - a page the parser chokes on carries nothing for us
             return
         for name, value in parser.fields:
-            kind = _id_kind(value) or ("token" if len(value) >= 16 else "")
+            kind = id_kind(value) or ("token" if len(value) >= 16 else "")
+            if kind == "id" and not _ID_KEY.search(name):
+                continue  # a quantity, a form count: a number, not an id
             if kind:
                 yield f"form:{name}", value, kind
+        yield from link_values(parser.links)
 
 
 def _request_values(url: str, request: Mapping[str, Any], seen_path: Mapping[str, str]
@@ -333,15 +359,22 @@ def _request_values(url: str, request: Mapping[str, Any], seen_path: Mapping[str
                 data = {"variables": data["variables"]}  # GraphQL: the query text is no value
             for path, value, _ in _leaves(data):
                 if value is not None and not isinstance(value, bool):
-                    yield f"body:{_generic_path(path)}", str(value)
+                    yield f"body:{generic_path(path)}", str(value)
     for param in post.get("params") or []:
         yield f"body:{param.get('name', '')}", str(param.get("value", ""))
 
 
-def _is_static(url: str, mime: str) -> bool:
+def is_static(url: str, mime: str) -> bool:
+    """A script, stylesheet, image or font: no part of the shop's API."""
     path = urlsplit(url).path.lower()
     return path.endswith(_STATIC_SUFFIXES) or mime.startswith(("image/", "font/", "text/css")) \
         or "javascript" in mime
+
+
+def url_origin(url: str) -> str:
+    """`scheme://host:port` of a URL, without any credentials it carries."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiGraph:
@@ -356,16 +389,17 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
     correlations: dict[tuple[str, str, str, str], Correlation] = {}
     first_seen: dict[str, _Seen] = {}
     sent_first: set[str] = set()  # values the client sent before any answer carried them
+    pages: list[tuple[str, str]] = []  # (template, HTML) of the answers so far
     for entry in entries:
         request = entry.get("request", {})
         url = str(request.get("url", ""))
         parts = urlsplit(url)
-        here = f"{parts.scheme}://{parts.netloc}"
+        here = url_origin(url)
         if not origin:
             origin = here
         response = entry.get("response", {})
         answer_mime = str((response.get("content") or {}).get("mimeType", "")).lower()
-        if here != origin or _is_static(url, answer_mime) or not parts.scheme.startswith("http"):
+        if here != origin or is_static(url, answer_mime) or not parts.scheme.startswith("http"):
             continue
         method = str(request.get("method", "GET")).upper()
         path, seen_path = abstract_path(parts.path)
@@ -388,9 +422,17 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         known = templates.get(template.key)
         templates[template.key] = _merge_template(known, template) if known else template
         for where, value in _request_values(url, request, seen_path):
+            if where.startswith(("body:", "query:")) and id_kind(value) == "id" \
+                    and not _ID_KEY.search(re.split(r"[.\[\]]+", where.split(":", 1)[1])[-1]
+                                           or where):
+                continue  # a quantity or a form count: the same digits are no evidence
             origin_of = first_seen.get(value)
+            if origin_of is None and value not in sent_first and where.startswith("path:"):
+                origin_of = _shown_in_text(value, pages)
+                if origin_of is not None:
+                    first_seen[value] = origin_of
             if origin_of is None:
-                if _id_kind(value) or len(value) >= 16:
+                if id_kind(value) or len(value) >= 16:
                     sent_first.add(value)
                 continue
             key = (origin_of.source, origin_of.source_path, template.key, where)
@@ -401,8 +443,40 @@ def flow_of_har(data: Mapping[str, Any], journey: str, origin: str = "") -> ApiG
         for where, value, kind in _answer_values(entry):
             if value not in first_seen and value not in sent_first:
                 first_seen[value] = _Seen(template.key, where, kind)
+        text = str((response.get("content") or {}).get("text") or "")
+        if "html" in answer_mime and text:
+            pages.append((template.key, text[:_PAGE_LIMIT]))
     return ApiGraph(origin=origin, templates=tuple(templates.values()),
                     correlations=tuple(correlations.values()), journeys=(journey,))
+
+
+_PAGE_LIMIT = 500_000
+# what may stand before an id a page shows in its text: markup and words, no digits
+_ANCHOR = re.compile(r"[^\d<>]{0,40}(?:<[^<>\d]{0,60}>[^\d<>]{0,40}){0,2}$")
+
+
+def text_anchor(html: str, value: str) -> str:
+    """The markup and words right before `value` in a page (`order number is <strong>`), by
+    which the same page shows a new value; "" when too little stands before it to find it."""
+    match = re.search(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])", html)
+    if match is None:
+        return ""
+    before = _ANCHOR.search(html[:match.start()])
+    anchor = before.group(0).lstrip() if before else ""
+    return anchor if len(anchor.strip()) >= 8 else ""
+
+
+def _shown_in_text(value: str, pages: list[tuple[str, str]]) -> _Seen | None:
+    """The first page that showed `value` in its text (an order number on a thank-you
+    page), as a correlation source anchored by what stands before it."""
+    kind = id_kind(value)
+    if kind not in ("id", "uuid", "hex") or (kind == "id" and len(value) < 3):
+        return None
+    for template, html in pages:
+        anchor = text_anchor(html, value)
+        if anchor:
+            return _Seen(template, f"text:{anchor}", kind)
+    return None
 
 
 def _merge_template(a: Template, b: Template) -> Template:
@@ -565,33 +639,39 @@ def record_flow(har: Path) -> ApiGraph | None:
     return graph
 
 
-def record_graph(har_dir: Path, committed: str = ""
-                 ) -> Iterator[tuple[str, tuple[Path, str, str] | None, tuple[str, float] | None]]:
-    """The e2e suite's evidence about its request graph, as (note, artifact, metric) items:
-    the merged graph as an artifact, and with a `committed` graph (a path in the project) the
-    drift from it (`e2e.api_drift`: how many requests are new, gone or re-shaped)."""
+GraphEvidence = tuple[str, "tuple[Path, str, str] | None", "tuple[str, float] | None",
+                      "dict[str, Any] | None"]
+
+
+def record_graph(har_dir: Path, committed: str = "") -> Iterator[GraphEvidence]:
+    """The e2e suite's evidence about its request graph, as (note, artifact, metric, details)
+    items: the merged graph as an artifact and as details for the report's page, and with a
+    `committed` graph (a path in the project) the drift from it (`e2e.api_drift`: how many
+    requests are new, gone or re-shaped)."""
     out = har_dir.parent / GRAPH_FILE
     graph = write_graph(har_dir, out)
     if graph is None:
         return
     yield (f"request graph: {len(graph.templates)} requests, {len(graph.correlations)} "
            f"correlations, from {len(graph.journeys)} journeys",
-           (out, "api-graph", "request graph (api-graph.json)"), None)
+           (out, "api-graph", "request graph (api-graph.json)"), None,
+           {"api_graph": graph.to_dict()})
     if not committed:
         return
     from harness.config import project_root
     path = Path(committed) if Path(committed).is_absolute() else project_root() / committed
     if not path.is_file():
         yield (f"no committed request graph at {committed}: copy this run's api-graph.json "
-               "there to track drift", None, None)
+               "there to track drift", None, None, None)
         return
     try:
         found = drift(read_graph(path), graph)
     except ValueError as exc:
-        yield f"the committed request graph cannot be read: {exc}", None, None
+        yield f"the committed request graph cannot be read: {exc}", None, None, None
         return
     count = len(found.added) + len(found.removed) + len(found.changed)
     lines = found.lines()
     yield ((f"request graph drifted from {committed} ({count}): " + "; ".join(lines[:8])
             + (f"; and {len(lines) - 8} more" if len(lines) > 8 else "")) if found
-           else f"request graph unchanged since {committed}", None, ("e2e.api_drift", count))
+           else f"request graph unchanged since {committed}", None, ("e2e.api_drift", count),
+           {"api_drift": found.lines()})

@@ -98,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
     approve.add_argument("--note", default="", metavar="TEXT", help="why, or a ticket")
 
+    load = commands.add_parser(
+        "load", help="load tools: write a locustfile from the e2e journeys (qgate load record)")
+    load_commands = load.add_subparsers(dest="load_command", metavar="SUBCOMMAND",
+                                        required=True)
+    record = load_commands.add_parser(
+        "record", help="write a locustfile from a run's recorded journeys",
+        description="Write a readable locustfile whose tasks are the e2e journeys a run "
+                    "recorded ([e2e] har_dir), with ids and tokens read from each answer, "
+                    "request names from the request graph and weights from a funnel mix.")
+    record.add_argument("--env", required=True, metavar="NAME", help="environments/NAME.toml")
+    record.add_argument("--run", metavar="RUN_DIR", default="",
+                        help="the run to read (default: the newest run of NAME with a graph)")
+    record.add_argument("-o", "--output", metavar="PATH", default="loadprofiles/recorded.py",
+                        help="where to write it (default: loadprofiles/recorded.py)")
+    record.add_argument("--mix", metavar="STAGE=W,…", default="",
+                        help="task weights by funnel stage (default: browse=50,search=25,"
+                             "cart=15,checkout=10)")
+
     # prefix_chars="+": every argument, --help included, is passed on to `qgate data`'s parser
     data = commands.add_parser("data", help="synthetic data, masked copies, PII audit, schema "
                                "parity (qgate data --help)", add_help=False, prefix_chars="+")
@@ -175,6 +193,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.env:
             from harness.e2e.coverage import print_coverage
             code = print_coverage(args.env) or code
+            from harness.security.declared import print_declarations
+            code = print_declarations(args.env) or code
         return code
     if args.command == "init":
         from harness.scaffold import init_command
@@ -182,6 +202,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "approve":
         from harness.approval import approve_command
         return approve_command(args.run_dir, args.by, args.note)
+    if args.command == "load":
+        from harness.load.record import command as record_command
+        return record_command(args)
     if args.command == "data":
         from harness.data.command import data_command
         return data_command(args.data_args)
@@ -276,6 +299,7 @@ def _merge(args: argparse.Namespace) -> int:
     record = finish_run(env, run_dir, merged.suites, started_at=started_at,
                         version=merged.version,
                         production_override=merged.production_override,
+                        load_profile=merged.profile,
                         notes=[f"Merged from {len(shard_dirs)} shard runs "
                                f"({', '.join(merged.shards)})."])
     print(render_console(record, run_dir / "report.html"))

@@ -83,8 +83,15 @@ def pytest_configure(config: pytest.Config) -> None:
     elif worker_input is not None:
         raise pytest.UsageError("xdist worker started without qgate's run directory")
     else:
-        from harness.config import reports_dir
+        import datetime as dt
+
+        from harness.config import project_root, reports_dir
+        from harness.policy import load_gate
         from harness.runrecord import new_run_dir
+        try:  # standalone runs judge at the end: a bad gate or waiver file fails now
+            load_gate(project_root(), env, today=dt.date.today())
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
         run_dir = new_run_dir(reports_dir(), env.name)
     if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
         config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
@@ -207,6 +214,8 @@ class Recorder:
         self.samples: dict[str, dict[str, int]] = {}
         self.saturated: dict[str, str] = {}
         self.suite_artifacts: dict[str, list[Artifact]] = {}
+        self.suite_details: dict[str, dict[str, Any]] = {}
+        self.explanations: dict[str, dict[str, str]] = {}
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
@@ -301,7 +310,14 @@ class Recorder:
                 state.outcome, state.message = "skipped", _skip_reason(report)
             return
         if report.failed:
-            if report.when == "call":
+            # a suite's own hook said the harness could not judge (e2e: a rate limiter
+            # answered): an error naming why, never a product failure
+            cannot = next((str(v) for k, v in reversed(report.user_properties)
+                           if k == "qgate.error"), "")
+            if cannot and report.when in ("setup", "call"):
+                state.outcome, state.message = "error", f"{cannot}\n\n{_text(report)}"[
+                    :_MESSAGE_LIMIT]
+            elif report.when == "call":
                 state.outcome, state.message = "failed", _text(report)
             elif report.when == "setup":
                 state.outcome, state.message = "error", _text(report)
@@ -343,6 +359,9 @@ class Recorder:
                 self.samples.setdefault(state.suite, {})[value["metric"]] = int(value["count"])
             elif key == "qgate.saturated":
                 self.saturated[state.suite] = str(value)
+            elif key == "qgate.explain":
+                self.explanations.setdefault(state.suite, {})[value["metric"]] = _redact(
+                    str(value["text"]), self.env)
             elif key == "qgate.series":
                 self.series.setdefault(state.suite, {})[value["name"]] = [
                     (float(t), float(v)) for t, v in value["points"]]
@@ -374,10 +393,13 @@ class Recorder:
 
     def add_suite_evidence(self, suite: str, *, note: str = "",
                            artifact: tuple[Path, str, str] | None = None,
-                           metric: tuple[str, float] | None = None) -> None:
+                           metric: tuple[str, float] | None = None,
+                           details: dict[str, Any] | None = None) -> None:
         """Evidence about the whole suite, gathered after its tests ran (a suite's own
         `pytest_sessionfinish`, before the results are written): a note, an artifact
-        (path, kind, label) or a metric."""
+        (path, kind, label), a metric, or structured details for the writers."""
+        if details:
+            self.suite_details.setdefault(suite, {}).update(details)
         if note and note not in self.notes.setdefault(suite, []):
             self.notes[suite].append(note)
         if artifact is not None:
@@ -427,7 +449,9 @@ class Recorder:
                                    series=dict(self.series.get(suite, {})),
                                    coverage=tuple(self.coverage.get(suite, {}).values()),
                                    samples=dict(self.samples.get(suite, {})),
-                                   saturated=self.saturated.get(suite, "")))
+                                   saturated=self.saturated.get(suite, ""),
+                                   details=dict(self.suite_details.get(suite, {})),
+                                   explanations=dict(self.explanations.get(suite, {}))))
         return out
 
     @pytest.hookimpl(trylast=True)
@@ -456,7 +480,9 @@ class Recorder:
                                      started_at=self.started_at, production_override=override,
                                      shard=self.config.getoption("qgate_shard") or "",
                                      expected_version=self.config.getoption(
-                                         "qgate_expect_version") or "")
+                                         "qgate_expect_version") or "",
+                                     load_profile=self.config.getoption(
+                                         "load_profile", default=None) or "")
             # the same verdict as `qgate run`, with qgate's exit codes
             session.exitstatus = int(self.record.verdict.exit_code)
 
@@ -571,6 +597,11 @@ class Evidence:
         """Say the measuring machine was saturated (`reason`: which figure, how much): a
         latency objective missed during the run is then not judged as the product's."""
         self._node.user_properties.append(("qgate.saturated", reason))
+
+    def explain(self, metric: str, text: str) -> None:
+        """Say what went wrong behind `metric` (which requests failed, how): a criterion on
+        it that fails quotes `text` in its reason."""
+        self._node.user_properties.append(("qgate.explain", {"metric": metric, "text": text}))
 
     def artifact(self, path: str | Path, kind: str, label: str = "") -> None:
         """Attach a file as evidence to this test (and to its Allure result)."""

@@ -142,6 +142,12 @@ class SuiteResult:
     #: why the measuring machine was saturated during the run ("" = it was not): a latency
     #: objective missed then is not evidence of a slow product
     saturated: str = ""
+    #: structured evidence about the whole suite for the writers (the e2e suite's request
+    #: graph: `{"api_graph": {...}}`), JSON values
+    details: dict[str, Any] = field(default_factory=dict)
+    #: what went wrong behind a metric (the failing requests, their answers): quoted by a
+    #: criterion on it that fails
+    explanations: dict[str, str] = field(default_factory=dict)
 
     def count(self, outcome: TestOutcome) -> int:
         """How many tests ended with `outcome`."""
@@ -176,6 +182,8 @@ class SuiteResult:
                            for c in data.get("coverage", [])),
             samples={str(k): int(v) for k, v in data.get("samples", {}).items()},
             saturated=str(data.get("saturated", "")),
+            details=dict(data.get("details", {})),
+            explanations={str(k): str(v) for k, v in data.get("explanations", {}).items()},
         )
 
     @classmethod

@@ -100,13 +100,14 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
     (`baseline = "+20%"`) are judged against it, and regressions since it are listed.
     """
     flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
-    active = [w for w in waivers if not w.expired(today)]
+    here = [w for w in waivers if w.applies_to(environment)]
+    active = [w for w in here if not w.expired(today)]
     out: list[CriterionResult] = [
         CriterionResult(w.suite or "gate", f"waiver {w.id} is valid", w.expires.isoformat(),
                         today.isoformat(), "warn",
                         f"expired on {w.expires.isoformat()} (owner {w.owner}); it no longer "
                         "waives anything — renew or remove it", blocking=False)
-        for w in waivers if w.expired(today)
+        for w in here if w.expired(today)
     ]
     for suite in sorted(set(required) | set(suites) | set(absent or {})):
         result = suites.get(suite)
@@ -170,10 +171,12 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
         else f"{result.count('passed')} passed"))
     errored = [t for t in result.tests if t.outcome == "error"]
     if errored:
+        first_error = _first_line(errored[0].message)
         out.append(CriterionResult(
             result.suite, "tests ran without harness errors", len(errored), 0,
             "error" if required else "warn",
-            "could not run: " + ", ".join(t.name for t in errored[:5]), blocking=required))
+            "could not run: " + ", ".join(t.name for t in errored[:5])
+            + (f" — first: {first_error}" if first_error else ""), blocking=required))
     flaky = [t for t in result.tests if t.outcome == "flaky"]
     if flaky:
         out.append(CriterionResult(
@@ -217,13 +220,19 @@ def _core_journeys(result: SuiteResult, journeys: Mapping[str, Sequence[str]],
                 result.suite, f"core journey ran: {name}", len(covering), ">= 1 test", "pass",
                 f"{len(covering)} tests exercised {' / '.join(steps)}", blocking=required))
             continue
-        skipped = [t for t in result.tests if t.outcome in ("skipped", "not_applicable")]
-        why = "; ".join(sorted({t.message.splitlines()[0] for t in skipped if t.message})[:3])
+        # What stopped the tests that could have got there: a harness error (a rate limit
+        # at sign-up) or an adapter gap, at the step it happened in. Tests the environment
+        # declares not applicable are named only when nothing else stopped.
+        stopped = [t for t in result.tests if t.outcome in ("error", "skipped")] or [
+            t for t in result.tests if t.outcome == "not_applicable"]
+        causes = sorted({_at_step(t) + _first_line(t.message) for t in stopped if t.message})
+        why = "; ".join(causes[:3]) + (f"; and {len(causes) - 3} more" if len(causes) > 3
+                                       else "")
         out.append(CriterionResult(
             result.suite, f"core journey ran: {name}", 0, ">= 1 test",
             "error" if required else "warn",
             f"no test that ran reached step {' / '.join(repr(s) for s in steps)}"
-            + (f" ({len(skipped)} tests did not run: {why})" if skipped else ""),
+            + (f" ({len(stopped)} tests did not run: {why})" if stopped else ""),
             blocking=required))
     return out
 
@@ -356,11 +365,17 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
             if baseline is not None and criterion.metric else None)
     if criterion.baseline:
         if base is None:
+            # no --baseline: the criterion does not apply; a baseline without the metric is
+            # a comparison that could not be made, never a pass
+            lacking: Outcome = "error" if criterion.blocking and required else "warn"
             why = ("no baseline (pass --baseline RUN_DIR, last-go or last-go:N)"
-                   if baseline is None else f"{baseline.source} has no {criterion.metric}")
+                   if baseline is None else
+                   f"the baseline {baseline.source} lacks {criterion.metric}, so this run "
+                   "cannot be compared with it (compare with a run that measured it)")
             return [CriterionResult(result.suite, criterion.name,
                                     result.metrics.get(criterion.metric),
-                                    f"{criterion.op} baseline {criterion.baseline}", "n/a", why,
+                                    f"{criterion.op} baseline {criterion.baseline}",
+                                    "n/a" if baseline is None else lacking, why,
                                     blocking=criterion.blocking)]
         limit = _relative_threshold(criterion, base)
         criterion = _with_threshold(criterion, limit)
@@ -405,8 +420,10 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
                                    blocking=criterion.blocking,
                                    baseline=base, unit=unit))
         return out
-    waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
-                   and w.metric == (criterion.metric or criterion.name))
+    # a metric waiver waives a metric; findings are waived one rule (+ url) at a time above
+    waiver = _find(waivers, lambda w: bool(w.metric) and bool(criterion.metric)
+                   and w.suite in ("", result.suite)
+                   and w.metric in (criterion.metric, criterion.name))
     if waiver:
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
                                    f"{waiver.reason} (owner {waiver.owner}, until "
@@ -419,6 +436,8 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         samples = result.samples.get(criterion.metric)
         reason = (f"observed {_fmt(observed)}{_space(unit)}, threshold {threshold}{_space(unit)}"
                   f"{versus}" + (f" from {samples} samples" if samples is not None else ""))
+        if criterion.metric in result.explanations:
+            reason += f" — {result.explanations[criterion.metric]}"
         if result.saturated and unit in ("ms", "s"):
             # the measuring machine, not the product, may have been slow: not evidence
             outcome = "error" if criterion.blocking and required else "warn"
@@ -456,6 +475,13 @@ def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
 
 def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
     return next((w for w in waivers if match(w)), None)
+
+
+def _at_step(test: TestCase) -> str:
+    """`at step 'sign up': ` for an errored test whose message does not name its step."""
+    if test.outcome != "error" or not test.step or f"'{test.step}'" in test.message[:300]:
+        return ""
+    return f"at step '{test.step}': "
 
 
 def _first_line(message: str, limit: int = 200) -> str:

@@ -220,5 +220,29 @@ def test_the_e2e_suite_records_its_graph_and_its_drift_from_the_committed_one(
     assert any("new endpoint: DELETE /api/carts/{uuid}" in n for n in e2e["notes"])
     [row] = [c for c in run["verdict"]["criteria"] if c["name"].startswith("request graph")]
     assert row["outcome"] == "warn" and row["observed"] == 1
+    assert e2e["details"]["api_graph"]["templates"]
+    assert e2e["details"]["api_drift"] == ["new endpoint: DELETE /api/carts/{uuid}"]
     graph = read_graph(tmp_path / "reports" / "latest" / "artifacts/e2e/api-graph.json")
     assert graph.template("DELETE /api/carts/{uuid}") is not None
+
+
+def test_the_report_shows_the_graph_from_the_run_record() -> None:
+    from harness.report.sections.e2e import render
+    from harness.results import SuiteResult
+
+    graph = merge_flows([flow_of_har(checkout_har(), "checkout")])
+    result = SuiteResult("e2e", "passed", 1.0, "pytest",
+                         details={"api_graph": graph.to_dict(),
+                                  "api_drift": ["new endpoint: DELETE /api/carts/{uuid}"]})
+    html = render(SuiteResult.from_dict(result.to_dict()))
+    assert "POST /api/carts/{uuid}/items" in html and "data.uuid" in html
+    assert "Drift since the committed graph" in html and "DELETE /api/carts/{uuid}" in html
+    assert render(SuiteResult("e2e", "passed", 1.0, "pytest")) == ""
+
+
+def test_credentials_in_the_recorded_url_stay_out_of_the_graph() -> None:
+    recorded = checkout_har()
+    for e in recorded["log"]["entries"]:
+        e["request"]["url"] = e["request"]["url"].replace("http://", "http://ops:pw-canary@")
+    graph = flow_of_har(recorded, "checkout")
+    assert graph.origin == SHOP and "pw-canary" not in json.dumps(graph.to_dict())

@@ -248,3 +248,106 @@ def test_coverage_samples_and_saturation_survive_the_run_record() -> None:
     result = replace(suite("load", "passed"), coverage=(REQS,),
                      samples={"load.checkout.p95_ms": 7}, saturated="busy")
     assert SuiteResult.from_dict(result.to_dict()) == result
+
+
+# --- built-in criteria: each suite ships its own (issue 16, item 17) ---
+
+HIGH_PII = tuple(Finding(rule_id="pii.email", title="real email", severity="high",
+                         location=f"customers.email row {i}") for i in range(3))
+
+
+def _scratch_gate(tmp_path, monkeypatch, suites: list[str], gate: str | None = None):
+    """A project as `qgate init` writes it (its gate.toml), with an environment of `suites`."""
+    from harness.config import load_environment
+    from harness.scaffold import init_project
+
+    init_project(tmp_path)
+    if gate is not None:
+        (tmp_path / "gate.toml").write_text(gate)
+    (tmp_path / "environments" / "shop.toml").write_text(
+        f'base_url = "https://shop.example"\nsuites = {suites!r}\n'.replace("'", '"'))
+    monkeypatch.setenv("QGATE_ROOT", str(tmp_path))
+    return load_environment("shop", tmp_path)
+
+
+def _finish(env, tmp_path, *results: SuiteResult):
+    from harness.results import write_suite_result
+    from harness.runner import finish_run
+
+    run_dir = tmp_path / "reports" / "r1"
+    for result in results:
+        write_suite_result(run_dir, result)
+    return finish_run(env, run_dir, [r.suite for r in results], started_at="t").verdict
+
+
+@pytest.mark.parametrize(("result", "name", "decision"), [
+    # a database with 3 high PII findings used to be GO with the gate.toml `qgate init` writes
+    (suite("data", "passed", findings=HIGH_PII),
+     "no PII leak, orphaned key or duplicate (high findings)", "NO-GO"),
+    (suite("security", "passed", findings=(XSS,)), "no high-risk security findings", "NO-GO"),
+    # half the requests rate-limited: shown (a warning), never silently nothing
+    (suite("load", "passed", metrics={"load.limited_ratio": 0.5, "load.error_ratio": 0.0}),
+     "few rate-limited answers (429, 503 + Retry-After)", "GO"),
+])
+def test_each_suite_ships_its_criteria_whatever_gate_toml_says(
+        tmp_path, monkeypatch, result: SuiteResult, name: str, decision: str) -> None:
+    env = _scratch_gate(tmp_path, monkeypatch, [result.suite])
+    verdict = _finish(env, tmp_path, result)
+    rows = [c for c in verdict.criteria if c.name == name]
+    assert len(rows) == 1 and rows[0].outcome in ("fail", "warn"), verdict.criteria
+    assert verdict.decision == decision
+
+
+def test_a_project_changes_a_built_in_criterion_by_declaring_its_name(tmp_path,
+                                                                      monkeypatch) -> None:
+    name = "no PII leak, orphaned key or duplicate (high findings)"
+    gate = (f'[[criteria]]\nsuite = "data"\nname = "{name}"\nfindings_at_least = "high"\n'
+            'threshold = 5\nseverity = "warning"\nenvironments = ["shop"]\n')
+    env = _scratch_gate(tmp_path, monkeypatch, ["data"], gate)
+    verdict = _finish(env, tmp_path, suite("data", "passed", findings=HIGH_PII))
+    rows = [c for c in verdict.criteria if c.name == name]
+    assert [(r.outcome, r.threshold) for r in rows] == [("pass", "<= 5")]
+    assert verdict.decision == "GO"
+    # where the project's version does not apply, the built-in still does
+    policy = GatePolicy(criteria=[Criterion(suite="data", name=name, findings_at_least="high",
+                                            threshold=5, environments=["shop"])])
+    merged = policy.with_criteria(env.declared_criteria(), "staging")
+    assert [c.threshold for c in merged.criteria_for("data", "staging") if c.name == name] \
+        == [0.0]
+
+
+def test_a_database_with_real_emails_is_no_go_with_the_gate_qgate_init_writes(
+        tmp_path, clean_store: str) -> None:
+    """The real data suite on a SQLite database holding 3 real-looking customer emails."""
+    import json
+    import sqlite3
+
+    from cli_support import run_qgate
+    from harness.scaffold import init_project
+
+    init_project(tmp_path)
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+        db.executemany("INSERT INTO customers (email) VALUES (?)", [
+            ("asha.rao@gmail.com",), ("vikram.shah@yahoo.co.in",), ("meera.iyer@outlook.com",)])
+    (tmp_path / "environments" / "shop.toml").write_text(
+        f'base_url = "{clean_store}"\nsuites = ["data"]\n\n[data]\n'
+        f'database = "sqlite:///{tmp_path / "shop.db"}"\nscan_artifacts = false\n')
+    result = run_qgate("run", "--env", "shop", cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path),
+                            "QGATE_REPORTS_DIR": str(tmp_path / "reports")})
+    assert result.code == 1, result.out + result.err
+    run = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
+    assert run["suites"]["data"]["findings"], "the audit found the emails"
+    row = next(c for c in run["verdict"]["criteria"]
+               if c["name"] == "no PII leak, orphaned key or duplicate (high findings)")
+    assert row["outcome"] == "fail"
+def test_a_failing_criterion_quotes_what_went_wrong_behind_its_metric() -> None:
+    ratio = Criterion(suite="load", name="errors", metric="load.error_ratio", op="<=",
+                      threshold=0.01)
+    why = "'checkout' 12 of 80 failed (500 ×12): \"duplicate key\" ×12"
+    result = replace(suite("load", "passed", metrics={"load.error_ratio": 0.15}),
+                     explanations={"load.error_ratio": why})
+    [row] = _rows(_judge(result, [ratio]), "errors")
+    assert row.outcome == "fail" and row.reason.endswith(why)
+    assert SuiteResult.from_dict(result.to_dict()) == result
