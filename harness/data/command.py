@@ -223,6 +223,9 @@ def _audit(args: argparse.Namespace) -> int:
               f"{result.rows:,} rows, {result.values:,} values{compared}; "
               f"{result.foreign_keys} foreign keys, {result.unique_sets} unique sets checked")
         findings += result.findings
+        if not result.rows:
+            print("WARNING: no row was scanned: this proves nothing about the database (the "
+                  "data suite calls it INCONCLUSIVE)")
     for flag, paths, context in (("--files", args.files, "artifacts"),
                                  ("--logs", args.logs, "logs")):
         if not paths:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import create_engine, inspect, text
 
@@ -23,9 +24,10 @@ def seed_one_table(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_masking_into_the_source_under_another_host_name_is_refused(
-        new_database: NewDatabase, mask_key: str, tmp_path: Path) -> None:
-    source = new_database("postgresql")
+        backend: str, new_database: NewDatabase, mask_key: str, tmp_path: Path) -> None:
+    source = new_database(backend)
     seed_one_table(source)
     same = source.replace("@127.0.0.1:", "@0.0.0.0:")  # the same server, spelt differently
     rules = tmp_path / "rules.yaml"
