@@ -805,7 +805,7 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                         copied = pg_copy_table(
                             conn, source, table_name(source.dialect, source_table),
                             table_name(conn.dialect, target_table), columns, transforms,
-                            progress, batch_size)
+                            progress, batch_size, int(total or 0))
                     else:
                         copied = _load_batches(conn, source, source_table, target_table,
                                                columns, transforms, progress, batch_size,

@@ -175,7 +175,7 @@ def _encode(values: Any) -> list[str]:
 def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
                   columns: Sequence[str], transforms: Sequence[tuple[int, Callable[..., Any],
                                                                      int | None]],
-                  progress: Any, batch_size: int) -> int:
+                  progress: Any, batch_size: int, rows_hint: int = 0) -> int:
     """COPY a table out of the source and into the target (inside `conn`'s transaction),
     masking the transformed columns on the way; returns the rows copied.
 
@@ -184,37 +184,12 @@ def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
     blocks, masks a batch at a time and COPYs it in, so both servers and the masking work
     at once. A table with nothing to mask streams from pipe to target untouched.
     """
-    import threading
-
     quote = conn.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(c) for c in columns)
     target_cursor = conn.connection.dbapi_connection.cursor()
     copy_in = f"COPY {target_name} ({column_list}) FROM STDIN"
-    read_fd, write_fd = os.pipe()
-    incoming: Any = os.fdopen(read_fd, "rb", buffering=1 << 20)
-    outgoing = os.fdopen(write_fd, "wb", buffering=1 << 20)
-    failure: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            with source.connect() as src:
-                cursor = src.connection.dbapi_connection.cursor()
-                try:
-                    cursor.copy_expert(f"COPY (SELECT {column_list} FROM {source_name}) TO "
-                                       "STDOUT", outgoing, size=1 << 20)
-                finally:
-                    cursor.close()
-                    src.rollback()
-        except BaseException as exc:  # raised by this thread once the pipe is drained
-            failure.append(exc)
-        finally:
-            try:
-                outgoing.close()
-            except OSError:
-                pass
-
-    reader = threading.Thread(target=read, name="qgate-copy-reader", daemon=True)
-    reader.start()
+    copy_out = f"COPY (SELECT {column_list} FROM {source_name}) TO STDOUT"
+    incoming, finish = _source_stream(source, copy_out, rows_hint >= _PSQL_FROM_ROWS)
     count = 0
     try:
         if not transforms:
@@ -239,13 +214,78 @@ def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
                     batch = []
                 if not chunk:
                     break
+    except BaseException:
+        finish(abort=True)
+        raise
     finally:
+        target_cursor.close()
+    finish(abort=False)
+    return count
+
+
+_PSQL_FROM_ROWS = 50_000  # below this, starting a process costs more than it saves
+
+
+def _source_stream(source: Any, copy_out: str, big: bool) -> tuple[Any, Callable[..., None]]:
+    """The source's COPY text as a binary stream, and how to finish it (raising the reader's
+    error). For a big table `psql` reads it in a process of its own when it is on the PATH
+    (libpq in C on another core, no Python per row); otherwise a thread of this process."""
+    import threading
+
+    psql = shutil.which("psql") if big else None
+    if psql:
+        uri, env = _libpq(source)
+        proc = subprocess.Popen(
+            [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", copy_out],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20,
+            env={**os.environ, **env, "PGCLIENTENCODING": "UTF8",
+                 "PGOPTIONS": "-c default_transaction_read_only=on"})
+
+        def finish_process(abort: bool) -> None:
+            if abort:
+                proc.kill()
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.stdout.close()
+            errors = proc.stderr.read().decode("utf-8", "replace")
+            proc.stderr.close()
+            code = proc.wait(timeout=60)
+            if code != 0 and not abort:
+                first = (errors.strip().splitlines() or [f"psql exit {code}"])[0]
+                raise HarnessError(f"--source: reading the rows failed: {first}")
+
+        return proc.stdout, finish_process
+    read_fd, write_fd = os.pipe()
+    incoming: Any = os.fdopen(read_fd, "rb", buffering=1 << 20)
+    outgoing = os.fdopen(write_fd, "wb", buffering=1 << 20)
+    failure: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            with source.connect() as src:
+                cursor = src.connection.dbapi_connection.cursor()
+                try:
+                    cursor.copy_expert(copy_out, outgoing, size=1 << 20)
+                finally:
+                    cursor.close()
+                    src.rollback()
+        except BaseException as exc:  # raised by the caller once the pipe is drained
+            failure.append(exc)
+        finally:
+            try:
+                outgoing.close()
+            except OSError:
+                pass
+
+    reader = threading.Thread(target=read, name="qgate-copy-reader", daemon=True)
+    reader.start()
+
+    def finish_thread(abort: bool) -> None:
         incoming.close()
         reader.join(timeout=30)
-        target_cursor.close()
-    if failure:
-        raise failure[0]
-    return count
+        if failure and not abort:
+            raise failure[0]
+
+    return incoming, finish_thread
 
 
 class _CountingReader(io.RawIOBase):

@@ -187,3 +187,36 @@ def test_without_pg_dump_identity_and_json_columns_still_copy(
         conn.execute(text("INSERT INTO events (doc) VALUES ('{}')"))  # the sequence moved on
         assert conn.execute(text("SELECT max(id) FROM events")).scalar() == 3
     engine.dispose()
+
+
+def test_big_tables_are_read_by_psql_the_same(new_database: NewDatabase, mask_key: str,
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """Tables past a size are read by a `psql` process: the same copy, nothing personal."""
+    import io
+
+    from harness.data import native
+    from harness.data.masking import run_mask
+    from harness.data.rules import load_rules
+
+    monkeypatch.setattr(native, "_PSQL_FROM_ROWS", 1)
+    started: list[list[str]] = []
+    real_popen = native.subprocess.Popen
+
+    def popen(args: list[str], **kwargs: object) -> object:
+        started.append(list(args))
+        return real_popen(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(native.subprocess, "Popen", popen)
+    source, target = new_database("postgresql"), new_database("postgresql")
+    real_schema.seed_postgresql(source)
+    rules = tmp_path / "rules.yaml"
+    assert run_qgate("data", "mask", "--source", source, "--rules", str(rules),
+                     "--init").code == 0
+    run_mask(source, target, load_rules(rules), root=tmp_path, show_progress=False,
+             out=io.StringIO())
+    assert any(Path(a[0]).name == "psql" for a in started)
+    copy = dump_text(target)
+    assert {t: len(r) for t, r in copy.items()} == {
+        t: len(r) for t, r in dump_text(source).items()}
+    assert leaks(copy) == []
