@@ -153,10 +153,15 @@ def _mask(args: argparse.Namespace) -> int:
         connect_check(source, "--source")
         if args.target:
             from harness.data.dburl import same_server_database
+            from harness.errors import TargetUnreachable
 
             target = make_engine(args.target, label="--target")
-            connect_check(target, "--target")
-            if same_server_database(source, target):
+            try:
+                connect_check(target, "--target")
+                same = same_server_database(source, target)
+            except TargetUnreachable:  # not there yet: the copy will say so
+                same = False
+            if same:
                 raise UsageError("--target is the source database (the server says so)",
                                  hint="copy into another one")
         plan = plan_masking(reflect(source), rules, source)
