@@ -149,6 +149,47 @@ class DatabaseAudit:
         }
 
 
+def _as_text(value: Any) -> str:
+    """A value as the text the detectors read (JSON documents and arrays as JSON)."""
+    if isinstance(value, (dict, list, tuple)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+_PHONE_KEY = re.compile(r"(phone|mobile|msisdn|contact_?(no|number)|^(tel|fax|sms)$)", re.I)
+
+
+def _phone_keyed(value: Any) -> set[str]:
+    """The numbers a JSON document keeps under phone keys (`phone`, `sms`, `mobile`...):
+    there a phone number is the field's value, as in a phone column, not free text."""
+    if isinstance(value, str):
+        if value.lstrip()[:1] not in ("{", "["):
+            return set()
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return set()
+    out: set[str] = set()
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, str(k))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+        elif isinstance(node, (str, int)) and not isinstance(node, bool) and \
+                _PHONE_KEY.search(key):
+            out.add(normalise("mobile", str(node)))
+
+    walk(value, "")
+    return out
+
+
 def _row_key(names: Sequence[str], values: Sequence[Any], ordinal: int) -> str:
     """`id=17` (or `#17` when the key itself looks personal, e.g. an email key)."""
     if not names:
@@ -160,13 +201,16 @@ def _row_key(names: Sequence[str], values: Sequence[Any], ordinal: int) -> str:
 
 
 def _text_columns(table: Any) -> list[str]:
-    from sqlalchemy import BigInteger, Integer, Numeric, String, Text
+    from sqlalchemy import ARRAY, JSON, BigInteger, Integer, Numeric, String, Text
 
     out = []
     for column in table.columns:
-        if isinstance(column.type, (String, Text)):
+        type_ = column.type
+        if type(type_).__name__ == "DOMAIN" and getattr(type_, "data_type", None) is not None:
+            type_ = type_.data_type
+        if isinstance(type_, (String, Text, JSON, ARRAY)):
             out.append(column.name)
-        elif (isinstance(column.type, (Integer, BigInteger, Numeric)) and not column.primary_key
+        elif (isinstance(type_, (Integer, BigInteger, Numeric)) and not column.primary_key
               and (_PHONE_COLUMN.search(column.name) or _AADHAAR_COLUMN.search(column.name)
                    or "card" in column.name.lower())):
             out.append(column.name)
@@ -198,6 +242,10 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     from harness.data.masking import reflect
     from harness.data.progress import Progress
 
+    if rules_path:  # the rules' locales: whose national phone numbers to recognise
+        from harness.data.rules import load_rules
+
+        pii.set_locale(*load_rules(rules_path).locales)
     engine = make_engine(url, read_only=True, label=labels[0])
     connect_check(engine, labels[0])
     metadata = reflect(engine, ignore)
@@ -232,14 +280,14 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                 for column, value in zip(columns, row[n_keys:], strict=True):
                     if value is None:
                         continue
-                    text = value if isinstance(value, str) else str(value)
+                    text = value if isinstance(value, str) else _as_text(value)
                     values += 1
-                    if source_metadata is not None and (table.name, column) in personal:
-                        digest = hasher(table.name, column, "|".join(map(str, row[:n_keys])),
+                    if source_metadata is not None and (table.key, column) in personal:
+                        digest = hasher(table.key, column, "|".join(map(str, row[:n_keys])),
                                         normalise("text", text))
                         if digest in positional:
                             key = key or _row_key(names, row[:n_keys], first + offset)
-                            tally.setdefault(("survivor.value", table.name, column, "high"),
+                            tally.setdefault(("survivor.value", table.key, column, "high"),
                                              _Tally()).add(key)
                     matches = pii.find_pii(text, aadhaar_context=column in aadhaar_cols)
                     for match in matches:
@@ -247,21 +295,22 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                         if source_metadata is not None and len(identifiers) and hasher(
                                 match.kind, normalise(match.kind, found)) in identifiers:
                             key = key or _row_key(names, row[:n_keys], first + offset)
-                            tally.setdefault((f"survivor.{match.kind}", table.name, column,
+                            tally.setdefault((f"survivor.{match.kind}", table.key, column,
                                               "high"), _Tally()).add(key)
                         if match.synthetic:
                             continue
                         if match.kind == "mobile":
-                            if column in phone_cols:
+                            if column in phone_cols or normalise("mobile", found) in \
+                                    _phone_keyed(value):
                                 continue
                             severity = "medium"
                         else:
                             severity = "high"
                         key = key or _row_key(names, row[:n_keys], first + offset)
-                        tally.setdefault((f"pii.{match.kind}", table.name, column, severity),
+                        tally.setdefault((f"pii.{match.kind}", table.key, column, severity),
                                          _Tally()).add(key)
             rows += len(batch)
-            shown.advance(len(batch), table.name)
+            shown.advance(len(batch), table.key)
     shown.finish()
     for (rule, table_name, column, severity), t in sorted(tally.items()):
         kind = rule.split(".", 1)[1]
@@ -279,9 +328,33 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     declared = [metadata] + ([source_metadata] if source_metadata is not None else [])
     integrity, fks, uniques = _integrity(engine, metadata, declared)
     findings.extend(integrity)
+    findings.extend(_unfinished_copy(engine))
     engine.dispose()
     return DatabaseAudit(tuple(findings), tuple(t.name for t in metadata.sorted_tables), rows,
                          values, fks, uniques, len(positional) + len(identifiers))
+
+
+def _unfinished_copy(engine: Any) -> list[Finding]:
+    """A masked copy `qgate data mask` started and never finished (its completion mark is
+    missing): some tables are empty or half there, so a clean audit would prove nothing."""
+    from sqlalchemy import inspect, text
+
+    from harness.data.masking import COMPLETE_ROW, PLAN_ROW, PROGRESS_TABLE, SCHEMA_ROW
+
+    if PROGRESS_TABLE not in inspect(engine).get_table_names():
+        return []
+    with engine.connect() as conn:
+        marks = {str(r[0]) for r in conn.execute(text(
+            f"SELECT table_name FROM {PROGRESS_TABLE}"))}
+    if COMPLETE_ROW in marks:
+        return []
+    done = sorted(marks - {PLAN_ROW, SCHEMA_ROW})
+    return [Finding(
+        rule_id="integrity.unfinished_copy", title="masked copy never finished",
+        severity="high", location=PROGRESS_TABLE,
+        evidence=f"qgate data mask stopped before the end: {len(done)} table(s) copied "
+                 f"({', '.join(done[:5])}{' …' if len(done) > 5 else ''}), the rest empty or "
+                 "partial; re-run `qgate data mask` to finish it", source=SOURCE)]
 
 
 def _personal_columns(metadata: Any, rules_path: str) -> set[tuple[str, str]]:
@@ -295,16 +368,22 @@ def _personal_columns(metadata: Any, rules_path: str) -> set[tuple[str, str]]:
     rules = load_rules(rules_path) if rules_path else None
     for table in metadata.sorted_tables:
         facts = column_facts(table)
-        table_rules = rules.tables.get(table.name) if rules else None
+        table_rules = rules.tables.get(table.key) if rules else None
         for column, fact in facts.items():
             if not fact["texty"]:
                 continue
-            if table_rules is not None and not table_rules.skip and column in table_rules.columns:
-                kind = table_rules.columns[column].kind
-            else:
-                kind = suggest_rule(table.name, column, fact["type"], key=fact["pk"]).rule.kind
-            if kind in replacing:
-                out.add((table.name, column))
+            by_name = suggest_rule(table.key, column, fact["type"], category=fact["category"])
+            ruled = (table_rules is not None and not table_rules.skip
+                     and column in table_rules.columns)
+            # a rule's `keep` does not make a name or session id harmless, but it does settle
+            # the weak guess that `name` in a table of people is a person's
+            weak = by_name.reason.endswith("(in a table of people)")
+            kinds = set() if ruled and weak else {by_name.rule.kind}
+            if ruled:
+                assert table_rules is not None
+                kinds.add(table_rules.columns[column].kind)
+            if kinds & replacing:
+                out.add((table.key, column))
     return out
 
 
@@ -326,15 +405,15 @@ def _hash_source(engine: Any, metadata: Any, personal: set[tuple[str, str]],
                 for column, value in zip(columns, row[n_keys:], strict=True):
                     if value is None:
                         continue
-                    text = value if isinstance(value, str) else str(value)
-                    if (table.name, column) in personal and text.strip():
-                        positional.add(hasher(table.name, column, row_key,
+                    text = value if isinstance(value, str) else _as_text(value)
+                    if (table.key, column) in personal and text.strip():
+                        positional.add(hasher(table.key, column, row_key,
                                               normalise("text", text)))
                     for match in pii.find_pii(text):
                         if not match.synthetic:
                             identifiers.add(hasher(match.kind, normalise(
                                 match.kind, text[match.start:match.end])))
-            shown.advance(len(batch), table.name)
+            shown.advance(len(batch), table.key)
     shown.finish()
 
 
@@ -349,14 +428,14 @@ def _integrity(engine: Any, metadata: Any, declared: Sequence[Any]
     for schema in declared:
         for table in schema.tables.values():
             for fk in table.foreign_key_constraints:
-                fk_set.add((table.name, tuple(fk.column_keys), fk.referred_table.name,
+                fk_set.add((table.key, tuple(fk.column_keys), fk.referred_table.key,
                             tuple(e.column.name for e in fk.elements)))
             for constraint in table.constraints:
                 if isinstance(constraint, UniqueConstraint):
-                    unique_set.add((table.name, tuple(c.name for c in constraint.columns)))
+                    unique_set.add((table.key, tuple(c.name for c in constraint.columns)))
             for index in table.indexes:
                 if index.unique:
-                    unique_set.add((table.name, tuple(c.name for c in index.columns)))
+                    unique_set.add((table.key, tuple(c.name for c in index.columns)))
     tables = metadata.tables
     checked_fks = checked_unique = 0
     with engine.connect() as conn:
@@ -420,15 +499,36 @@ class FileScan:
 
 def _text_lines(data: Iterable[bytes]) -> Iterator[str]:
     for raw in data:
+        if b"\x00" in raw:  # a log the writer pre-allocated or truncated: NULs, then text
+            raw = raw.replace(b"\x00", b"")
         yield raw.decode("utf-8", errors="replace")
 
 
 def _looks_binary(head: bytes) -> bool:
-    return b"\x00" in head[:4096]
+    """NUL bytes amid the first 4 KiB (a leading run of NULs alone is a truncated log)."""
+    return b"\x00" in head[:4096].lstrip(b"\x00")
 
 
 def _file_sources(path: Path, shown: str) -> Iterator[tuple[str, Callable[[], Iterator[str]]]]:
-    """(location prefix, line reader) for a file, or for each text member of a zip."""
+    """(location prefix, line reader) for a file, for each text member of a zip, or for
+    the text inside a gzip file (rotated logs: `app.log.1.gz`)."""
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        try:
+            with gzip.open(path, "rb") as packed:
+                head = packed.read(4096)
+        except (OSError, EOFError):
+            return
+        if _looks_binary(head):
+            return
+
+        def unzipped() -> Iterator[str]:
+            with gzip.open(path, "rb") as packed:
+                yield from _text_lines(packed)
+
+        yield shown, unzipped
+        return
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         try:
             archive = zipfile.ZipFile(path)
@@ -462,6 +562,28 @@ def _file_sources(path: Path, shown: str) -> Iterator[tuple[str, Callable[[], It
     yield shown, plain
 
 
+_COMPANION = 160  # characters: the fields of one sign-up form or JSON body
+
+
+def synthetic_companions(paths: Sequence[Path]) -> set[str]:
+    """Phone numbers sent together with a synthetic identity (within a few fields of a
+    reserved-domain email: the sign-up request of a test shopper qgate made up): they are
+    the test shopper's own, wherever else they show (profile pages, later requests)."""
+    out: set[str] = set()
+    for path in paths:
+        for _prefix, reader in _file_sources(path, str(path)):
+            for line in reader():
+                if "@" not in line:
+                    continue
+                text = unquote(line) if "%40" in line else line
+                matches = pii.find_pii(text)
+                synthetic = [m for m in matches if m.kind == "email" and m.synthetic]
+                out |= {normalise("mobile", text[m.start:m.end]) for m in matches
+                        if m.kind == "mobile" and any(abs(m.start - e.start) <= _COMPANION
+                                                      for e in synthetic)}
+    return out
+
+
 def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None = None,
                synthetic: Iterable[str] = ()) -> FileScan:
     """Scan text files (and zip members) line by line; `context` is "artifacts" or "logs".
@@ -469,6 +591,9 @@ def scan_files(paths: Iterable[Path], *, context: str, relative_to: Path | None 
     `synthetic` values (the test identities qgate's own tools send) are not findings.
     """
     known = {s.strip().lower() for s in synthetic}
+    paths = list(paths)
+    if context == "artifacts":
+        known |= synthetic_companions(paths)
     tally: dict[tuple[str, str, str], _Tally] = {}
     files = lines = 0
     for path in paths:

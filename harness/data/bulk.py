@@ -108,7 +108,10 @@ def reset_sequences(conn: Any, tables: Sequence[Any]) -> None:
             sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
                                     {"t": table_name(conn.dialect, table), "c": column.name}
                                     ).scalar()
-            if sequence:
+            if sequence:  # only ever moved forward (a copy keeps the source's value)
+                column_sql = quoted_columns(conn.dialect, [column.name])
                 conn.execute(text(
-                    f"SELECT setval(:s, COALESCE((SELECT max({quoted_columns(conn.dialect, [column.name])}) "  # noqa: E501
-                    f"FROM {table_name(conn.dialect, table)}), 0) + 1, false)"), {"s": sequence})
+                    f"SELECT setval(CAST(:s AS regclass), m + 1, false) FROM (SELECT "
+                    f"COALESCE(max({column_sql}), 0) AS m FROM {table_name(conn.dialect, table)}"
+                    ") x WHERE m >= COALESCE(pg_sequence_last_value(CAST(:s AS regclass)), 0)"),
+                    {"s": sequence})

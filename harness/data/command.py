@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qgate data", description="Synthetic Q-commerce data, masked copies, the PII audit "
         "and schema parity. URLs are SQLAlchemy URLs: sqlite:///file.db, "
-        "postgresql+psycopg2://user@host/db, mysql+pymysql://user@host/db.")
+        "postgresql://user@host/db, mysql://user@host/db (psycopg2 and PyMySQL unless the URL "
+        "names another driver).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gen = commands.add_parser("generate", help="write a synthetic dataset from a spec")
@@ -139,8 +140,9 @@ def _mask(args: argparse.Namespace) -> int:
         text = suggest_rules_file(reflect(source), source, display_url(args.source))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {path} ({text.count(chr(10)) - 8} columns suggested); review every line "
-              "before the first copy")
+        columns = sum(1 for line in text.splitlines() if line.startswith("    "))
+        print(f"wrote {path} ({columns} columns suggested, each with its reason); review "
+              "every line before the first copy")
         return int(ExitCode.GO)
     rules = load_rules(args.rules)
     if args.check:
@@ -149,6 +151,19 @@ def _mask(args: argparse.Namespace) -> int:
         rules.key()
         source = make_engine(args.source, read_only=True, label="--source")
         connect_check(source, "--source")
+        if args.target:
+            from harness.data.dburl import same_server_database
+            from harness.errors import TargetUnreachable
+
+            target = make_engine(args.target, label="--target")
+            try:
+                connect_check(target, "--target")
+                same = same_server_database(source, target)
+            except TargetUnreachable:  # not there yet: the copy will say so
+                same = False
+            if same:
+                raise UsageError("--target is the source database (the server says so)",
+                                 hint="copy into another one")
         plan = plan_masking(reflect(source), rules, source)
         if plan.unclassified:
             print(f"{len(plan.unclassified)} column(s) not classified by {rules.file}:\n"
@@ -213,6 +228,9 @@ def _audit(args: argparse.Namespace) -> int:
               f"{result.rows:,} rows, {result.values:,} values{compared}; "
               f"{result.foreign_keys} foreign keys, {result.unique_sets} unique sets checked")
         findings += result.findings
+        if not result.rows:
+            print("WARNING: no row was scanned: this proves nothing about the database (the "
+                  "data suite calls it INCONCLUSIVE)")
     for flag, paths, context in (("--files", args.files, "artifacts"),
                                  ("--logs", args.logs, "logs")):
         if not paths:

@@ -73,6 +73,10 @@ def demo_data(db_url: str | None, project: Path) -> Iterator[DemoData]:
 
     Exports both to the suites' processes for the duration, then removes the temporary files.
     """
+    if db_url:  # the demo seeds and writes into it: never a production database
+        from harness.data.dburl import refuse_production
+
+        refuse_production(db_url, project, what="--db", allow=False)
     tmp = Path(tempfile.mkdtemp(prefix="qgate-demo-"))
     saved = {name: os.environ.get(name) for name in (DB_URL_VAR, LOG_DIR_VAR)}
     try:

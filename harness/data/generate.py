@@ -517,7 +517,8 @@ class DatabaseWriter:
                                      hint="use a fresh database or pass --replace")
 
     def write(self, batch: Batch) -> None:
-        """Insert one batch (committed per batch, so memory and locks stay small)."""
+        """Insert one batch inside the one transaction of the whole dataset (a failure
+        leaves nothing behind, so the corrected spec writes into the same database)."""
         from harness.data.bulk import insert_rows
 
         indexes, names = self.columns[batch.entity]
@@ -525,16 +526,21 @@ class DatabaseWriter:
         if len(indexes) != len(COLUMNS[batch.entity]):
             rows = [tuple(row[i] for i in indexes) for row in rows]
         insert_rows(self.conn, self.tables[batch.entity], names, rows)
-        self.conn.commit()
 
-    def close(self) -> None:
-        """Move id sequences past the inserted ids; close the connection."""
+    def close(self, commit: bool = True) -> None:
+        """Move id sequences past the inserted ids and commit (or roll everything back);
+        close the connection."""
         from harness.data.bulk import reset_sequences
 
-        reset_sequences(self.conn, list(self.tables.values()))
-        self.conn.commit()
-        self.conn.close()
-        self.engine.dispose()
+        try:
+            if commit:
+                reset_sequences(self.conn, list(self.tables.values()))
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+            self.engine.dispose()
 
 
 class FileWriter:
@@ -619,6 +625,25 @@ class GenerationReport:
         return sum(self.rows.values())
 
 
+_REFERENCE_ENTITIES = ("categories", "products", "stores", "service_areas", "coupons")
+_KIND_CHECKS = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                "bool": lambda v: isinstance(v, bool) or v in (0, 1),
+                "str": lambda v: isinstance(v, str),
+                "datetime": lambda v: isinstance(v, (dt.datetime, dt.date, str))}
+
+
+def _check_reference(spec: DatasetSpec, batch: Batch) -> None:
+    """The spec's reference rows have values of their columns' kinds (a ConfigError naming
+    the row otherwise, before anything is committed)."""
+    columns = COLUMNS[batch.entity]
+    for number, row in enumerate(batch.rows):
+        for (column, kind), value in zip(columns, row, strict=False):
+            if value is not None and not _KIND_CHECKS[kind](value):
+                raise ConfigError(spec.file, f"reference.{batch.entity}[{number}].{column}",
+                                  f"expected {'a number' if kind == 'int' else kind}, got "
+                                  f"{value!r}; nothing was written")
+
+
 def generate(spec: DatasetSpec, *, db_url: str | None = None, out_dir: Path | None = None,
              fmt: str = "csv", replace: bool = False, show_progress: bool = True,
              entities: Sequence[str] = ()) -> GenerationReport:
@@ -633,18 +658,43 @@ def generate(spec: DatasetSpec, *, db_url: str | None = None, out_dir: Path | No
     progress = Progress(f"generating {spec.name}", enabled=show_progress)
     orders = Progress("orders", spec.sizes.orders, enabled=False)
     rows: dict[str, int] = {}
+    done = False
+    entity = ""
     try:
         for batch in Generator(spec, text_times=writer.text_times).batches():
+            entity = batch.entity
             if entities and batch.entity not in entities:
                 continue
-            writer.write(batch)
+            if batch.entity in _REFERENCE_ENTITIES:
+                _check_reference(spec, batch)
+            try:
+                writer.write(batch)
+            except Exception as exc:
+                from sqlalchemy.exc import DBAPIError
+
+                if not isinstance(exc, DBAPIError) or batch.entity not in _REFERENCE_ENTITIES:
+                    raise
+                from harness.data.dburl import error_line
+
+                raise ConfigError(spec.file, f"reference.{batch.entity}", "the database refused "
+                                  f"a row ({error_line(exc)}); nothing was written") from None
             rows[batch.entity] = rows.get(batch.entity, 0) + len(batch.rows)
             if batch.entity == "orders":
                 orders.advance(len(batch.rows))
             progress.advance(len(batch.rows),
                              f"{orders.done:,}/{spec.sizes.orders:,} orders" if orders.done
                              else batch.entity)
+        done = True
+    except (KeyError, TypeError, ValueError) as exc:
+        if entity not in _REFERENCE_ENTITIES:
+            raise
+        raise ConfigError(spec.file, f"reference.{entity}" if entity else "reference",
+                          f"a row cannot be generated ({type(exc).__name__}: {exc}); nothing "
+                          "was written") from None
     finally:
-        writer.close()
+        if isinstance(writer, DatabaseWriter):
+            writer.close(commit=done)
+        else:
+            writer.close()
     seconds = progress.finish(f"{sum(rows.values()):,} rows in {len(rows)} tables")
     return GenerationReport(rows, seconds)

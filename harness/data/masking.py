@@ -41,7 +41,12 @@ SCHEMA_ROW = "__schema__"
 COMPLETE_ROW = "__complete__"
 IGNORED = ("qgate_*",)
 _ONE_TO_ONE = "a unique column needs a one-to-one rule (keep, hash, email, phone)"
-_TEXT_ONLY = frozenset({"hash", "email", "fake", "scrub", "partial", "card"})
+_TEXT_ONLY = frozenset({"hash", "email", "fake", "scrub", "partial", "card", "json"})
+#: Faker locales by phone region, for the locale `--init` reads from the data
+_LOCALES = {"US": "en_US", "GB": "en_GB", "IN": "en_IN", "AU": "en_AU", "CA": "en_CA",
+            "IE": "en_IE", "NZ": "en_NZ", "DE": "de_DE", "AT": "de_AT", "CH": "de_CH",
+            "FR": "fr_FR", "ES": "es_ES", "IT": "it_IT", "NL": "nl_NL", "BR": "pt_BR",
+            "PT": "pt_PT", "PL": "pl_PL", "SE": "sv_SE", "JP": "ja_JP", "MX": "es_MX"}
 
 
 @dataclass(frozen=True)
@@ -97,15 +102,53 @@ class MaskReport:
         return sum(self.rows.values())
 
 
+def schemas_of(engine: Any) -> list[str | None]:
+    """The schemas to read: the default one (None), and on PostgreSQL every other user schema
+    (MariaDB's "schemas" are other databases)."""
+    from sqlalchemy import inspect
+
+    from harness.data.native import SYSTEM_SCHEMAS
+
+    out: list[str | None] = [None]
+    if engine.dialect.name == "postgresql":
+        inspector = inspect(engine)
+        default = inspector.default_schema_name
+        out += [s for s in inspector.get_schema_names()
+                if s != default and s not in SYSTEM_SCHEMAS and not s.startswith("pg_")]
+    return out
+
+
+def table_keys(engine: Any) -> set[str]:
+    """Every table's key (`schema.table` outside the default schema)."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(engine)
+    return {f"{schema}.{t}" if schema else t for schema in schemas_of(engine)
+            for t in inspector.get_table_names(schema=schema)}
+
+
 def reflect(engine: Any, ignore: Sequence[str] = IGNORED) -> Any:
-    """The database's schema (tables matching `ignore` left out)."""
+    """The database's schema in every user schema (tables matching `ignore` left out).
+
+    Tables are keyed `table` in the default schema and `schema.table` elsewhere; rules files
+    name them the same way.
+    """
     from sqlalchemy import MetaData, inspect
 
-    names = [t for t in inspect(engine).get_table_names()
-             if not any(fnmatch.fnmatch(t, p) for p in ignore)]
     metadata = MetaData()
-    metadata.reflect(engine, only=names)
+    inspector = inspect(engine)
+    for schema in schemas_of(engine):
+        names = [t for t in inspector.get_table_names(schema=schema)
+                 if not any(fnmatch.fnmatch(t, p) for p in ignore)]
+        if names:
+            metadata.reflect(engine, schema=schema, only=names)
     return metadata
+
+
+def split_column(qualified: str) -> tuple[str, str]:
+    """`schema.table.column` or `table.column` -> (table key, column)."""
+    table, column = qualified.rsplit(".", 1)
+    return table, column
 
 
 def column_facts(table: Any) -> dict[str, dict[str, Any]]:
@@ -124,14 +167,63 @@ def column_facts(table: Any) -> dict[str, dict[str, Any]]:
         unique_cols.add(pk[0])
     facts: dict[str, dict[str, Any]] = {}
     for column in table.columns:
-        parents = [f"{fk.column.table.name}.{fk.column.name}" for fk in column.foreign_keys]
+        parents = [f"{fk.column.table.key}.{fk.column.name}" for fk in column.foreign_keys]
         facts[column.name] = {
+            "generated": column.computed is not None,
             "type": str(_type_name(column.type)), "pk": column.primary_key,
             "unique": column.name in unique_cols, "nullable": bool(column.nullable),
             "parent": parents[0] if parents else "", "length": getattr(column.type, "length",
                                                                          None),
-            "texty": _is_text(column.type)}
+            "texty": _is_text(column.type), "category": _category(column.type)}
     return facts
+
+
+def _category(type_: Any) -> str:
+    """The type's family for suggestions (`rules.category_of`, with enums and arrays told
+    apart by their SQLAlchemy type)."""
+    from sqlalchemy import ARRAY, JSON, Enum, LargeBinary
+
+    from harness.data.rules import category_of
+
+    if type(type_).__name__ == "DOMAIN" and getattr(type_, "data_type", None) is not None:
+        return _category(type_.data_type)
+    if isinstance(type_, Enum):
+        return "enum"
+    if isinstance(type_, ARRAY):
+        return "array"
+    if isinstance(type_, JSON):
+        return "json"
+    if isinstance(type_, LargeBinary):
+        return "binary"
+    return category_of(_type_name(type_))
+
+
+def guess_locales(samples: Sequence[Any]) -> list[str]:
+    """The locales the data speaks, most common first: from international phone numbers
+    (+CC) and two-letter country codes found in the sampled values."""
+    import re
+
+    counts: dict[str, int] = {}
+    plus = re.compile(r"\+\d[\d\s().-]{6,18}\d")
+    try:
+        import phonenumbers
+    except ImportError:
+        phonenumbers = None  # type: ignore[assignment]
+    for value in samples:
+        if not isinstance(value, str):
+            value = str(value)
+        if len(value) == 2 and value.isupper() and value in _LOCALES:
+            counts[value] = counts.get(value, 0) + 1
+        if phonenumbers is None or "+" not in value:
+            continue
+        for match in plus.finditer(value):
+            try:
+                region = phonenumbers.region_code_for_number(phonenumbers.parse(match.group(0)))
+            except phonenumbers.NumberParseException:
+                continue
+            if region in _LOCALES:
+                counts[region] = counts.get(region, 0) + 1
+    return [_LOCALES[r] for r in sorted(counts, key=lambda r: -counts[r])]
 
 
 def _type_name(type_: Any) -> str:
@@ -142,14 +234,16 @@ def _type_name(type_: Any) -> str:
 
 
 def _is_text(type_: Any) -> bool:
-    from sqlalchemy import String, Text
+    from sqlalchemy import JSON, String, Text
 
-    return isinstance(type_, (String, Text))
+    if type(type_).__name__ == "DOMAIN" and getattr(type_, "data_type", None) is not None:
+        type_ = type_.data_type
+    return isinstance(type_, (String, Text, JSON))
 
 
 def referenced_columns(metadata: Any) -> set[str]:
     """Every `table.column` some foreign key points at."""
-    return {f"{fk.column.table.name}.{fk.column.name}"
+    return {f"{fk.column.table.key}.{fk.column.name}"
             for table in metadata.tables.values() for column in table.columns
             for fk in column.foreign_keys}
 
@@ -192,7 +286,7 @@ def plan_masking(metadata: Any, rules: MaskingRules, engine: Any | None = None) 
             return rule, ""
         parent = facts[table][column]["parent"]
         if parent and parent not in seen:
-            parent_table, parent_column = parent.split(".", 1)
+            parent_table, parent_column = split_column(parent)
             inherited, _ = effective(parent_table, parent_column, seen | {parent})
             return inherited, parent if inherited is not None else ""
         return None, ""
@@ -200,18 +294,20 @@ def plan_masking(metadata: Any, rules: MaskingRules, engine: Any | None = None) 
     plans: list[TablePlan] = []
     unclassified: list[Unclassified] = []
     for table in metadata.sorted_tables:
-        name = table.name
+        name = table.key
         if name in skipped:
             plans.append(TablePlan(name, skip=True))
             continue
         for column, fact in facts[name].items():
             parent = fact["parent"]
-            if parent and parent.split(".", 1)[0] in skipped:
+            if parent and split_column(parent)[0] in skipped:
                 raise ConfigError(file, f"tables.{name}",
                                   f"{name}.{column} references {parent}, whose table is skipped",
-                                  hint=f"skip {name} too, or copy {parent.split('.', 1)[0]}")
+                                  hint=f"skip {name} too, or copy {split_column(parent)[0]}")
         columns: list[ColumnPlan] = []
         for column, fact in facts[name].items():
+            if fact["generated"]:
+                continue  # computed by the target from the masked columns
             rule, inherited = effective(name, column)
             key = f"tables.{name}.{column}"
             if rule is None:
@@ -221,12 +317,13 @@ def plan_masking(metadata: Any, rules: MaskingRules, engine: Any | None = None) 
                     name, column, fact["type"],
                     suggest_rule(name, column, fact["type"], key=fact["pk"] or bool(parent),
                                  unique=fact["unique"] or f"{name}.{column}" in referenced,
-                                 nullable=fact["nullable"], samples=samples),
+                                 nullable=fact["nullable"], samples=samples,
+                                 category=fact["category"], length=fact["length"]),
                     tuple(shape(v) for v in samples[:3])))
                 continue
             parent = fact["parent"]
             if parent and explicit(name, column) is not None:
-                parent_rule, _ = effective(*parent.split(".", 1))
+                parent_rule, _ = effective(*split_column(parent))
                 if parent_rule is not None and parent_rule != rule:
                     raise ConfigError(file, key, f"references {parent}, masked with "
                                       f"{parent_rule.describe()}; its rule must be the same "
@@ -258,7 +355,8 @@ def _check_rule(file: str, key: str, rule: Rule, fact: dict[str, Any], *, one_to
                           hint="use keep, hash, email or phone")
     if rule.kind == "null" and not fact["nullable"]:
         raise ConfigError(file, key, "null on a NOT NULL column", hint="use hash or fixed")
-    if rule.kind in _TEXT_ONLY and not fact["texty"]:
+    if rule.kind in _TEXT_ONLY and not fact["texty"] and not (
+            rule.kind == "hash" and fact["category"] == "binary"):
         raise ConfigError(file, key, f"{rule.kind} needs a text column, this one is "
                           f"{fact['type']}")
     length = fact["length"]
@@ -283,20 +381,67 @@ def describe_unclassified(plan: MaskPlan) -> str:
 
 def suggest_rules_file(metadata: Any, engine: Any, source_label: str) -> str:
     """A rules file with a suggestion for every column of the source."""
+    from harness.data import pii
     from harness.data.rules import render_rules_file
 
     referenced = referenced_columns(metadata)
+    sampled = {(table.key, column): sample_values(engine, table, column, 50)
+               for table in metadata.sorted_tables
+               for column, fact in column_facts(table).items() if not fact["generated"]}
+    locales = guess_locales([v for values in sampled.values() for v in values])
+    pii.set_locale(*locales)
     tables: dict[str, list[tuple[str, Suggestion]]] = {}
     for table in metadata.sorted_tables:
         facts = column_facts(table)
-        tables[table.name] = [
-            (column, suggest_rule(table.name, column, fact["type"],
-                                  key=fact["pk"] or bool(fact["parent"]),
-                                  unique=fact["unique"] or f"{table.name}.{column}" in referenced,
-                                  nullable=fact["nullable"],
-                                  samples=sample_values(engine, table, column, 20)))
-            for column, fact in facts.items()]
-    return render_rules_file(tables, source=source_label)
+        suggestions = {
+            column: suggest_rule(table.key, column, fact["type"],
+                                 key=fact["pk"] or bool(fact["parent"]),
+                                 unique=fact["unique"] or f"{table.key}.{column}" in referenced,
+                                 nullable=fact["nullable"], samples=sampled[table.key, column],
+                                 category=fact["category"], length=fact["length"])
+            for column, fact in facts.items() if not fact["generated"]}
+        _derived_text(engine, table, facts, suggestions)
+        tables[table.key] = list(suggestions.items())
+    return render_rules_file(tables, source=source_label, locales=locales)
+
+
+_PERSONAL_KINDS = frozenset({"fake", "email", "phone", "card", "null", "partial"})
+
+
+def _derived_text(engine: Any, table: Any, facts: dict[str, dict[str, Any]],
+                  suggestions: dict[str, Suggestion]) -> None:
+    """Text columns that repeat the row's personal values (a search text, a display label,
+    a denormalised copy) take the personal columns' fate: NULL, or an empty string."""
+    from sqlalchemy import select
+
+    personal = [c for c, s in suggestions.items() if s.rule.kind in _PERSONAL_KINDS
+                and facts[c]["texty"]]
+    candidates = [c for c, s in suggestions.items() if s.rule.kind in ("scrub", "keep")
+                  and facts[c]["category"] == "text" and not facts[c]["unique"]
+                  and not facts[c]["pk"]]
+    if not personal or not candidates:
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(table.c[c] for c in personal + candidates)).limit(50)
+                            ).all()
+    for offset, column in enumerate(candidates, len(personal)):
+        seen = repeats = 0
+        named: set[str] = set()
+        for row in rows:
+            text = row[offset]
+            if not isinstance(text, str) or not text.strip():
+                continue
+            seen += 1
+            folded = text.casefold()
+            hits = {personal[i] for i in range(len(personal)) if isinstance(row[i], str)
+                    and len(row[i].strip()) >= 4 and row[i].strip().casefold() in folded}
+            if hits:
+                repeats += 1
+                named |= hits
+        if seen and repeats * 2 >= seen:
+            why = (f"its values repeat the row's {', '.join(sorted(named))} (derived text)")
+            rule = Rule("null") if facts[column]["nullable"] else Rule("fixed", {"value": ""})
+            suggestions[column] = Suggestion(rule, why)
 
 
 # --- the copy -----------------------------------------------------------------------------
@@ -318,7 +463,7 @@ def target_metadata(source: Any, target_dialect: str, source_dialect: str
     from sqlalchemy import MetaData, UniqueConstraint
 
     metadata = MetaData()
-    referenced = {(fk.column.table.name, fk.column.name) for t in source.tables.values()
+    referenced = {(fk.column.table.key, fk.column.name) for t in source.tables.values()
                   for c in t.columns for fk in c.foreign_keys}
     deferred: dict[str, list[DeferredIndex]] = {}
     for table in source.sorted_tables:
@@ -329,6 +474,8 @@ def target_metadata(source: Any, target_dialect: str, source_dialect: str
                 column.server_default = None  # a PostgreSQL serial: recreated as such
                 column.autoincrement = True
             column.type = adapt_type(column.type, target_dialect, source_dialect)
+            if column.identity is not None:
+                column.identity.always = False  # the copy writes the source's ids
             if column.server_default is not None and source_dialect != target_dialect:
                 column.server_default = None
         later: list[DeferredIndex] = []
@@ -336,20 +483,20 @@ def target_metadata(source: Any, target_dialect: str, source_dialect: str
             if not isinstance(constraint, UniqueConstraint):
                 continue
             columns = tuple(c.name for c in constraint.columns)
-            if any((copy.name, c) in referenced for c in columns):
+            if any((copy.key, c) in referenced for c in columns):
                 continue  # a foreign key needs it when the tables are created
             copy.constraints.remove(constraint)
             later.append(DeferredIndex(_index_name(constraint.name, copy.name, columns),
                                        columns, True))
         for index in list(copy.indexes):
             columns = tuple(c.name for c in index.columns)
-            if not columns or (index.unique and any((copy.name, c) in referenced
+            if not columns or (index.unique and any((copy.key, c) in referenced
                                                     for c in columns)):
                 continue
             copy.indexes.remove(index)
             later.append(DeferredIndex(_index_name(index.name, copy.name, columns), columns,
                                        bool(index.unique)))
-        deferred[copy.name] = later
+        deferred[copy.key] = later
     return metadata, deferred
 
 
@@ -382,15 +529,20 @@ def adapt_type(type_: Any, target: str, source: str | None) -> Any:
 
 def _coercions(source: Any, target: Any, table: Any) -> list[Callable[[Any], Any] | None]:
     """Value conversions when the source and target drivers disagree (SQLite <-> others)."""
-    from sqlalchemy import Boolean, Date, DateTime
+    from sqlalchemy import JSON, Boolean, Date, DateTime
 
     from harness.data.bulk import sqlite_datetime
 
-    if source.dialect.name == target.dialect.name:
-        return [None] * len(table.columns)
     out: list[Callable[[Any], Any] | None] = []
+    same = source.dialect.name == target.dialect.name
     for column in table.columns:
-        if isinstance(column.type, Boolean):
+        if column.computed is not None:
+            continue
+        if isinstance(column.type, JSON):
+            out.append(_json_text)
+        elif same:
+            out.append(None)
+        elif isinstance(column.type, Boolean):
             out.append(lambda v: v if v is None else bool(v))
         elif isinstance(column.type, (DateTime, Date)):
             if target.dialect.name == "sqlite":
@@ -400,6 +552,13 @@ def _coercions(source: Any, target: Any, table: Any) -> list[Callable[[Any], Any
         else:
             out.append(None)
     return out
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON document as text for the driver (psycopg2 cannot adapt a dict)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
 
 
 def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Path,
@@ -419,7 +578,10 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
     override = refuse_production(target_url, root, what="--target", allow=allow_production)
     if override:
         print(f"WARNING: writing into {override}: --allow-production", file=out, flush=True)
+    from harness.data import pii
+
     keyring = Keyring(rules.key())
+    pii.set_locale(*rules.locales)
     source = make_engine(source_url, read_only=True, label="--source")
     connect_check(source, "--source")
     metadata = reflect(source)
@@ -435,15 +597,25 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
                                "a rules file)")
     target = make_engine(target_url, label="--target")
     connect_check(target, "--target")
+    from harness.data.dburl import same_server_database
+
+    if same_server_database(source, target):
+        raise UsageError("--target is the source database (the server says so, whatever the "
+                         "URLs' spelling)", hint="copy into another database")
     digest = hashlib.sha256("|".join([
         TRANSFORMS_VERSION, rules.digest, keyring.fingerprint(),
-        *(f"{t.name}:{','.join(c.name + str(c.type) for c in t.columns)}"
+        *(f"{t.key}:{','.join(c.name + _type_name(c.type) for c in t.columns)}"
           for t in metadata.sorted_tables)]).encode()).hexdigest()[:32]
-    tables, deferred = target_metadata(metadata, target.dialect.name, source.dialect.name)
-    done, resumed = _prepare_target(target, tables, digest, out)
+    schema = _schema_copier(source, target, metadata)
+    if not schema.kind and source.dialect.name == target.dialect.name == "postgresql":
+        print("WARNING: no pg_dump of the server's version on the PATH: tables, keys, indexes "
+              "and foreign keys are re-created, views, functions and triggers are not "
+              "(qgate data parity lists them)", file=out, flush=True)
+    tables, deferred = schema.tables, schema.deferred
+    done, resumed = _prepare_target(target, tables, digest, out, schema)
     from harness.data.providers import masking_pools
 
-    pools = masking_pools()
+    pools = masking_pools(rules.locales[0] if rules.locales else "en_IN")
     started = time.perf_counter()
     rows: dict[str, int] = {}
     skipped: list[str] = []
@@ -456,10 +628,10 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
                              tables.tables[table_plan.name],
                              None if table_plan.skip else table_plan, keyring, pools,
                              rules.batch_size, digest, show_progress,
-                             deferred.get(table_plan.name, []))
+                             deferred.get(table_plan.name, []), schema.kind, rules.regions())
         if not table_plan.skip:
             rows[table_plan.name] = copied
-    _finish_target(target, tables, digest)
+    _finish_target(target, tables, digest, schema)
     source.dispose()
     target.dispose()
     return MaskReport(rows, tuple(skipped), tuple(sorted(resumed)),
@@ -475,16 +647,67 @@ def _progress_table(metadata: Any) -> Any:
                  Column("finished_at", String(40), nullable=False))
 
 
-def _prepare_target(target: Any, tables: Any, digest: str, out: IO[str]
-                    ) -> tuple[set[str], set[str]]:
+@dataclass
+class SchemaCopier:
+    """How the target's schema is made: natively (pg_dump, SHOW CREATE) or from SQLAlchemy's
+    reflection; `finish` runs once every table is loaded (keys, indexes, triggers)."""
+
+    kind: str
+    tables: Any
+    deferred: dict[str, list[DeferredIndex]]
+    create: Callable[[Any], None]
+    drop: Callable[[Any], None] | None = None
+    finish: Callable[[Any], None] | None = None
+
+
+def _schema_copier(source: Any, target: Any, metadata: Any) -> SchemaCopier:
+    from harness.data import native
+
+    kind = native.native_kind(source, target)
+    if kind == "postgresql":
+        pre = native.pg_dump_schema(source, "pre-data", IGNORED)
+        post = native.pg_dump_schema(source, "post-data", IGNORED)
+        sequences = native.pg_sequence_values(source)
+        schemas = sorted({t.schema for t in metadata.tables.values() if t.schema})
+
+        def create(conn: Any) -> None:
+            native.pg_run_script(conn, pre, "schema")
+            conn.exec_driver_sql("RESET ALL")
+
+        def finish(conn: Any) -> None:
+            native.pg_run_script(conn, post, "keys, indexes and triggers")
+            conn.exec_driver_sql("RESET ALL")
+            from sqlalchemy import text
+
+            for name, value in sequences:
+                conn.execute(text("SELECT setval(CAST(:s AS regclass), :v)"),
+                             {"s": name, "v": value})
+
+        return SchemaCopier(kind, metadata, {}, create,
+                            lambda conn: native.pg_drop_copied(conn, schemas, PROGRESS_TABLE),
+                            finish)
+    if kind == "mysql":
+        objects = native.mysql_objects(source, lambda n: any(fnmatch.fnmatch(n, p)
+                                                             for p in IGNORED))
+        order = [t.name for t in metadata.sorted_tables]
+        return SchemaCopier(kind, metadata, {},
+                            lambda conn: native.mysql_create(conn, objects, order),
+                            lambda conn: native.mysql_drop_copied(conn, objects, PROGRESS_TABLE),
+                            lambda conn: native.mysql_create_triggers(conn, objects))
+    tables, deferred = target_metadata(metadata, target.dialect.name, source.dialect.name)
+    return SchemaCopier("", tables, deferred, lambda conn: tables.create_all(conn))
+
+
+def _prepare_target(target: Any, tables: Any, digest: str, out: IO[str],
+                    schema: SchemaCopier | None = None) -> tuple[set[str], set[str]]:
     """Resume a copy of the same plan, or start over. Returns (finished tables, resumed).
 
     The progress table is written before anything is dropped or created, so a run killed at
     any point leaves a target the next run recognises as its own.
     """
-    from sqlalchemy import MetaData, delete, inspect, select
+    from sqlalchemy import MetaData, delete, select
 
-    present = set(inspect(target).get_table_names())
+    present = table_keys(target)
     progress_md = MetaData()
     progress = _progress_table(progress_md)
     if PROGRESS_TABLE in present:
@@ -507,10 +730,18 @@ def _prepare_target(target: Any, tables: Any, digest: str, out: IO[str]
         conn.execute(delete(progress))
         conn.execute(progress.insert().values(table_name=PLAN_ROW, plan_digest=digest,
                                               row_count=0, finished_at=_now()))
-    existing = MetaData()
-    existing.reflect(target, only=sorted(present & set(tables.tables)))
-    existing.drop_all(target)
-    tables.create_all(target)
+    if schema is not None and schema.drop is not None:
+        with target.begin() as conn:
+            schema.drop(conn)
+    else:
+        existing = MetaData()
+        existing.reflect(target, only=sorted(present & set(tables.tables)))
+        existing.drop_all(target)
+    with target.begin() as conn:
+        if schema is not None:
+            schema.create(conn)
+        else:
+            tables.create_all(conn)
     with target.begin() as conn:
         conn.execute(progress.insert().values(table_name=SCHEMA_ROW, plan_digest=digest,
                                               row_count=0, finished_at=_now()))
@@ -523,8 +754,8 @@ def _now() -> str:
 
 def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                 plan: TablePlan | None, keyring: Keyring, pools: Any, batch_size: int,
-                digest: str, show_progress: bool, indexes: Sequence[DeferredIndex] = ()
-                ) -> int:
+                digest: str, show_progress: bool, indexes: Sequence[DeferredIndex] = (),
+                native_kind: str = "", regions: tuple[str, ...] = ("IN",)) -> int:
     """Copy one table inside one transaction, build its indexes, write its progress row;
     returns rows copied. (MariaDB commits at CREATE INDEX; a crash before the progress row
     still means the table is copied again from empty.)"""
@@ -534,7 +765,7 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
 
     from harness.data.progress import Progress
 
-    columns = [c.name for c in source_table.columns]
+    columns = [c.name for c in source_table.columns if c.computed is None]
     progress_table = _progress_table(MetaData())
     copied = 0
     sqlite_file = _sqlite_file(source) if target.dialect.name == "sqlite" else None
@@ -547,15 +778,17 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                         (f"file:{quote(sqlite_file)}?mode=ro",))
         try:
             conn.begin()
+            if native_kind == "mysql":
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
             conn.execute(delete(target_table))  # a half table from a crashed engine: start empty
             if plan is not None:
                 with source.connect() as src:
                     total = src.execute(select(func.count()).select_from(source_table)).scalar()
-                progress = Progress(f"masking {source_table.name}", total,
+                progress = Progress(f"masking {source_table.key}", total,
                                     enabled=show_progress)
                 transforms: list[tuple[int, Callable[..., Any], int | None]] = []
                 for column in plan.columns:
-                    fn = build_transform(column.rule, keyring, pools)
+                    fn = build_transform(column.rule, keyring, pools, regions)
                     if fn is not None:
                         transforms.append((columns.index(column.name), fn,
                                            columns.index(column.by) if column.by else None))
@@ -565,13 +798,21 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                             if sqlite_file is not None else None)
                     if fast is not None:
                         copied = fast
+                    elif native_kind == "postgresql":
+                        from harness.data.bulk import table_name
+                        from harness.data.native import pg_copy_table
+
+                        copied = pg_copy_table(
+                            conn, source, table_name(source.dialect, source_table),
+                            table_name(conn.dialect, target_table), columns, transforms,
+                            progress, batch_size, int(total or 0))
                     else:
                         copied = _load_batches(conn, source, source_table, target_table,
                                                columns, transforms, progress, batch_size,
                                                _coercions(source, target, target_table))
                 except IntegrityError as exc:
                     conn.rollback()
-                    raise HarnessError(f"{source_table.name}: the masked rows break a "
+                    raise HarnessError(f"{source_table.key}: the masked rows break a "
                                        f"constraint of the target ({error_line(exc)}); nothing "
                                        "of the table was kept", hint=_ONE_TO_ONE) from None
                 progress.finish()
@@ -582,13 +823,13 @@ def _copy_table(source: Any, target: Any, source_table: Any, target_table: Any,
                     conn.execute(CreateIndex(built, if_not_exists=True))
                 except (IntegrityError, DBAPIError) as exc:
                     conn.rollback()
-                    raise HarnessError(f"{source_table.name}: the masked rows are not unique "
+                    raise HarnessError(f"{source_table.key}: the masked rows are not unique "
                                        f"in ({', '.join(spec.columns)}) ({error_line(exc)}); "
                                        "the table was not kept", hint=_ONE_TO_ONE) from None
                 finally:
                     target_table.indexes.discard(built)
             conn.execute(progress_table.insert().values(
-                table_name=source_table.name, plan_digest=digest, row_count=copied,
+                table_name=source_table.key, plan_digest=digest, row_count=copied,
                 finished_at=_now()))
             conn.commit()
         finally:
@@ -696,14 +937,24 @@ def _load_sqlite(conn: Any, source_table: Any, target_table: Any, columns: list[
     return copied
 
 
-def _finish_target(target: Any, tables: Any, digest: str) -> None:
-    """Sequences past the copied ids; the copy marked complete (a re-run starts over)."""
+def _finish_target(target: Any, tables: Any, digest: str,
+                   schema: SchemaCopier | None = None) -> None:
+    """Keys, indexes and triggers (native copies); sequences past the copied ids; the copy
+    marked complete (a re-run starts over)."""
     from sqlalchemy import MetaData
+    from sqlalchemy.exc import DBAPIError
 
     from harness.data.bulk import reset_sequences
 
     progress = _progress_table(MetaData())
     with target.begin() as conn:
+        if schema is not None and schema.finish is not None:
+            try:
+                schema.finish(conn)
+            except DBAPIError as exc:
+                raise HarnessError(f"--target: the copied rows do not take the source's keys, "
+                                   f"indexes or triggers ({error_line(exc)})",
+                                   hint=_ONE_TO_ONE) from None
         reset_sequences(conn, list(tables.sorted_tables))
         conn.execute(progress.insert().values(table_name=COMPLETE_ROW, plan_digest=digest,
                                               row_count=0, finished_at=_now()))

@@ -51,6 +51,51 @@ class _Schema:
     tables: dict[str, dict[str, Any]]
     head: str
     dialect_impl: Any = None
+    #: views, functions, triggers, sequences: kind -> names
+    objects: dict[str, set[str]] | None = None
+
+
+_OBJECT_SQL = {
+    "postgresql": {
+        "function": "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN "
+                    "pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN "
+                    "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%' AND "
+                    "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND "
+                    "d.deptype = 'e')",
+        "trigger": "SELECT n.nspname || '.' || c.relname || '.' || t.tgname FROM pg_trigger t "
+                   "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = "
+                   "c.relnamespace WHERE NOT t.tgisinternal",
+        "sequence": "SELECT schemaname || '.' || sequencename FROM pg_sequences WHERE "
+                    "sequencename NOT LIKE 'qgate%'",
+        "view": "SELECT schemaname || '.' || viewname FROM pg_views WHERE schemaname NOT IN "
+                "('pg_catalog', 'information_schema')",
+    },
+    "mysql": {
+        "function": "SELECT CONCAT(routine_type, ' ', routine_name) FROM "
+                    "information_schema.routines WHERE routine_schema = DATABASE()",
+        "trigger": "SELECT CONCAT(event_object_table, '.', trigger_name) FROM "
+                   "information_schema.triggers WHERE trigger_schema = DATABASE()",
+        "view": "SELECT table_name FROM information_schema.views WHERE table_schema = "
+                "DATABASE()",
+    },
+}
+
+
+def _objects(conn: Any, dialect: str) -> dict[str, set[str]]:
+    """Views, functions, triggers and sequences by name (schema-qualified on PostgreSQL)."""
+    from sqlalchemy import text
+
+    queries = _OBJECT_SQL.get("mysql" if dialect == "mariadb" else dialect, {})
+    return {kind: {str(r[0]).removeprefix("public.") for r in conn.execute(text(sql))}
+            for kind, sql in queries.items()}
+
+
+def _check_text(sql: Any) -> str:
+    """A check constraint's condition, compared without spaces, parentheses or casts."""
+    import re
+
+    text = re.sub(r"::[a-z_ ]+(\[\])?", "", str(sql).lower())
+    return re.sub(r"[\s()`\"]", "", text)
 
 
 def _type_key(type_: Any, same_dialect: bool, dialect: Any) -> str:
@@ -88,33 +133,47 @@ def read_schema(url: str, label: str, ignore: Sequence[str]) -> _Schema:
     from sqlalchemy import inspect
 
     from harness.data.dburl import connect_check, make_engine
+    from harness.data.masking import schemas_of
 
     engine = make_engine(url, read_only=True, label=label)
     connect_check(engine, label)
     try:
+        schemas = schemas_of(engine)
         with engine.connect() as conn:
             inspector = inspect(conn)
-            names = inspector.get_table_names()
-            head = _migration_head(conn, names)
+            names = [(schema, name) for schema in schemas
+                     for name in inspector.get_table_names(schema=schema)]
+            head = _migration_head(conn, [n for s, n in names if s is None])
             tables: dict[str, dict[str, Any]] = {}
-            for name in names:
+            for schema, name in names:
                 if any(fnmatch.fnmatch(name, p) for p in ignore):
                     continue
-                columns = {c["name"]: c for c in inspector.get_columns(name)}
-                pk = tuple(inspector.get_pk_constraint(name).get("constrained_columns") or ())
-                uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)}
+                columns = {c["name"]: c for c in inspector.get_columns(name, schema=schema)}
+                pk = tuple(inspector.get_pk_constraint(name, schema=schema).get(
+                    "constrained_columns") or ())
+                uniques = {tuple(u["column_names"]) for u in
+                           inspector.get_unique_constraints(name, schema=schema)}
                 indexes: set[tuple[str, ...]] = set()
-                for index in inspector.get_indexes(name):
+                for index in inspector.get_indexes(name, schema=schema):
                     cols = tuple(c for c in index["column_names"] if c)
                     if index.get("unique"):
                         uniques.add(cols)
                     else:
                         indexes.add(cols)
-                fks = {(tuple(fk["constrained_columns"]), fk["referred_table"],
-                        tuple(fk["referred_columns"])) for fk in inspector.get_foreign_keys(name)}
-                tables[name] = {"columns": columns, "pk": pk, "uniques": uniques - {pk},
-                                "indexes": indexes, "fks": fks}
-            return _Schema(engine.dialect.name, tables, head, engine.dialect)
+                fks = {(tuple(fk["constrained_columns"]),
+                        (f"{fk['referred_schema']}." if fk.get("referred_schema") else "")
+                        + fk["referred_table"], tuple(fk["referred_columns"]))
+                       for fk in inspector.get_foreign_keys(name, schema=schema)}
+                try:
+                    checks = {_check_text(c["sqltext"]) for c in
+                              inspector.get_check_constraints(name, schema=schema)}
+                except NotImplementedError:
+                    checks = set()
+                tables[f"{schema}.{name}" if schema else name] = {
+                    "columns": columns, "pk": pk, "uniques": uniques - {pk},
+                    "indexes": indexes, "fks": fks, "checks": checks}
+            objects = _objects(conn, engine.dialect.name)
+            return _Schema(engine.dialect.name, tables, head, engine.dialect, objects)
     finally:
         engine.dispose()
 
@@ -168,12 +227,29 @@ def compare(reference: _Schema, candidate: _Schema) -> list[Finding]:
                 add(f"{label}_extra", f"{label} only in the candidate", extra_sev,
                     f"{name}({', '.join(cols)})", "the reference has no such "
                     f"{'index' if label == 'index' else 'constraint'}")
+        for check in sorted(ref["checks"] - cand["checks"]):
+            add("check_missing", "check constraint missing in the candidate", "medium", name,
+                f"the reference checks {check[:80]}")
+        for check in sorted(cand["checks"] - ref["checks"]):
+            add("check_extra", "check constraint only in the candidate", "low", name,
+                f"the candidate checks {check[:80]}")
         for fk in sorted(ref["fks"] - cand["fks"]):
             add("foreign_key_missing", "foreign key missing in the candidate", "medium",
                 f"{name}({', '.join(fk[0])})", f"-> {fk[1]}({', '.join(fk[2])})")
         for fk in sorted(cand["fks"] - ref["fks"]):
             add("foreign_key_extra", "foreign key only in the candidate", "low",
                 f"{name}({', '.join(fk[0])})", f"-> {fk[1]}({', '.join(fk[2])})")
+    if reference.dialect == candidate.dialect:  # views, functions, triggers, sequences
+        ref_objects, cand_objects = reference.objects or {}, candidate.objects or {}
+        for kind in sorted(set(ref_objects) | set(cand_objects)):
+            r, c = ref_objects.get(kind, set()), cand_objects.get(kind, set())
+            for name in sorted(r - c):
+                add(f"{kind}_missing", f"{kind} missing in the candidate",
+                    "low" if kind == "sequence" else "medium", name,
+                    f"the reference has this {kind}")
+            for name in sorted(c - r):
+                add(f"{kind}_extra", f"{kind} only in the candidate", "low", name,
+                    f"the reference has no such {kind}")
     if (reference.head or candidate.head) and reference.head != candidate.head:
         add("migration_head", "migration head differs", "medium", "migrations",
             f"reference {reference.head or '(none)'}, candidate {candidate.head or '(none)'}")

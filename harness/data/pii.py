@@ -28,13 +28,53 @@ SANDBOX_UPI = frozenset({"success@razorpay", "failure@razorpay"})
 RESERVED_UPI_HANDLES = frozenset({"example", "test", "sandbox", "invalid", "localhost"})
 
 KINDS = ("email", "mobile", "card", "pan", "aadhaar", "upi")
+#: Regions whose national phone numbers are recognised (besides Indian mobiles and
+#: international +CC numbers, recognised everywhere); `set_locale` changes them.
+_REGIONS: list[str] = []
+
+
+def region_of(locale: str) -> str:
+    """`en_US` -> `US` (the region of a Faker/POSIX locale), `IN` when it has none."""
+    parts = locale.replace("-", "_").split("_")
+    return parts[1].upper() if len(parts) > 1 and len(parts[1]) == 2 else "IN"
+
+
+def set_locale(*locales: str) -> None:
+    """Recognise the national phone numbers of these locales' regions too (`en_US`, ...)."""
+    _REGIONS[:] = sorted({region_of(locale) for locale in locales} - {"IN"})
+
+
+def _phone_matches(text: str) -> list[tuple[int, int]]:
+    """Spans of valid phone numbers (phonenumbers): +CC anywhere, national numbers of the
+    configured regions."""
+    try:
+        import phonenumbers
+    except ImportError:  # the `data` extra brings it; without it only Indian mobiles
+        return []
+    out = []
+    for m in _PHONEISH.finditer(text):
+        candidate = m.group(0)
+        regions = ["ZZ"] if candidate[0] == "+" or candidate.startswith("00") else _REGIONS
+        for region in regions:
+            try:
+                number = phonenumbers.parse(candidate, None if region == "ZZ" else region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                out.append((m.start(), m.end()))
+                break
+    return out
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63})"
                     r"(?![\w-])")
 # +91 98123 45678, 0091-9812345678, 919812345678, 09812345678, 9812345678
-_MOBILE = re.compile(r"(?<![\w+])(?:(?:\+|00)91[\s-]?|91[\s-]?|0)?([6-9]\d{4})[\s-]?(\d{5})"
-                     r"(?!\w|\.\d)")
-_CARD = re.compile(r"(?<![\w.])(?:\d[ -]?){12,18}\d(?!\w|\.\d)")
+# Numbers inside a larger token are not identifiers: an email's local part, a UUID or hex id
+# (`-` or `.` after a letter or digit), a decimal (`280929.8333333333`).
+_MOBILE = re.compile(r"(?<![\w+])(?<!\w[.-])(?:(?:\+|00)91[\s-]?|91[\s-]?|0)?([6-9]\d{4})"
+                     r"[\s-]?(\d{5})(?!\w|\.\d|@|-\w)")
+_CARD = re.compile(r"(?<![\w.])(?<!\w-)(?:\d[ -]?){12,18}\d(?!\w|\.\d|@|-\w)")
+# A candidate phone number for phonenumbers: 7+ digits with the usual separators
+_PHONEISH = re.compile(r"(?<![\w.+])(?<!\w-)(?:\+|00)?\(?\d[\d\s().\-]{5,18}\d(?![\w@]|\.\d|-\w)")
 _PAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?![A-Za-z0-9])")
 _AADHAAR = re.compile(r"(?<![\w.+-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?!\w|\.\d)")
 _AADHAAR_WORD = re.compile(r"(?i)(aadhaa?r|\buid\b)")
@@ -193,6 +233,9 @@ def find_pii(text: str, *, aadhaar_context: bool = False) -> list[Match]:
             numeric.append(Match("aadhaar", m.start(), m.end()))
     for m in _MOBILE.finditer(text):
         numeric.append(Match("mobile", m.start(), m.end()))
+    if (_REGIONS or "+" in text) and _PHONEISH.search(text):
+        for start, end in _phone_matches(text):
+            numeric.append(Match("mobile", start, end))
     for m in _PAN.finditer(text):
         found.append(Match("pan", m.start(), m.end()))
     taken: list[tuple[int, int]] = []
@@ -204,12 +247,80 @@ def find_pii(text: str, *, aadhaar_context: bool = False) -> list[Match]:
     return sorted(found, key=lambda m: (m.start, -m.end))
 
 
-def scrub(text: str) -> str:
-    """`text` with every PII value replaced by its kind in brackets, e.g. `[mobile]`.
+_NAME_LOCALES = ("en_US", "en_GB", "en_IN", "en_AU", "en_CA", "de_DE", "fr_FR", "es_ES",
+                 "it_IT", "nl_NL", "pt_BR")
+_FIRST_NAMES: set[str] = set()
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "shri", "smt", "sir"})
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*\.?")
+
+
+def first_names() -> set[str]:
+    """First names (casefolded) of Faker's locales: what a person's name starts with."""
+    if not _FIRST_NAMES:
+        import importlib
+
+        for locale in _NAME_LOCALES:
+            try:
+                provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+            except (ImportError, AttributeError):
+                continue
+            for attr in ("first_names", "first_names_male", "first_names_female"):
+                _FIRST_NAMES.update(n.casefold() for n in getattr(provider, attr, ()))
+    return _FIRST_NAMES
+
+
+def find_names(text: str) -> list[tuple[int, int]]:
+    """Spans of people's names in free text: a known first name (or a title) followed by one
+    or more capitalised words, e.g. `Emily Johnson`, `Mr. Verma`, `PRIYA SHARMA`."""
+    if not text or not any(ch.isupper() for ch in text):
+        return []
+    known = first_names()
+    out = []
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        for word in run[:-1]:
+            first = word.group(0).rstrip(".").casefold()
+            if first in known or first in _TITLES:
+                last = run[-1]
+                out.append((word.start(), last.end() - last.group(0).endswith(".")))
+                break
+
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        capital = word[0].isupper()
+        joined = bool(run) and not text[run[-1].end():m.start()].strip()
+        if capital and (joined or not run):
+            run.append(m)
+            continue
+        close()
+        run = [m] if capital else []
+    close()
+    return out
+
+
+def looks_like_name(value: object) -> bool:
+    """Whether a whole value is a person's name (2-4 words, the first a known first name)."""
+    if not isinstance(value, str):
+        return False
+    words = value.replace(",", " ").split()
+    if not 2 <= len(words) <= 4 or not all(w.replace(".", "").replace("'", "").replace(
+            "-", "").isalpha() for w in words):
+        return False
+    first = words[0].rstrip(".").casefold()
+    return first in first_names() or (first in _TITLES and len(words) > 1)
+
+
+def scrub(text: str, *, names: bool = True) -> str:
+    """`text` with every PII value replaced by its kind in brackets, e.g. `[mobile]`, and
+    people's names by `[name]`.
 
     Reserved and sandbox values are replaced too: free text should carry no identifiers.
     """
     matches = find_pii(text)
+    if names:
+        matches = sorted(matches + [Match("name", a, b) for a, b in find_names(text)],
+                         key=lambda m: (m.start, -m.end))
     if not matches:
         return text
     out: list[str] = []

@@ -264,6 +264,9 @@ class Pools:
     buildings: tuple[str, ...]
     skus: tuple[dict[str, Any], ...]
     stores: tuple[dict[str, str], ...]
+    #: outside India: street lines and "City Postcode" places in the locale's own layout
+    streets: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, locale: str, seed: int, *, names: int = 1500, buildings: int = 800,
@@ -283,8 +286,22 @@ MASKING_POOL_SEED = 7_700_001
 
 
 def masking_pools(locale: str = "en_IN") -> Pools:
-    """The pools consistent fakes pick from (fixed: the key, not the pool, makes it secret)."""
-    return Pools.build(locale, MASKING_POOL_SEED, names=2500, buildings=1200)
+    """The pools consistent fakes pick from (fixed: the key, not the pool, makes it secret).
+
+    Outside India, fake addresses come from Faker's locale (`en_US`: "742 Evergreen Terrace,
+    Springfield 49007"), not the Q-commerce provider's Indian layout."""
+    import dataclasses
+
+    pools = Pools.build(locale, MASKING_POOL_SEED, names=2500, buildings=1200)
+    if locale == "en_IN":
+        return pools
+    fake = make_faker(locale, MASKING_POOL_SEED)
+    try:
+        streets = tuple(sorted({fake.street_address() for _ in range(1500)}))
+        places = tuple(sorted({f"{fake.city()} {fake.postcode()}" for _ in range(1500)}))
+    except AttributeError:  # a locale without addresses: the Indian layout
+        return pools
+    return dataclasses.replace(pools, streets=streets, places=places)
 
 
 class Sampler:

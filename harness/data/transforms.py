@@ -37,7 +37,7 @@ from harness.data import pii
 from harness.data.providers import CITIES, DELIVERY_INSTRUCTIONS, Pools, ascii_slug, ordinal
 
 KINDS = ("keep", "null", "fixed", "hash", "fake", "email", "phone", "card", "partial",
-         "date_shift", "geo", "scrub")
+         "date_shift", "geo", "scrub", "json")
 ONE_TO_ONE = frozenset({"keep", "hash", "email", "phone"})
 FAKE_KINDS = ("name", "first_name", "last_name", "address", "city", "upi", "text")
 _PHONE_SPACE = 4_000_000_000  # national numbers 6000000000..9999999999
@@ -54,11 +54,26 @@ class Rule:
         """The rule as it would be written in the rules file."""
         if not self.options:
             return self.kind
+        if self.kind == "json":
+            inner = ", ".join(f"{_yaml_key(k)}: {v.describe()}" for k, v in self.options.items())
+            return f"{{json: {{{inner}}}}}"
         if set(self.options) == {"value"}:
             value = self.options["value"]
+            if isinstance(value, str) and (not value or not value.replace("_", "").isalnum()):
+                import json
+
+                value = json.dumps(value)
             return f"{{{self.kind}: {value}}}"
         inner = ", ".join(f"{k}: {v}" for k, v in self.options.items())
         return f"{{{self.kind}: {{{inner}}}}}"
+
+
+def _yaml_key(key: str) -> str:
+    import re
+
+    plain = re.fullmatch(r"[A-Za-z_][\w-]*", key) and key.lower() not in (
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null")  # YAML would read these
+    return key if plain else '"' + key.replace('"', '\\"') + '"'
 
 
 class Keyring:
@@ -171,13 +186,81 @@ class PhonePermutation:
                 return x + 6_000_000_000
 
 
-def phone_transform(keyring: Keyring) -> Callable[[Any], Any]:
-    """A valid Indian mobile in the same layout (+91, spaces, dashes kept); one-to-one.
+def _digit_feistel(key: bytes) -> Callable[[str, str], str]:
+    """A keyed permutation of the digit strings of one length (per prefix): a 4-round
+    Feistel network on the two decimal halves."""
+    base = hashlib.blake2b(digest_size=8, key=key)
 
-    A value that is not a mobile at all becomes a keyed-hash mobile in +91 form.
+    def permute(prefix: str, digits: str) -> str:
+        a = len(digits) // 2
+        sizes = [a, len(digits) - a]
+        left, right = int(digits[:a] or "0"), int(digits[a:])
+        for r in range(4):
+            state = base.copy()
+            state.update(f"{r}|{prefix}|{len(digits)}|{right}".encode())
+            f = int.from_bytes(state.digest(), "big")
+            left, right = right, (left + f) % 10 ** sizes[0]
+            sizes.reverse()
+        return f"{left:0{sizes[0]}d}{right:0{sizes[1]}d}" if sizes[0] else f"{right:0{sizes[1]}d}"
+
+    return permute
+
+
+def _world_phone(keyring: Keyring, regions: tuple[str, ...]) -> Callable[[str], str | None]:
+    """A valid phone number of the same country, type and layout (phonenumbers), for
+    numbers outside the Indian mobile fast path; None when `text` is no valid number.
+
+    The national destination code (area code, mobile prefix) is kept, the rest permuted
+    (cycle-walking to a valid number), so distinct numbers stay distinct."""
+    try:
+        import phonenumbers
+    except ImportError:
+        return lambda text: None
+    permute = _digit_feistel(keyring.subkey("phone-world"))
+
+    def transform(text: str) -> str | None:
+        number = None
+        for region in (("ZZ",) if text.lstrip().startswith("+") else regions):
+            try:
+                parsed = phonenumbers.parse(text, None if region == "ZZ" else region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(parsed):
+                number = parsed
+                break
+        if number is None:
+            return None
+        nsn = phonenumbers.national_significant_number(number)
+        keep = min(max(phonenumbers.length_of_national_destination_code(number), 1),
+                   len(nsn) - 4)
+        head, tail = nsn[:keep], nsn[keep:]
+        new = tail
+        for _ in range(100):
+            new = permute(f"{number.country_code}{head}", new)
+            candidate = phonenumbers.parse(f"+{number.country_code}{head}{new}")
+            if phonenumbers.is_valid_number(candidate):
+                break
+        digits = head + new
+        positions = [i for i, ch in enumerate(text) if ch.isdigit()][-len(digits):]
+        out = list(text)
+        for position, digit in zip(positions, digits, strict=True):
+            out[position] = digit
+        return "".join(out)
+
+    return transform
+
+
+def phone_transform(keyring: Keyring, regions: tuple[str, ...] = ("IN",)
+                    ) -> Callable[[Any], Any]:
+    """A valid phone number in the same layout (country code, spaces, dashes kept);
+    one-to-one. Indian mobiles take a fast keyed permutation; other numbers (recognised by
+    phonenumbers in `regions`, or by their +country code) keep their country, type and area
+    code. A value that is no phone number at all becomes a keyed-hash mobile in +91 form.
     """
     permutation = PhonePermutation(keyring)
     fallback = _prf(keyring.subkey("phone-fallback"))
+    world = _world_phone(keyring, regions)
+    india_first = regions[:1] == ("IN",)
 
     permute = permutation.permute
 
@@ -188,6 +271,12 @@ def phone_transform(keyring: Keyring) -> Callable[[Any], Any]:
         if len(text) == 13 and text[:3] == "+91" and text[3] in "6789" and text.isascii() \
                 and text[3:].isdigit():  # the common +91XXXXXXXXXX layout, fast
             return f"+91{permute(int(text[3:]))}"
+        stripped = text.lstrip()
+        if not india_first and not stripped.startswith(("+91", "0091")) or \
+                stripped.startswith("+") and not stripped.startswith("+91"):
+            other = world(text)
+            if other is not None:
+                return int(other) if isinstance(value, int) else other
         national = pii.normalise_mobile(text)
         if national is None:
             if not text.strip():
@@ -271,6 +360,13 @@ def fake_transform(keyring: Keyring, pools: Pools, kind: str) -> Callable[[Any],
         return (f"{flats[h % 152]}, {buildings[(h >> 8) % len(buildings)]}, "
                 f"{streets[(h >> 24) % 24]}, {places[(h >> 29) % len(places)]}"
                 f"{(h >> 40) % 1000:03d}")
+
+    if pools.streets and pools.places:  # the locale's own layout (Faker)
+        local_streets, local_places = pools.streets, pools.places
+
+        def address(h: int) -> str:
+            return (f"{local_streets[h % len(local_streets)]}, "
+                    f"{local_places[(h >> 24) % len(local_places)]}")
 
     makers: dict[str, Callable[[int], str]] = {
         "name": name,
@@ -364,12 +460,22 @@ def geo_transform(*, decimals: int = 2, keep_digits: int = 3) -> Callable[[Any],
             return round(value, decimals)
         if isinstance(value, int):
             text = str(value)
-            if len(text) == 6:  # a pincode stored as a number
-                return int(text[:keep_digits].ljust(6, "0"))
+            if 4 <= len(text) <= 6:  # a postcode stored as a number
+                return int(text[:keep_digits].ljust(len(text), "0"))
             return value
         text = _text(value).strip()
-        if text.isdigit() and len(text) == 6:
-            return text[:keep_digits].ljust(6, "0")
+        if text.isdigit() and 3 <= len(text) <= 10:  # a ZIP, pincode, PLZ: digits stay digits
+            return text[:keep_digits].ljust(len(text), "0")
+        if _POSTCODE.fullmatch(text):  # NW1 6XE -> NW1 0AA: the postcode's own layout
+            kept = 0
+            out = []
+            for ch in text:
+                if ch.isalnum() and kept < keep_digits:
+                    kept += 1
+                    out.append(ch)
+                else:
+                    out.append("0" if ch.isdigit() else "A" if ch.isalpha() else ch)
+            return "".join(out)
         parts = text.split(",")
         try:
             numbers = [float(p) for p in parts]
@@ -380,19 +486,109 @@ def geo_transform(*, decimals: int = 2, keep_digits: int = 3) -> Callable[[Any],
     return transform
 
 
+_POSTCODE = __import__("re").compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]{2,4}[ -]?[A-Za-z0-9]{3}")
+
+
 def scrub_transform() -> Callable[[Any], Any]:
-    """Free text with every PII pattern replaced by `[kind]`."""
+    """Free text with every PII pattern and name replaced by `[kind]`; JSON documents
+    (parsed, or text that is one) are walked and only their string values scrubbed."""
 
     def transform(value: Any) -> Any:
-        return None if value is None else pii.scrub(_text(value))
+        if value is None:
+            return None
+        if isinstance(value, (dict, list)):
+            return walk_json(value, {}, scrub_value)
+        text = _text(value)
+        if text[:1] in ("{", "[") or text.strip()[:1] in ("{", "["):
+            document = _load_json(text)
+            if document is not None:
+                return _dump_json(walk_json(document, {}, scrub_value))
+        return pii.scrub(text)
 
     return transform
 
 
-def build_transform(rule: Rule, keyring: Keyring, pools: Pools
-                    ) -> Callable[..., Any] | None:
-    """The function for `rule` (None for `keep`); `date_shift` takes (value, entity)."""
+def scrub_value(value: Any) -> Any:
+    """One JSON scalar scrubbed (strings only)."""
+    return pii.scrub(value) if isinstance(value, str) else value
+
+
+_MISSING = object()
+
+
+def _load_json(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _dump_json(document: Any) -> str:
+    import json
+
+    return json.dumps(document, ensure_ascii=False)
+
+
+def walk_json(node: Any, by_key: dict[str, Callable[[Any], Any] | None],
+              default: Callable[[Any], Any] | None) -> Any:
+    """A JSON document with `by_key[key]` applied to the value of every `key` (at any depth;
+    None keeps it) and `default` to every other scalar (strings and numbers)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            fn = by_key.get(key, _MISSING)
+            if fn is _MISSING:
+                out[key] = walk_json(value, by_key, default)
+            elif fn is None:
+                out[key] = value
+            elif isinstance(value, (dict, list)):
+                out[key] = walk_json(value, {}, fn)  # type: ignore[arg-type]
+            else:
+                out[key] = fn(value) if value is not None else None  # type: ignore[operator]
+        return out
+    if isinstance(node, list):
+        return [walk_json(item, by_key, default) for item in node]
+    if default is None or node is None or isinstance(node, bool):
+        return node
+    return default(node)
+
+
+def json_transform(by_key: dict[str, Callable[[Any], Any] | None],
+                   default: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """Per-key rules inside a JSON column (`{json: {contact: email, "*": scrub}}`); text
+    that is no JSON document gets the `*` rule as a whole."""
+    scalar_default = default
+
+    def transform(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, (dict, list)):
+            return walk_json(value, by_key, scalar_default)
+        document = _load_json(_text(value))
+        if document is None:
+            return scalar_default(value) if scalar_default is not None else value
+        return _dump_json(walk_json(document, by_key, scalar_default))
+
+    return transform
+
+
+def build_transform(rule: Rule, keyring: Keyring, pools: Pools,
+                    regions: tuple[str, ...] = ("IN",)) -> Callable[..., Any] | None:
+    """The function for `rule` (None for `keep`); `date_shift` takes (value, entity).
+
+    `regions` (from the rules' locale) say whose national phone numbers to recognise."""
     kind, options = rule.kind, rule.options
+    if kind == "json":
+        by_key = {key: build_transform(sub, keyring, pools, regions)
+                  for key, sub in options.items() if key != "*"}
+        star = options.get("*")
+        default = build_transform(star, keyring, pools, regions) if star is not None \
+            else scrub_value
+        if star is not None and star.kind == "scrub":
+            default = scrub_value
+        return json_transform(by_key, default)
     if kind == "keep":
         return None
     if kind == "null":
@@ -406,7 +602,7 @@ def build_transform(rule: Rule, keyring: Keyring, pools: Pools
     if kind == "email":
         return email_transform(keyring, pools)
     if kind == "phone":
-        return phone_transform(keyring)
+        return phone_transform(keyring, regions)
     if kind == "card":
         return card_transform(keyring)
     if kind == "partial":

@@ -11,11 +11,24 @@ import pytest
 from harness.plugin import not_applicable
 
 
-def _late(settings_file: str, key: str, value: str) -> str:
-    """A `[data]` value with `$VAR` read now (qgate demo exports the demo store's)."""
-    from harness.data.dburl import expand_late
+def _late(env: Any, key: str, value: str) -> str:
+    """A `[data]` value with the `$VAR`s its file wrote read now (qgate demo exports the
+    demo store's); a `$` inside a value `${VAR}` already brought in is left alone."""
+    import tomllib
 
-    return expand_late(value, file=settings_file, key=f"data.{key}")
+    from harness.config import environments_dir, project_root
+    from harness.data.dburl import expand_late, late_names
+
+    only: set[str] = set()
+    try:
+        raw = tomllib.loads((environments_dir(project_root()) / f"{env.name}.toml").read_text(
+            encoding="utf-8")).get("data", {}).get(key)
+    except (OSError, tomllib.TOMLDecodeError):
+        raw = None
+    for item in raw if isinstance(raw, list) else [raw]:
+        if isinstance(item, str):
+            only |= late_names(item.replace("${", "\0{"))
+    return expand_late(value, file=env.file, key=f"data.{key}", only=only)
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +42,7 @@ def database_url(harness_config: Any, data_settings: Any) -> str:
     """The database the audit reads; declared absent -> the database tests do not apply."""
     if not data_settings.database:
         not_applicable(f"{harness_config.file} declares no [data] database")
-    return _late(harness_config.file, "database", data_settings.database)
+    return _late(harness_config, "database", data_settings.database)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +51,7 @@ def db_audit(harness_config: Any, data_settings: Any, database_url: str) -> Any:
     from harness.config import project_root
     from harness.data.audit import audit_database
 
-    source = (_late(harness_config.file, "source", data_settings.source)
+    source = (_late(harness_config, "source", data_settings.source)
               if data_settings.source else "")
     rules = data_settings.masking_rules
     if rules and not Path(rules).is_absolute():
@@ -71,7 +84,7 @@ def log_scan(harness_config: Any, data_settings: Any) -> Any:
     if not data_settings.target_logs:
         not_applicable(f"{harness_config.file} declares no [data] target_logs")
     files, missing = expand_log_globs(
-        [_late(harness_config.file, "target_logs", p) for p in data_settings.target_logs])
+        [_late(harness_config, "target_logs", p) for p in data_settings.target_logs])
     if missing:
         raise FileNotFoundError(f"no file matches [data] target_logs {', '.join(missing)}")
     return scan_files(files, context="logs")
@@ -84,6 +97,6 @@ def parity_diff(harness_config: Any, data_settings: Any, database_url: str) -> A
 
     if not data_settings.reference:
         not_applicable(f"{harness_config.file} declares no [data] reference")
-    reference = _late(harness_config.file, "reference", data_settings.reference)
+    reference = _late(harness_config, "reference", data_settings.reference)
     return schema_parity(reference, database_url, ignore=data_settings.ignore_tables,
                          labels=("[data] reference", "[data] database"))

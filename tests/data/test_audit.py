@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -97,14 +98,15 @@ def test_files_zip_members_har_and_logs(tmp_path: Path) -> None:
                                {"response": {"text": "card 4242 4242 4242 4242"}}]}}
     (run / "artifacts" / "e2e" / "session.har").write_text(json.dumps(har, indent=1))
     (run / "artifacts" / "e2e" / "console.log").write_text(
-        "shopper e2e@example.com +919812345678\n")
+        "shopper e2e@example.com +919812345678\nrider called 9876501234\n")
     files = sorted(p for p in (run / "artifacts").rglob("*") if p.is_file())
     scan = scan_files(files, context="artifacts", relative_to=run)
     found = {(f.rule_id, f.location, f.severity) for f in scan.findings}
     assert found == {
         ("pii.artifact.email", "artifacts/e2e/trace.zip!trace.network:2", "high"),
         ("pii.artifact.email", "artifacts/e2e/session.har:6", "high"),     # URL-encoded
-        ("pii.artifact.mobile", "artifacts/e2e/console.log:1", "medium"),  # test identities pass
+        # the test shopper's own number passes, another one is a finding
+        ("pii.artifact.mobile", "artifacts/e2e/console.log:2", "medium"),
     }
     logs = scan_files([run / "artifacts" / "e2e" / "console.log"], context="logs")
     assert {(f.rule_id, f.severity) for f in logs.findings} == {
@@ -142,3 +144,77 @@ def test_cli_mistakes_are_one_line(args: list[str], message: str, code: int) -> 
 
 def test_sandbox_card_in_db_is_not_a_leak() -> None:
     assert all(m.synthetic for m in pii.find_pii("4242 4242 4242 4242"))
+
+
+def test_rotated_and_nul_led_logs_are_read(tmp_path: Path) -> None:
+    import gzip
+
+    with gzip.open(tmp_path / "app.log.2.gz", "wt") as packed:
+        packed.write("login ok user=ravi.kumar@gmail.com\n")
+    (tmp_path / "app.log").write_bytes(b"\x00" * 4096 + b"sms sent to 9876501234\n")
+    scan = scan_files(sorted(tmp_path.iterdir()), context="logs")
+    assert (scan.files, scan.lines) == (2, 2)
+    assert {f.rule_id for f in scan.findings} == {"pii.log.email", "pii.log.mobile"}
+
+
+def test_json_columns_are_scanned(new_database: Any) -> None:
+    url = new_database("postgresql")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA crm; CREATE TABLE crm.contacts (id int PRIMARY KEY, "
+                          "prefs jsonb, extra json)"))
+        conn.execute(text("INSERT INTO crm.contacts VALUES (1, '{\"contact\": "
+                          "\"ravi.kumar@gmail.com\"}', '{\"note\": \"call +1 415-263-7781\"}')"))
+    engine.dispose()
+    audit = audit_database(url)
+    found = {(f.rule_id, f.location) for f in audit.findings}
+    assert ("pii.email", "crm.contacts.prefs[id=1]") in found
+    assert ("pii.mobile", "crm.contacts.extra[id=1]") in found
+
+
+def test_an_unfinished_masked_copy_does_not_audit_clean(tmp_path: Path) -> None:
+    url = make_db(tmp_path / "copy.db")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM orders"))
+        conn.execute(text("DELETE FROM customers WHERE id = 2 OR id = 3"))
+        conn.execute(text("CREATE TABLE qgate_mask_runs (table_name TEXT PRIMARY KEY, "
+                          "plan_digest TEXT, row_count INT, finished_at TEXT)"))
+        conn.execute(text("INSERT INTO qgate_mask_runs VALUES ('__plan__', 'd', 0, 'x'), "
+                          "('__schema__', 'd', 0, 'x'), ('customers', 'd', 1, 'x')"))
+    engine.dispose()
+    audit = audit_database(url)
+    unfinished = [f for f in audit.findings if f.rule_id == "integrity.unfinished_copy"]
+    assert unfinished and unfinished[0].severity == "high"
+    assert "1 table(s) copied (customers)" in unfinished[0].evidence
+
+
+def test_qgate_own_test_identities_and_embedded_numbers_are_not_findings(tmp_path: Path) -> None:
+    """A clean demo carried 18-20 'mobile number in an artifact' warnings: the sign-up of
+    qgate's own synthetic shoppers, the same number on later pages, locust's decimals."""
+    har = tmp_path / "journey.har"
+    har.write_text(
+        '{"postData": {"text": "{\\"email\\":\\"e2e+1a2b3c@example.com\\",\\"phone\\":'
+        '\\"+919812345678\\"}"}}\n'
+        '{"response": {"text": "<p>Mobile: +91 98123 45678</p>"}}\n'
+        '{"url": "/orders/6f1c2d3e-4b5a-4c6d-8e7f-9876543210ab"}\n')
+    csv = tmp_path / "locust_stats.csv"
+    csv.write_text("Type,Name,Average Response Time\nGET,/api/cart,280929.8333333333\n")
+    scan = scan_files([har, csv], context="artifacts")
+    assert scan.findings == ()
+    har.write_text(har.read_text() + '{"response": {"text": "call 9876501234"}}\n')
+    scan = scan_files([har, csv], context="artifacts")
+    assert [(f.rule_id, f.location) for f in scan.findings] == [
+        ("pii.artifact.mobile", f"{har}:4")]
+
+
+def test_a_real_number_in_the_same_har_as_a_test_shopper_is_still_found(tmp_path: Path) -> None:
+    """HARs are one line: only a number sent with the test identity is the shopper's own."""
+    har = tmp_path / "one-line.har"
+    har.write_text(json.dumps({"log": {"entries": [
+        {"request": {"postData": {"text": '{"email": "e2e+9f8e@example.com", '
+                                          '"phone": "+919812345678"}'}}},
+        {"response": {"content": {"text": "x" * 400 + " other customer: 9876501234"}}}]}}))
+    scan = scan_files([har], context="artifacts")
+    assert [f.rule_id for f in scan.findings] == ["pii.artifact.mobile"]
+    assert scan.findings[0].evidence.startswith("1 match(es)")

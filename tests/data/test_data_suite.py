@@ -176,3 +176,34 @@ def test_report_panel_renders_coverage_and_findings() -> None:
     assert "14 tables, 4,090 rows, 7,810 text values" in html and "1 file, 752 lines" in html
     assert "<td>target logs</td><td class='num'>1</td><td class='num'>0</td>" in html
     assert "<td>database</td><td class='num'>0</td><td class='num'>1</td>" in html
+
+
+def test_nothing_scanned_is_inconclusive_and_rotated_logs_are_read(
+        tmp_path: Path, new_database: NewDatabase) -> None:
+    """An empty database, an empty source and logs only qgate could not read were GO; now
+    the counts are evidence (zero is INCONCLUSIVE, naming what to do) and the rotated `.gz`
+    log and the log starting with NUL bytes are read."""
+    import gzip
+
+    url, source = new_database("sqlite"), new_database("sqlite")
+    for each in (url, source):
+        engine = create_engine(each)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)"))
+        engine.dispose()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with gzip.open(logs / "shop.log.1.gz", "wt") as packed:
+        packed.write("GET /api/cart 200\nGET /api/products 200\n")
+    (logs / "shop.log").write_bytes(b"\x00" * 64 + b"GET /health 200\n")
+    root = scratch_project(tmp_path, f'database = "{url}"\nsource = "{source}"\n'
+                                     f'target_logs = ["{logs}/shop.log*"]')
+    code, output, run = run_data_suite(root)
+    assert run["verdict"]["decision"] == "INCONCLUSIVE", output
+    rows = {c["name"]: c for c in run["verdict"]["criteria"]}
+    assert rows["coverage: database rows scanned"]["outcome"] == "error"
+    assert "point [data] database at the seeded" in rows["coverage: database rows scanned"][
+        "reason"]
+    assert rows["coverage: source values compared"]["outcome"] == "error"
+    assert rows["coverage: log lines read"]["outcome"] == "pass"
+    assert run["suites"]["data"]["metrics"]["data.logs.lines"] == 3

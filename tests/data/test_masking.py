@@ -171,8 +171,8 @@ def test_interrupted_copy_resumes_and_ends_correct(target_backend: str, sqlite_s
     target = new_database(target_backend)
     real_build = masking.build_transform
 
-    def crashing_build(rule: Any, keyring: Any, pools: Any) -> Any:
-        fn = real_build(rule, keyring, pools)
+    def crashing_build(rule: Any, keyring: Any, pools: Any, *args: Any) -> Any:
+        fn = real_build(rule, keyring, pools, *args)
         if rule.options.get("by") != "order_id":
             return fn
         calls = [0]
@@ -270,9 +270,9 @@ def test_a_failing_transformer_shows_its_own_error(sqlite_source: str, mask_key:
 
     real_build = masking.build_transform
 
-    def broken_build(rule: Any, keyring: Any, pools: Any) -> Any:
+    def broken_build(rule: Any, keyring: Any, pools: Any, *args: Any) -> Any:
         if rule.kind != "phone":
-            return real_build(rule, keyring, pools)
+            return real_build(rule, keyring, pools, *args)
 
         def broken(value: Any) -> Any:
             raise ValueError("phone transformer bug")

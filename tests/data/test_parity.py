@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -76,3 +78,31 @@ def test_read_only_sessions_refuse_writes(backend: str, new_database: NewDatabas
         conn.execute(text("INSERT INTO categories VALUES ('x', 'X', '', 0)"))
         conn.commit()
     engine.dispose()
+
+
+def test_parity_sees_every_schema_and_its_objects(new_database: Any) -> None:
+    """Views, functions, triggers, sequences and checks in a second schema: a copy without
+    them was '0 tables, 0 differences'."""
+    from harness.data.parity import schema_parity
+
+    reference, candidate = new_database("postgresql"), new_database("postgresql")
+    ddl = ("CREATE SCHEMA shop; CREATE TABLE shop.orders (id serial PRIMARY KEY, total numeric "
+           "CHECK (total >= 0)); CREATE VIEW shop.big AS SELECT * FROM shop.orders WHERE "
+           "total > 100; CREATE FUNCTION shop.touch() RETURNS trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN RETURN NEW; END $$; CREATE TRIGGER touched BEFORE UPDATE ON shop.orders "
+           "FOR EACH ROW EXECUTE FUNCTION shop.touch();")
+    engine = create_engine(reference)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(ddl)
+    engine.dispose()
+    engine = create_engine(candidate)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA shop; CREATE TABLE shop.orders (id serial "
+                             "PRIMARY KEY, total numeric)")
+    engine.dispose()
+    diff = schema_parity(reference, candidate)
+    found = {(f.rule_id, f.location) for f in diff.findings}
+    assert diff.tables == 1
+    assert {("parity.view_missing", "shop.big"), ("parity.function_missing", "shop.touch()"),
+            ("parity.trigger_missing", "shop.orders.touched"),
+            ("parity.check_missing", "shop.orders")} <= found

@@ -19,7 +19,12 @@ def kinds(text: str, **kw: bool) -> list[tuple[str, str, bool]]:
     ("call +91 98123 45678", [("mobile", "+91 98123 45678", False)]),
     ("alt 09812345678.", [("mobile", "09812345678", False)]),
     ("919812345678", [("mobile", "919812345678", False)]),
-    ("+91 51234 56789", []),                          # mobiles start with 6-9
+    ("+91 01234 56789", []),                          # no Indian number starts with 0
+    ("+91 51234 56789", [("mobile", "+91 51234 56789", False)]),  # a landline: a phone
+    ("US +1 415-263-7781.", [("mobile", "+1 415-263-7781", False)]),  # E.164 anywhere
+    ("avg 280929.8333333333 ms", []),                 # a decimal is not a phone
+    ("4539578763621486@shop.in", [("email", "4539578763621486@shop.in", False)]),
+    ("id 6f1c2d3e-9876543210ab", []),                 # a hex id is not a phone
     ("card 4111 1111 1111 1111", [("card", "4111 1111 1111 1111", False)]),
     ("4242424242424242", [("card", "4242424242424242", True)]),
     ("4111 1111 1111 1112", []),                      # fails Luhn

@@ -103,3 +103,54 @@ def test_geo_partial_null() -> None:
     null = build_transform(Rule("null"), KEY, Pools((), (), (), (), ()))
     assert null is not None and null("anything") is None
     assert build_transform(Rule("keep"), KEY, Pools((), (), (), (), ())) is None
+
+
+def test_postcodes_keep_their_own_format() -> None:
+    cut = geo_transform(keep_digits=3)
+    assert cut("94105") == "94100"            # a ZIP was "94105.00"
+    assert cut(94105) == 94100
+    assert cut("560038") == "560000"
+    assert cut("NW1 6XE") == "NW1 0AA"
+    assert cut("EH2 2AN") == "EH2 0AA"
+    assert cut("12.9716,77.5946") == "12.97,77.59"  # coordinates still round
+
+
+def test_phones_of_any_country_stay_phones_of_that_country() -> None:
+    import phonenumbers
+
+    masked = phone_transform(KEY, ("US", "GB", "IN"))
+    for given, region in (("+1 415-263-7781", "US"), ("(212) 736-5012", "US"),
+                          ("07911 123456", "GB"), ("+44 20 7946 0958", "GB"),
+                          ("+91 98765 43210", "IN"), ("9812345678", "IN")):
+        out = masked(given)
+        assert out != given
+        assert [ch for ch in out if not ch.isdigit()] == [ch for ch in given
+                                                          if not ch.isdigit()]
+        number = phonenumbers.parse(out, region)
+        assert phonenumbers.is_valid_number(number), (given, out)
+        assert number.country_code == phonenumbers.parse(given, region).country_code
+    us = [f"(415) 263-{n:04d}" for n in range(1000, 1600)]
+    assert len({masked(v) for v in us}) == len(us)  # one-to-one
+
+
+def test_json_rules_per_key_and_scrub_walks_documents() -> None:
+    import json
+
+    from harness.data.rules import parse_rule
+
+    rule = parse_rule({"json": {"contact": "email", "sms": "phone", "name": {"fake": "name"},
+                                "*": "scrub"}}, "rules.yaml", "tables.c.prefs")
+    fn = build_transform(rule, KEY, Pools(("Asha",), ("Rao",), ("Tower",), (), ()),
+                         ("US", "IN"))
+    assert fn is not None
+    doc = {"contact": "emily.johnson@gmail.com", "sms": "+1 415-263-7781", "theme": "dark",
+           "emergency": {"name": "Emily Johnson", "note": "call emily on 9812345678"}}
+    out = json.loads(fn(json.dumps(doc)))
+    assert out["contact"].endswith("@example.com") and out["theme"] == "dark"
+    assert out["sms"] != doc["sms"] and out["sms"].startswith("+1 415-")
+    assert out["emergency"] == {"name": "Asha Rao", "note": "call emily on [mobile]"}
+    assert fn(doc) == out  # a parsed document (psycopg2's jsonb) the same
+    scrub = build_transform(Rule("scrub"), KEY, Pools((), (), (), (), ()))
+    assert scrub is not None
+    assert json.loads(scrub('{"to": "Call Oliver Smith at oliver.smith@btinternet.com"}')) == {
+        "to": "Call [name] at [email]"}
