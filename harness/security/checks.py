@@ -714,7 +714,9 @@ def check_response_hygiene(target: ScanTarget, settings: SecuritySettings,
                 if not 200 <= head.status_code < 300:
                     problems.append(problem(
                         "qgate.head-method", "HEAD not answered like GET",
-                        "medium" if head.status_code >= 500 else "low", "", request.url,
+                        # 501 says "not implemented" on purpose; another 5xx is a crash
+                        "medium" if head.status_code >= 500 and head.status_code != 501
+                        else "low", "", request.url,
                         f"HEAD {request.url} answered {head.status_code} while GET answered "
                         f"{got.status_code} (monitors, caches and link checkers use HEAD)",
                         reproduce=f"curl -sI {shlex.quote(request.url)}", parameter="HEAD"))
