@@ -203,9 +203,10 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
     from harness.report.console import render_console
     from harness.runner import parse_suites, plan_run, run_gate
     export_overrides(args.load_profile, args.load_workers)
-    env = load_environment(env_name or args.env)
-    if base_url or getattr(args, "base_url", None):
-        env = env.with_base_url(base_url or args.base_url)
+    target = base_url or getattr(args, "base_url", None)
+    env = load_environment(env_name or args.env, base_url=target)
+    if target:
+        env = env.with_base_url(target)
     plan = plan_run(env, parse_suites(args.suites),
                     allow_production=getattr(args, "allow_production", False),
                     expect_version=args.expect_version or expect_version or "",

@@ -34,10 +34,11 @@ def smoke_command(args: argparse.Namespace) -> int:
     The table, `--json` and `--prom-file` are all rendered from the run record as written
     (redacted) to run.json, so `qgate report` can rebuild exactly what on-call saw.
     """
-    env = load_environment(args.env)
+    env = load_environment(args.env, base_url=args.base_url)
     if args.base_url:
         env = env.with_base_url(args.base_url)
     settings: SmokeSettings = env.suite_settings("smoke")
+    settings.require(env.file)  # no checks, or an undeclared POST: exit 2 before any request
     expect = args.expect_version or settings.expect_version
     timeout = args.timeout if args.timeout is not None else settings.timeout_s
     if timeout <= 0:

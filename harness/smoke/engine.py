@@ -76,6 +76,7 @@ async def _run_one(client: httpx.AsyncClient, check: Check, deadline: float,
         try:
             response = await client.request(
                 check.method, check.path, json=check.json or None, headers=check.headers,
+                follow_redirects=check.follow_redirects,
                 timeout=max(0.05, min(attempt_timeout_s, remaining)))
             latency = (time.perf_counter() - started) * 1000
             status = response.status_code
@@ -103,6 +104,11 @@ def _judge_response(check: Check, response: httpx.Response, latency_ms: float,
     version = ""
     if response.status_code != check.expect_status:
         return f"expected HTTP {check.expect_status}, got {response.status_code}", version
+    if check.expect_content_type:
+        kind = response.headers.get("content-type", "")
+        if not kind.lower().startswith(check.expect_content_type.lower()):
+            return (f"Content-Type is {kind or 'missing'!r}, expected "
+                    f"{check.expect_content_type!r}"), version
     if check.expect_text and check.expect_text not in response.text:
         return f"body does not contain {check.expect_text!r}", version
     if check.expect_json or check.version_field:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import run_qgate
+from cli_support import SMOKE_CHECK, run_qgate
 
 GATE = '[required]\ndemo = ["smoke"]\n'
 
@@ -31,7 +31,7 @@ def scratch(root: Path, tests: str, *, base_url: str = "http://127.0.0.1:9",
     """A project with one environment and one suite of the given tests."""
     (root / "environments").mkdir(exist_ok=True)
     (root / "environments" / f"{env}.toml").write_text(
-        f'base_url = "{base_url}"\nsuites = {json.dumps(list(suites))}\n{extra}')
+        f'base_url = "{base_url}"\nsuites = {json.dumps(list(suites))}\n{extra}{SMOKE_CHECK}')
     if gate is not None:
         (root / "gate.toml").write_text(gate)
     folder = root / "suites" / suite
@@ -296,7 +296,7 @@ def test_qgate_merge_refuses_intrusive_shards_of_production(tmp_path: Path) -> N
 def test_base_url_cannot_retarget_an_environment_at_production(tmp_path: Path) -> None:
     prod_project(tmp_path)
     (tmp_path / "environments" / "demo.toml").write_text(
-        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke", "e2e"]\n')
+        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke", "e2e"]\n' + SMOKE_CHECK)
     proc = pytest_in(tmp_path, "suites/e2e", "--env", "demo", "--base-url",
                      "https://shop.example.com/", "-q")
     assert proc.returncode == 4, proc.stdout + proc.stderr

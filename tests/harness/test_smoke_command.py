@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli_support import heavy_modules_after, run_qgate
+from shop_app import ShopApp, serve_shop
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +151,8 @@ def test_browser_check_needs_the_shops_search_page_declared(tmp_path: Path) -> N
 
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "shop.toml").write_text(
-        'base_url = "http://127.0.0.1:9"\n[smoke.browser]\nenabled = true\n'
+        'base_url = "http://127.0.0.1:9"\n[[smoke.checks]]\nname = "home"\npath = "/"\n'
+        '[smoke.browser]\nenabled = true\n'
         'search_term = "milk"\nresult_selector = "a.product"\n')
     env = load_environment("shop", tmp_path)
     with pytest.raises(ConfigError) as info:
@@ -159,3 +162,93 @@ def test_browser_check_needs_the_shops_search_page_declared(tmp_path: Path) -> N
                        env={"QGATE_ROOT": str(tmp_path)})
     assert result.code == 2, result.out + result.err
     assert "smoke.browser.search_path: not declared" in result.err
+
+
+# --- issue 19: no demo defaults outside the demo; secrets and URLs --------------------------
+
+@pytest.fixture
+def shop() -> Iterator[ShopApp]:
+    """A healthy shop that is not the demo store."""
+    with serve_shop() as app:
+        yield app
+
+
+@pytest.fixture
+def init_project(tmp_path: Path) -> Path:
+    """A project as `qgate init` writes it."""
+    result = run_qgate("init", str(tmp_path))
+    assert result.code == 0, result.err
+    return tmp_path
+
+
+def in_project(project: Path, **variables: str) -> dict[str, str]:
+    return {"QGATE_ROOT": str(project), **variables}
+
+
+def test_init_project_smoke_is_go_on_a_shop_that_is_not_the_demo(shop: ShopApp,
+                                                                 init_project: Path) -> None:
+    result = run_qgate("smoke", "--env", "production", cwd=init_project,
+                       env=in_project(init_project, PRODUCTION_BASE_URL=shop.base_url))
+    assert result.code == 0, result.out + result.err
+    assert "home page" in result.out
+    assert shop.requests and shop.methods == {"GET"}, shop.requests  # never a POST
+    assert not any(p.startswith("/api/") for _, p in shop.requests)
+
+
+def test_an_environment_without_checks_is_a_config_error(shop: ShopApp, tmp_path: Path) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "production.toml").write_text(
+        'base_url = "${PRODUCTION_BASE_URL}"\nproduction = true\nsuites = ["smoke"]\n'
+        '[smoke]\ntimeout_s = 2.0\n')
+    for command in (["smoke"], ["run"]):
+        result = run_qgate(*command, "--env", "production", cwd=tmp_path,
+                           env=in_project(tmp_path, PRODUCTION_BASE_URL=shop.base_url))
+        assert result.code == 2, result.out + result.err
+        assert "smoke.checks: no smoke checks declared" in result.err
+        assert "[[smoke.checks]]" in result.err  # says what to declare
+    assert shop.requests == []  # nothing was sent to the shop
+
+
+def test_a_post_check_not_declared_safe_is_refused_before_any_request(shop: ShopApp,
+                                                                      tmp_path: Path) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "production.toml").write_text(
+        f'base_url = "{shop.base_url}"\nproduction = true\n'
+        '[[smoke.checks]]\nname = "quote"\npath = "/api/quote"\nmethod = "POST"\n')
+    result = run_qgate("smoke", "--env", "production", cwd=tmp_path, env=in_project(tmp_path))
+    assert result.code == 2, result.out + result.err
+    assert "smoke.checks[0]: 'quote' sends POST; declare `safe = true`" in result.err
+    assert shop.requests == []
+
+
+@pytest.mark.parametrize("command", ["smoke", "run"])
+def test_an_empty_url_secret_is_exit_2_naming_the_variable(init_project: Path, command: str
+                                                           ) -> None:
+    result = run_qgate(command, "--env", "production", cwd=init_project,
+                       env=in_project(init_project, PRODUCTION_BASE_URL=""))
+    assert result.code == 2, result.out + result.err
+    assert "${PRODUCTION_BASE_URL} is set but empty" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "VERDICT" not in result.out
+
+
+def test_base_url_flag_satisfies_an_unset_variable(shop: ShopApp, init_project: Path) -> None:
+    variables = in_project(init_project)
+    result = run_qgate("smoke", "--env", "production", "--base-url", shop.base_url,
+                       cwd=init_project, env=variables)
+    assert "PRODUCTION_BASE_URL" not in os.environ
+    assert result.code == 0, result.out + result.err
+
+
+def test_a_folder_without_environments_says_so(tmp_path: Path) -> None:
+    result = run_qgate("smoke", "--env", "production", cwd=tmp_path, env={"QGATE_ROOT": ""})
+    assert result.code == 2, result.out + result.err
+    assert f"no environments/ folder in {tmp_path.resolve()}" in result.err
+    assert "qgate init" in result.err
+
+
+def test_the_demo_environment_loads_from_any_folder(tmp_path: Path) -> None:
+    from harness.config import load_environment
+
+    env = load_environment("demo", tmp_path)  # no environments/ here: the packaged demo
+    assert [c.name for c in env.suite_settings("smoke").checks][:3] == [
+        "healthz", "readyz", "version"]
