@@ -202,8 +202,10 @@ def _gitlab_when(job: Mapping[str, Any], variables: Mapping[str, str]) -> str | 
 
 
 def run_gitlab_pipeline(doc: Mapping[str, Any], *, cwd: Path, env: Mapping[str, str],
-                        variables: Mapping[str, str]) -> dict[str, StepRun]:
-    """Run the jobs stage by stage; manual jobs are run as if a person started them."""
+                        variables: Mapping[str, str],
+                        assume_passed: tuple[str, ...] = ()) -> dict[str, StepRun]:
+    """Run the jobs stage by stage; manual jobs are run as if a person started them; jobs
+    named in `assume_passed` are taken as run and passed without running them."""
     jobs = {name: job for name, job in doc.items()
             if isinstance(job, dict) and "script" in job}
     default = doc.get("default", {})
@@ -212,6 +214,9 @@ def run_gitlab_pipeline(doc: Mapping[str, Any], *, cwd: Path, env: Mapping[str, 
     for stage in doc["stages"]:
         for name, job in jobs.items():
             if job.get("stage", "test") != stage:
+                continue
+            if name in assume_passed:
+                runs[name] = StepRun(name, ran=True, code=0, out="(assumed passed)")
                 continue
             when = _gitlab_when(job, variables)
             needs_ok = all(runs.get(n, StepRun(n, False)).ran for n in job.get("needs", []))
