@@ -133,7 +133,13 @@ def load_policy(path: Path) -> GatePolicy:
                               f"environments: {', '.join(known_envs)}")
 
     for env, suites in policy.required.items():
-        # an environment listed here without a file is harmless: the list is never used
+        # a typo here would leave the real environment on its default list, silently; the
+        # bundled `demo` is always loadable (its file may be the packaged one)
+        if known_envs and env not in known_envs and env != "demo":
+            raise ConfigError(file, f"required.{env}", f"unknown environment '{env}'",
+                              hint=suggest(env, known_envs) or
+                              f"environments: {', '.join(known_envs)} (remove the entry or "
+                              f"add environments/{env}.toml)")
         for i, suite in enumerate(suites):
             check_suite(suite, f"required.{env}[{i}]")
     for i, c in enumerate(policy.criteria):

@@ -76,6 +76,11 @@ def make_engine(url: str, *, read_only: bool = False, label: str = "--db") -> An
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise UsageError(f"{label}: cannot use '{display_url(url)}': {exc}") from None
+    except ImportError as exc:  # the dialect exists, its DBAPI driver is not installed
+        from harness.errors import ToolMissing
+        raise ToolMissing(f"{label}: no driver for {parsed.drivername} ({exc})",
+                          hint=f"pip install {exc.name or 'the driver'} (or name a driver "
+                               "you have, e.g. postgresql+psycopg2, mysql+pymysql)") from None
     if read_only and backend in ("mysql", "mariadb"):
         @event.listens_for(engine, "connect")
         def _read_only_session(dbapi_conn: Any, _record: Any) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from harness.config import Environment, load_environment, reports_dir
+from harness.errors import ExitCode
 from harness.results import SuiteResult, TestCase, write_suite_result
 from harness.runrecord import new_run_dir, now_iso
 from harness.smoke.engine import (
@@ -76,9 +78,15 @@ def smoke_command(args: argparse.Namespace) -> int:
     record = load_run(run_dir)  # what was written (redacted) is what on-call sees
     print(render_smoke_json(record, run_dir) if args.json else
           render_smoke_table(record, run_dir))
+    code = int(record.verdict.exit_code)
     if args.prom_file:
-        write_prom_file(Path(args.prom_file), render_prom(record, time.time()))
-    return int(record.verdict.exit_code)
+        try:
+            write_prom_file(Path(args.prom_file), render_prom(record, time.time()))
+        except OSError as exc:  # the verdict stands; a GO whose metrics were lost is exit 2
+            print(f"qgate: error: --prom-file {args.prom_file}: cannot write it "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return code or int(ExitCode.USAGE)
+    return code
 
 
 def select_checks(env: Environment, settings: SmokeSettings) -> tuple[list[Check], list[Check]]:

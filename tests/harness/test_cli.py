@@ -185,3 +185,95 @@ def test_sigterm_stops_the_demo_store_and_the_suite_processes() -> None:
         httpx.get(store_url + "/healthz", timeout=2)
     wait_for(lambda: not any(alive(pid, cmd) for pid, cmd in started.items()), timeout=15,
              what="every process the run started to exit")
+
+
+# --- issue 19.7: CLI polish -----------------------------------------------------------------
+
+def test_store_help_works() -> None:
+    result = run_qgate("store", "--help")
+    assert result.code == 0, result.err
+    assert result.out.startswith("usage: qgate store")
+
+
+@pytest.mark.parametrize("argv", [["run", "--env", "nope", "--debug"],
+                                  ["smoke", "--debug", "--env", "nope"]])
+def test_debug_is_accepted_after_the_subcommand(argv: list[str]) -> None:
+    result = run_qgate(*argv)
+    assert result.code == 2, result.err
+    assert "Traceback" in result.err and "environment 'nope' not found" in result.err
+
+
+def test_every_command_has_a_description_examples_and_exit_codes() -> None:
+    import shlex
+
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(commands) >= {"run", "merge", "demo", "smoke", "report", "doctor", "init",
+                             "approve", "data", "store"}
+    for name, sub in commands.items():
+        assert sub.description and sub.epilog, name
+        examples, _, exits = sub.epilog.partition("\n\nexit codes: ")
+        assert examples.startswith("examples:\n") and exits, name
+        for line in examples.splitlines()[1:]:
+            words = shlex.split(line)
+            assert words[:2] == ["qgate", name], line
+            if name not in ("data", "store"):
+                parser.parse_args(words[1:])  # every example is a valid command line
+
+
+def test_list_flags_take_commas_and_repeats_alike() -> None:
+    from harness.cli import build_parser, split_list
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "--env", "x", "--suites", "smoke,e2e", "--suites", "load"])
+    assert split_list(args.suites) == ["smoke", "e2e", "load"]
+    args = parser.parse_args(["demo", "--fault", "health-down,slow-search", "--fault", "x"])
+    assert split_list(args.fault) == ["health-down", "slow-search", "x"]
+    result = run_qgate("demo", "--fault", "health-down,nope")
+    assert result.code == 2 and "--fault: unknown fault 'nope'" in result.err
+
+
+def test_an_unusable_prom_file_keeps_the_no_go(tmp_path: Path) -> None:
+    from shop_app import ShopApp, serve_shop
+
+    (tmp_path / "a-file").write_text("")
+    prom = str(tmp_path / "a-file" / "qgate.prom")  # under a file: cannot be written
+    with serve_shop(ShopApp(missing={"/"})) as shop:
+        result = run_qgate("smoke", "--env", "production", "--base-url", shop.base_url,
+                           "--prom-file", prom, "--timeout", "2")
+    assert result.code == 1, result.out + result.err  # NO-GO, not an internal error
+    assert "Traceback" not in result.err
+    assert f"qgate: error: --prom-file {prom}: cannot write it" in result.err
+    with serve_shop() as shop:
+        result = run_qgate("smoke", "--env", "production", "--base-url", shop.base_url,
+                           "--prom-file", prom)
+    assert result.code == 2, result.out + result.err  # a GO whose metrics were lost
+
+
+def test_merge_of_a_corrupt_run_json_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "shard").mkdir()
+    (tmp_path / "shard" / "run.json").write_text("{not json")
+    result = run_qgate("merge", "--env", "demo", str(tmp_path / "shard"))
+    assert result.code == 2, result.err
+    assert "run.json: not a qgate run record" in result.err and "Traceback" not in result.err
+
+
+def test_data_generate_with_a_missing_driver_is_one_line(tmp_path: Path) -> None:
+    result = run_qgate("data", "generate", "--spec", str(PROJECT / "datasets" / "demo.yaml"),
+                       "--db", "mssql+pyodbc://u:p@127.0.0.1/shop")
+    assert result.code == 2, result.err
+    assert "--db: no driver for mssql+pyodbc" in result.err and "pip install pyodbc" in \
+        result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_typo_under_required_is_a_config_error(project_copy: Path) -> None:
+    gate = project_copy / "gate.toml"
+    gate.write_text(gate.read_text().replace("staging = [", "stagng = ["))
+    result = run_qgate("run", "--env", "demo", cwd=project_copy,
+                       env={"QGATE_ROOT": str(project_copy)})
+    assert result.code == 2, result.out + result.err
+    assert "gate.toml: required.stagng: unknown environment 'stagng'; did you mean " \
+           "'staging'?" in result.err
