@@ -50,9 +50,11 @@ def smoke_command(args: argparse.Namespace) -> int:
         settings.browser.require(env.file)  # before any check runs: a config error is exit 2
     checks, refused = select_checks(env, settings)
     started, started_at = time.perf_counter(), now_iso()
-    results, old = asyncio.run(_run_both(env, settings, checks, expect, timeout, args.compare))
+    live = None if args.json else LiveTable(env, expect, [c.name for c in settings.checks])
+    results, old = asyncio.run(_run_both(env, settings, checks, expect, timeout, args.compare,
+                                         live))
     result = suite_result(results, duration_s=time.perf_counter() - started,
-                          started_at=started_at)
+                          started_at=started_at, target=env.shown_url)
     extra = [TestCase(id=f"smoke::{c.name}", name=c.name, outcome="skipped",
                       message="writes data: not allowed in this environment") for c in refused]
     browser_ms: dict[str, float] = {}
@@ -77,7 +79,7 @@ def smoke_command(args: argparse.Namespace) -> int:
 
     record = load_run(run_dir)  # what was written (redacted) is what on-call sees
     print(render_smoke_json(record, run_dir) if args.json else
-          render_smoke_table(record, run_dir))
+          render_smoke_table(record, run_dir, shown=frozenset(live.shown if live else ())))
     code = int(record.verdict.exit_code)
     if args.prom_file:
         try:
@@ -101,12 +103,47 @@ def target_for(env: Environment, base_url: str) -> SmokeTarget:
     return SmokeTarget(base_url, env.auth.basic_credentials(), dict(env.auth.headers))
 
 
+class LiveTable:
+    """The on-call screen while checks run: the header at once, each check's row as soon as
+    it is final, and a line when a check starts retrying, so nothing is silent for the
+    whole retry budget. Colour only on a terminal, never with NO_COLOR."""
+
+    def __init__(self, env: Environment, expect: str, names: list[str]) -> None:
+        from harness.report.oncall import name_width, smoke_header
+        self.width = name_width(names)
+        self.shown: list[str] = []
+        self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        for line in smoke_header(env.name, env.shown_url, expect, self.width):
+            print(line, flush=True)
+        self.secrets = env.secret_values()
+
+    def result(self, result: CheckResult) -> None:
+        """Print a finished check's row."""
+        from harness.redaction import redact
+        from harness.report.oncall import smoke_row
+        row = smoke_row(result.name, "passed" if result.ok else "failed",
+                        check_details(result), "", self.width)
+        if self.colour:
+            row = f"\033[{'32' if result.ok else '31'}m{row}\033[0m"
+        print(redact(row, self.secrets), flush=True)
+        self.shown.append(result.name)
+
+    def retry(self, name: str, reason: str) -> None:
+        """Say that a check is being retried (a deploy warming up), once per check."""
+        from harness.redaction import redact
+        print(redact(f"  … {name}: {reason}; retrying within the time budget", self.secrets),
+              flush=True)
+
+
 async def _run_both(env: Environment, settings: SmokeSettings, checks: Sequence[Check],
-                    expect: str, timeout: float, compare: str | None
+                    expect: str, timeout: float, compare: str | None,
+                    live: LiveTable | None = None
                     ) -> tuple[list[CheckResult], list[CheckResult] | None]:
     attempt = settings.attempt_timeout_s
     new = run_checks(checks, target_for(env, env.base_url), expect_version=expect,
-                     timeout_s=timeout, attempt_timeout_s=attempt)
+                     timeout_s=timeout, attempt_timeout_s=attempt,
+                     on_result=live.result if live else None,
+                     on_retry=live.retry if live else None)
     if not compare:
         return await new, None
     from harness.schema import check_url

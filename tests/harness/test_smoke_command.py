@@ -44,7 +44,8 @@ def test_health_down_is_no_go_naming_the_check(health_down_store: str) -> None:
     assert result.code == 1, result.out + result.err
     readyz = next(line for line in result.out.splitlines() if line.strip().startswith("readyz"))
     assert "FAIL expected HTTP 200, got 503" in readyz
-    assert "VERDICT: NO-GO — smoke: tests pass — 1 of 7 failed: readyz" in result.out
+    assert "VERDICT: NO-GO — version 1.0.0 · 6 of 7 checks ok — smoke: tests pass — 1 of 7 " \
+           "failed: readyz" in result.out
 
 
 def test_version_mismatch_is_no_go(mismatched_store: str) -> None:
@@ -54,12 +55,17 @@ def test_version_mismatch_is_no_go(mismatched_store: str) -> None:
     assert "expected '2.4.0'" in result.out
 
 
-def test_unreachable_host_is_no_go_connection_refused(closed_port_url: str) -> None:
+def test_unreachable_host_is_inconclusive_in_smoke_and_run_alike(closed_port_url: str) -> None:
     result = run_qgate("smoke", "--env", "demo", "--base-url", closed_port_url,
                        "--timeout", "1.5")
-    assert result.code == 1, result.out + result.err
+    assert result.code == 3, result.out + result.err  # no evidence: page a person
     assert "connection refused" in result.out
     assert "attempts" in result.out  # it retried within the budget before giving up
+    assert "VERDICT: INCONCLUSIVE — version unknown · unreachable" in result.out
+    assert f"next: qgate got no answer from {closed_port_url}" in result.out
+    run = run_qgate("run", "--env", "demo", "--suites", "smoke", "--base-url",
+                    closed_port_url)
+    assert run.code == 3 and "unreachable: connection refused" in run.out
 
 
 def test_json_and_prometheus_output(clean_store: str, tmp_path: Path) -> None:
@@ -252,3 +258,114 @@ def test_the_demo_environment_loads_from_any_folder(tmp_path: Path) -> None:
     env = load_environment("demo", tmp_path)  # no environments/ here: the packaged demo
     assert [c.name for c in env.suite_settings("smoke").checks][:3] == [
         "healthz", "readyz", "version"]
+
+
+# --- issue 19.4: on-call output is a runbook ------------------------------------------------
+
+RUNBOOK_CHECKS = '''
+[[smoke.checks]]
+name = "home page"
+path = "/"
+expect_content_type = "text/html"
+
+[[smoke.checks]]
+name = "readiness"
+path = "/readyz"
+
+[[smoke.checks]]
+name = "version"
+path = "/version"
+version_field = "version"
+'''
+
+
+def shop_project(root: Path, base_url: str, timeout: float = 4.0) -> dict[str, str]:
+    (root / "environments").mkdir(exist_ok=True)
+    (root / "environments" / "production.toml").write_text(
+        f'base_url = "{base_url}"\nproduction = true\n[smoke]\ntimeout_s = {timeout}\n'
+        + RUNBOOK_CHECKS)
+    return {"QGATE_ROOT": str(root)}
+
+
+def test_a_warming_up_deploy_is_retried_to_go(tmp_path: Path) -> None:
+    with serve_shop(ShopApp(warmup_503=4)) as shop:
+        result = run_qgate("smoke", "--env", "production", "--json", cwd=tmp_path,
+                           env=shop_project(tmp_path, shop.base_url))
+    assert result.code == 0, result.out + result.err
+    assert max(c["attempts"] for c in json.loads(result.out)["checks"]) > 1
+
+
+def test_a_definite_failure_is_not_retried(tmp_path: Path) -> None:
+    with serve_shop(ShopApp(missing={"/readyz"})) as shop:
+        result = run_qgate("smoke", "--env", "production", "--json", cwd=tmp_path,
+                           env=shop_project(tmp_path, shop.base_url, timeout=8))
+        readyz_requests = [p for _, p in shop.requests if p == "/readyz"]
+    assert result.code == 1, result.out + result.err
+    check = next(c for c in json.loads(result.out)["checks"] if c["name"] == "readiness")
+    assert check["attempts"] == 1 and check["definite"] is True
+    assert readyz_requests == ["/readyz"]  # one request, not a budget's worth of retries
+
+
+def test_a_failed_check_shows_curl_status_body_and_what_to_do(tmp_path: Path) -> None:
+    with serve_shop(ShopApp(missing={"/readyz"})) as shop:
+        result = run_qgate("smoke", "--env", "production", "--expect-version", "9.9.9",
+                           "--timeout", "1", cwd=tmp_path,
+                           env=shop_project(tmp_path, shop.base_url))
+    assert result.code == 1, result.out + result.err
+    out = result.out
+    assert "VERDICT: NO-GO — version 7.3.1, expected 9.9.9 · 1 of 3 checks ok — " in out
+    assert f"      $ curl -i {shop.base_url}/readyz\n      HTTP 404\n      | <html><body>Not " \
+           "found</body></html>" in out
+    assert "version is '7.3.1', expected '9.9.9'" in out and '| {"version": "7.3.1"}' in out
+    assert "\nnext: roll back (blue/green: switch back) or fix forward now" in out
+    assert "\033[" not in out  # piped: no colour
+
+
+def test_results_stream_while_checks_retry(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    with serve_shop(ShopApp(warmup_503=10**6)) as shop:
+        env = {**os.environ, **shop_project(tmp_path, shop.base_url, timeout=3)}
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "smoke", "--env",
+                                 "production"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append((time.monotonic(), line))
+        proc.wait()
+    retrying = next(at for at, line in lines if "retrying within the time budget" in line)
+    verdict = next(at for at, line in lines if line.startswith("VERDICT"))
+    assert verdict - retrying > 1.5  # said something long before the 3 s budget ran out
+    assert proc.returncode == 1
+
+
+@pytest.mark.parametrize(("no_colour", "coloured"), [("", True), ("1", False)])
+def test_colour_only_on_a_terminal_without_no_color(tmp_path: Path, no_colour: str,
+                                                    coloured: bool) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    with serve_shop() as shop:
+        env = {**os.environ, **shop_project(tmp_path, shop.base_url), "NO_COLOR": no_colour}
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "smoke", "--env",
+                                 "production"], cwd=tmp_path, env=env, stdout=follower,
+                                stderr=subprocess.DEVNULL)
+        proc.wait(timeout=60)
+        os.close(follower)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(leader)
+    assert proc.returncode == 0
+    assert (b"\033[32m" in out) is coloured
