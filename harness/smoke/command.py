@@ -46,6 +46,12 @@ def smoke_command(args: argparse.Namespace) -> int:
     if timeout <= 0:
         from harness.errors import UsageError
         raise UsageError(f"--timeout must be positive, got {timeout:g}")
+    if expect and not any(c.version_field for c in settings.checks):
+        from harness.errors import ConfigError
+        raise ConfigError(env.file, "smoke.checks", f"--expect-version {expect}: no check "
+                          "declares version_field, so the version cannot be verified",
+                          hint='declare a check like [[smoke.checks]] name = "version" '
+                               'path = "/version" version_field = "version"')
     if args.browser or settings.browser.enabled:
         settings.browser.require(env.file)  # before any check runs: a config error is exit 2
     checks, refused = select_checks(env, settings)

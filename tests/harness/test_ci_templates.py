@@ -73,9 +73,9 @@ def test_github_rolls_back_on_a_no_go_smoke_only(tmp_path: Path, code: int,
                                                  rolled_back: bool) -> None:
     env = fake_tools(tmp_path, qgate_exit={"smoke": code})
     job = run_github_job(GITHUB, "smoke", cwd=tmp_path, env=env, secrets=SECRETS,
-                         github=RELEASE)
-    assert qgate_calls(tmp_path) == [["smoke", "--env", "production", "--expect-version",
-                                      "c0ffee", "--timeout", "60"]]
+                         github=RELEASE, variables={"QGATE_CHECK_VERSION": "true"})
+    assert qgate_calls(tmp_path) == [["smoke", "--env", "production", "--timeout", "60",
+                                      "--expect-version", "c0ffee"]]
     assert_parse(qgate_calls(tmp_path))
     assert (tmp_path / "rollback-ran.txt").exists() is rolled_back
     assert job.failed is (code != 0)
@@ -83,6 +83,16 @@ def test_github_rolls_back_on_a_no_go_smoke_only(tmp_path: Path, code: int,
     assert page.ran is (code not in (0, 1))
     if page.ran:
         assert f"could not judge the deploy (exit {code}" in page.out
+
+
+def test_the_first_release_smoke_expects_no_version_until_the_shop_reports_one(
+        tmp_path: Path) -> None:
+    env = fake_tools(tmp_path)
+    run_github_job(GITHUB, "smoke", cwd=tmp_path, env=env, secrets=SECRETS, github=RELEASE)
+    run_gitlab_pipeline(GITLAB, cwd=tmp_path, env=env, variables=MAIN,
+                        assume_passed=("gate", "approve", "deploy"))
+    assert [c for c in qgate_calls(tmp_path) if c[0] == "smoke"] == [
+        ["smoke", "--env", "production", "--timeout", "60"]] * 2
 
 
 def test_github_release_path() -> None:

@@ -369,3 +369,13 @@ def test_colour_only_on_a_terminal_without_no_color(tmp_path: Path, no_colour: s
         os.close(leader)
     assert proc.returncode == 0
     assert (b"\033[32m" in out) is coloured
+
+
+def test_expect_version_without_a_version_check_is_a_config_error(shop: ShopApp,
+                                                                   init_project: Path) -> None:
+    result = run_qgate("smoke", "--env", "production", "--expect-version", "1.2.3",
+                       cwd=init_project,
+                       env=in_project(init_project, PRODUCTION_BASE_URL=shop.base_url))
+    assert result.code == 2, result.out + result.err  # never a GO that checked no version
+    assert "--expect-version 1.2.3: no check declares version_field" in result.err
+    assert shop.requests == []
