@@ -46,9 +46,12 @@ _SECRET_KEY = re.compile(
 class AuthSettings:
     """How to get through a protected staging: basic auth, extra headers or a storage state."""
 
+    #: HTTP basic auth user (with basic_password)
     basic_user: str = ""
     basic_password: str = ""
+    #: headers sent with every request, e.g. { "X-Staging-Token" = "${STAGING_TOKEN}" }
     headers: dict[str, str] = field(default_factory=dict)
+    #: a Playwright storage state file (a logged-in browser) for the e2e suite
     storage_state: str = ""
 
     def basic_credentials(self) -> tuple[str, str] | None:
@@ -62,11 +65,17 @@ class AuthSettings:
 class _EnvironmentFile:
     """The top-level keys of an environment file (suite tables are checked separately)."""
 
+    #: the storefront's URL; `--base-url` overrides it (and satisfies an unset ${VAR} here)
     base_url: str
+    #: the API's URL (default: base_url + "/api")
     api_url: str = ""
+    #: true refuses e2e, load, stress, security scans and data writes without
+    #: --allow-production (recorded in the report)
     production: bool = False
+    #: the suites allowed here; the gate requires them unless gate.toml's [required] says
     suites: list[str] = field(default_factory=lambda: ["smoke"])
     description: str = ""
+    #: where the target reports its version (`qgate run`'s probe)
     version_path: str = "/version"
     auth: AuthSettings = field(default_factory=AuthSettings)
 
