@@ -27,7 +27,14 @@ from harness.config import (
 from harness.errors import TargetUnreachable, UsageError
 from harness.processes import stop_process_group
 from harness.results import SuiteResult, read_suite_result, write_suite_result
-from harness.runrecord import RunRecord, collect_provenance, new_run_dir, now_iso, write_run
+from harness.runrecord import (
+    RunRecord,
+    collect_provenance,
+    command_line,
+    new_run_dir,
+    now_iso,
+    write_run,
+)
 from harness.schema import suggest
 
 #: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
@@ -153,6 +160,14 @@ def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
                                 f"{describe_transport_error(exc)}",
                                 hint="is the store running? check base_url or --base-url"
                                 ) from None
+
+
+def recent_runs(environment: str, count: int = 9) -> tuple[dict[str, str], ...]:
+    """The environment's last judged runs (from reports/history/), for the report's trend."""
+    from harness.history import load_history
+    return tuple({"run_id": e.run_id, "decision": e.decision, "finished_at": e.finished_at,
+                  "profile": e.profile}
+                 for e in load_history(reports_dir(), environment)[-count:])
 
 
 def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]:
@@ -346,7 +361,8 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
         not_run={s: r for s, r in absent.items() if s in suites or s in required},
         shard=shard, expected_version=expected_version,
         baseline=compared.source if compared else "", profile=profile,
-        provenance=collect_provenance(root))
+        provenance=collect_provenance(root), command=command_line(),
+        trend=recent_runs(env.name))
     write_run(record, run_dir, env.secret_values())
     from harness.history import append_history, entry_of
     if not shard:  # a shard is part of a run; the merged run goes into the history

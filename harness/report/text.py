@@ -1,0 +1,30 @@
+"""Text as the reports show it: no memory addresses, never cut in the middle of a word."""
+
+from __future__ import annotations
+
+import re
+
+# `<harness.e2e.fixtures.Shopper object at 0x7f3a…>`: an address says nothing to a reader
+_OBJECT_AT = re.compile(r"<([\w.]+?)(?: object)? at 0x[0-9a-fA-F]+>")
+
+
+def tidy(text: str) -> str:
+    """`text` without Python's `<… object at 0x…>` noise (the class name is kept)."""
+    return _OBJECT_AT.sub(lambda m: f"<{m.group(1).rsplit('.', 1)[-1]}>", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` (tidied) cut to at most `limit` characters at a word boundary, with `…`."""
+    text = tidy(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:  # a very long word (a URL) is cut where it must be
+        cut = cut[:space]
+    return cut.rstrip(" ,;:—-") + "…"
+
+
+def left_out(reason: str) -> bool:
+    """Whether a criterion's reason says its suite was left out of the run."""
+    return "left out of this run" in reason
