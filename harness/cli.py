@@ -303,8 +303,16 @@ def _run(args: argparse.Namespace, *, base_url: str | None = None, env_name: str
                     fail_on_flaky=args.fail_on_flaky, shard=getattr(args, "shard", ""),
                     fail_fast=args.fail_fast, baseline=args.baseline)
     record, run_dir = run_gate(plan)
-    print(render_console(record, run_dir / "report.html"))
+    print(_painted(render_console(record, run_dir / "report.html"), record.verdict.decision))
     return int(record.verdict.exit_code)
+
+
+def _painted(console: str, decision: str) -> str:
+    """The console summary with its VERDICT line in the decision's colour, on a terminal."""
+    from harness.report.text import paint, use_colour
+    colour = use_colour(sys.stdout)
+    return "\n".join(paint(line, decision, colour) if line.startswith("VERDICT:") else line
+                     for line in console.splitlines())
 
 
 def _demo(args: argparse.Namespace) -> int:

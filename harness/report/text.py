@@ -28,3 +28,21 @@ def shorten(text: str, limit: int) -> str:
 def left_out(reason: str) -> bool:
     """Whether a criterion's reason says its suite was left out of the run."""
     return "left out of this run" in reason
+
+
+_COLOURS = {"GO": "32", "passed": "32", "ok": "32", "NO-GO": "31", "failed": "31",
+            "INCONCLUSIVE": "33", "error": "33", "skipped": "33", "dim": "2"}
+
+
+def use_colour(stream: object) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    import os
+
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def paint(text: str, what: str, enabled: bool) -> str:
+    """`text` in the colour of `what` (a decision or status) when `enabled`."""
+    code = _COLOURS.get(what)
+    return f"\033[{code}m{text}\033[0m" if enabled and code else text

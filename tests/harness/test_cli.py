@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import signal
@@ -277,3 +278,60 @@ def test_a_typo_under_required_is_a_config_error(project_copy: Path) -> None:
     assert result.code == 2, result.out + result.err
     assert "gate.toml: required.stagng: unknown environment 'stagng'; did you mean " \
            "'staging'?" in result.err
+
+
+# --- issue 19.5: progress on long work ------------------------------------------------------
+
+def test_heartbeat_says_elapsed_and_what_is_left() -> None:
+    from harness.runner import heartbeat
+
+    assert heartbeat(30.2, 45.0, False) == "running for 30 s, about 15 s left (of 45 s)"
+    assert heartbeat(20, 42.0, True) == "running for 20 s, at most 22 s left (of 42 s)"
+    assert heartbeat(50, 45.0, False) == "running for 50 s, past the 45 s planned: finishing"
+    assert heartbeat(12, None, False) == "running for 12 s"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "no_colour", "coloured"), [
+    ("terminal", "", True), ("terminal", "1", False), ("pipe", "", False)])
+def test_a_silent_suite_gets_a_heartbeat_and_colour_only_on_a_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: str, no_colour: str,
+        coloured: bool) -> None:
+    from cli_support import SMOKE_CHECK
+    from harness import runner
+    from harness.config import load_environment
+    from shop_app import serve_shop
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "suites" / "smoke").mkdir(parents=True)
+    (tmp_path / "suites" / "smoke" / "test_slow.py").write_text(
+        "import time\n\n\ndef test_slow():\n    time.sleep(2.5)\n")
+    monkeypatch.setenv("QGATE_ROOT", str(tmp_path))
+    monkeypatch.setenv("NO_COLOR", no_colour)
+    monkeypatch.setattr(runner, "HEARTBEAT_S", 1.0)
+    out = _Terminal() if stream == "terminal" else io.StringIO()
+    with serve_shop() as shop:
+        (tmp_path / "environments" / "demo.toml").write_text(
+            f'base_url = "{shop.base_url}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
+        plan = runner.plan_run(load_environment("demo"), [])
+        record, _ = runner.run_gate(plan, out=out)
+    text = out.getvalue()
+    assert record.verdict.decision == "GO", text
+    assert "… smoke: running for 1 s" in text  # said something while the suite was silent
+    assert ("\033[" in text) is coloured
+
+
+def test_e2e_lists_each_journey_as_it_finishes(tmp_path: Path) -> None:
+    from harness import runner
+    from harness.config import load_environment
+
+    env = load_environment("demo")
+    fake = runner.Plan(env, ("e2e", "smoke"), ("e2e",), (), False, "", None, "", True, "")
+    e2e = runner.suite_command("e2e", fake, tmp_path)
+    smoke = runner.suite_command("smoke", fake, tmp_path)
+    assert "-v" in e2e and "-q" not in e2e  # one line per journey, with its outcome
+    assert "-q" in smoke
