@@ -335,3 +335,15 @@ def test_e2e_lists_each_journey_as_it_finishes(tmp_path: Path) -> None:
     smoke = runner.suite_command("smoke", fake, tmp_path)
     assert "-v" in e2e and "-q" not in e2e  # one line per journey, with its outcome
     assert "-q" in smoke
+
+
+def test_data_generate_with_a_column_the_schema_lacks_is_one_line(tmp_path: Path) -> None:
+    spec = (PROJECT / "datasets" / "demo.yaml").read_text().replace(
+        "schema: demostore.models:Base",
+        "schema: demostore.models:Base\ntables:\n  users: {columns: {phone: mobile}}")
+    (tmp_path / "spec.yaml").write_text(spec)
+    result = run_qgate("data", "generate", "--spec", str(tmp_path / "spec.yaml"), "--db",
+                       f"sqlite:///{tmp_path / 'shop.db'}")
+    assert result.code == 2, result.err
+    assert "tables.users.columns.phone: column 'mobile' is not in table users" in result.err
+    assert "Traceback" not in result.err
