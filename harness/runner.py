@@ -289,6 +289,8 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
                 if line:
                     clean = redact(line, secrets)
                     log.write(_ANSI.sub("", clean))
+                    if _STARTED.match(_ANSI.sub("", clean)):
+                        continue  # `-v` under xdist names each test as it starts: log only
                     out.write(f"    {clean}")
                     out.flush()
                     last_said = time.monotonic()
@@ -318,6 +320,7 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
 #: seconds without output from a suite before the runner says how long it has been running
 HEARTBEAT_S = 10.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STARTED = re.compile(r"^\S+::\S+ ?\n?$")
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:

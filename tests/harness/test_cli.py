@@ -335,6 +335,9 @@ def test_e2e_lists_each_journey_as_it_finishes(tmp_path: Path) -> None:
     smoke = runner.suite_command("smoke", fake, tmp_path)
     assert "-v" in e2e and "-q" not in e2e  # one line per journey, with its outcome
     assert "-q" in smoke
+    # xdist's "this test started" lines go to the log only; the outcome lines are shown
+    assert runner._STARTED.match("suites/e2e/test_cart.py::test_add[desktop-chromium] \n")
+    assert not runner._STARTED.match("[gw0] [ 56%] PASSED suites/e2e/test_cart.py::test_add \n")
 
 
 def test_data_generate_with_a_column_the_schema_lacks_is_one_line(tmp_path: Path) -> None:
