@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.report.text import left_out, shorten
+from harness.report.text import headline, left_out, shorten
 from harness.runrecord import RunRecord
 
 
@@ -38,7 +38,7 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
         lines += deltas or ["    no metric criterion to compare"]
     lines += [f"  approved for release by {a.get('by')} at {a.get('at')}"
               for a in record.approvals]
-    lines += ["", f"VERDICT: {record.verdict.decision} — {shorten(record.verdict.summary, 400)}"]
+    lines += ["", f"VERDICT: {record.verdict.decision} — {headline(record.verdict, 400)}"]
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from harness.report.text import left_out, shorten, tidy
+from harness.report.text import headline, left_out, shorten, tidy
 from harness.results import SuiteResult, TestCase
 from harness.runrecord import RunRecord
 from harness.verdict import CriterionResult
@@ -53,7 +53,7 @@ def render_html(record: RunRecord) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<header style='background:{COLOURS[v.decision]}'>",
         f"<h1 data-testid='decision'>{escape(v.decision)}</h1>",
-        f"<div>{escape(shorten(v.summary, 600))}</div>",
+        f"<div>{escape(headline(v, 600))}</div>",
         _blocking(record),
         f"<div class='meta'>environment <b>{escape(record.environment)}</b> · target "
         f"<code>{escape(record.base_url)}</code> · version "

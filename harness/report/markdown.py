@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harness.report.text import left_out, shorten
+from harness.report.text import headline, left_out, shorten
 from harness.runrecord import RunRecord
 
 ICONS = {"GO": "✅", "NO-GO": "❌", "INCONCLUSIVE": "⚠️",
@@ -22,7 +22,7 @@ def render_markdown(record: RunRecord) -> str:
     lines = [
         f"## {ICONS[v.decision]} qgate: **{v.decision}** — {record.environment}",
         "",
-        shorten(v.summary, 600),
+        headline(v, 600),
         "",
         f"Target `{record.base_url}` version `{record.version or 'unknown'}` · run "
         f"`{record.run_id}` · {record.started_at} → {record.finished_at}",
@@ -47,7 +47,8 @@ def render_markdown(record: RunRecord) -> str:
                          f"{s.count('failed')} | {s.count('flaky')} | {s.count('skipped')} | "
                          f"{s.count('not_applicable')} | {s.duration_s:.1f}s |")
     for why, names in _grouped(record.not_run).items():
-        lines += ["", f"**Not run:** {', '.join(names)} — {shorten(why, 300)}"]
+        if not left_out(why):  # the suites left out are already said, once, above
+            lines += ["", f"**Not run:** {', '.join(names)} — {shorten(why, 300)}"]
     lines += _reproduce(record)
     return "\n".join(lines) + "\n"
 

@@ -144,7 +144,7 @@ def test_merging_some_suites_cannot_be_go(tmp_path: Path) -> None:
               env={"QGATE_REPORTS_DIR": str(shard)})
     merged = qgate_in(tmp_path, "merge", "--env", "demo", str((shard / "latest").resolve()))
     assert merged.code == 3, merged.out + merged.err
-    assert "security: left out of this run" in merged.out
+    assert "left out of this run: security (the gate requires it for demo)" in merged.out
 
 
 def test_sharding_recipe_from_the_readme_ends_go(clean_store: str, tmp_path: Path) -> None:

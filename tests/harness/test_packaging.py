@@ -129,7 +129,8 @@ def test_first_use_qa_run_reaches_a_verdict(venv: Path, tmp_path: Path) -> None:
         qa = run([venv / "bin" / "qgate", "run", "--env", "staging", "--suites", "smoke"],
                  cwd=project, env={"STAGING_BASE_URL": shop.base_url})
     assert qa.returncode == 3, qa.stdout + qa.stderr
-    assert "VERDICT: INCONCLUSIVE — e2e: left out of this run" in qa.stdout
+    assert "VERDICT: INCONCLUSIVE — left out of this run: e2e (the gate requires it for " \
+           "staging)" in qa.stdout
     run_json = json.loads((project / "reports" / "latest" / "run.json").read_text())
     assert_partial(run_json, ran=["smoke"], left_out=["e2e"])
     guide = (PROJECT / "docs" / "guides" / "qa-staging.md").read_text()
