@@ -324,21 +324,20 @@ def test_a_failed_check_shows_curl_status_body_and_what_to_do(tmp_path: Path) ->
 def test_results_stream_while_checks_retry(tmp_path: Path) -> None:
     import subprocess
     import sys
-    import time
 
     with serve_shop(ShopApp(warmup_503=10**6)) as shop:
-        env = {**os.environ, **shop_project(tmp_path, shop.base_url, timeout=3)}
+        env = {**os.environ, **shop_project(tmp_path, shop.base_url, timeout=6)}
         proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "smoke", "--env",
                                  "production"], cwd=tmp_path, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout is not None
-        lines = []
+        seen = []
         for line in proc.stdout:
-            lines.append((time.monotonic(), line))
+            # the screen says what is happening while qgate is still retrying, not at the end
+            seen.append((line, proc.poll() is None))
         proc.wait()
-    retrying = next(at for at, line in lines if "retrying within the time budget" in line)
-    verdict = next(at for at, line in lines if line.startswith("VERDICT"))
-    assert verdict - retrying > 1.5  # said something long before the 3 s budget ran out
+    said = [running for line, running in seen if "retrying within the time budget" in line]
+    assert said and all(said), seen
     assert proc.returncode == 1
 
 
