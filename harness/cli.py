@@ -83,6 +83,12 @@ COMMANDS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
                 "reports again.",
                 ('qgate approve reports/latest --by alice --note "CHG-42"',),
                 "0 approved, 2 not a GO run or not a run folder"),
+    "load": ("load tools: write a locustfile from the e2e journeys (qgate load record)",
+             "Load tools. `qgate load record` writes a readable locustfile whose tasks are the "
+             "e2e journeys a run recorded, to run with the load suite.",
+             ("qgate load record --env staging",
+              "qgate load record --env staging --mix browse=60,search=20,cart=12,checkout=8"),
+             "0 written, 2 usage/config error (e.g. no run with recorded journeys)"),
     "data": ("synthetic data, masked copies, PII audit, schema parity (qgate data --help)",
              "Synthetic data, masked copies, the PII audit and schema parity.",
              ("qgate data --help", "qgate data audit --help"),
@@ -178,6 +184,25 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
     approve.add_argument("--note", default="", metavar="TEXT", help="why, or a ticket")
 
+    load = _command(commands, "load")
+    load_commands = load.add_subparsers(dest="load_command", metavar="SUBCOMMAND",
+                                        required=True)
+    record = load_commands.add_parser(
+        "record", help="write a locustfile from a run's recorded journeys",
+        description="Write a readable locustfile whose tasks are the e2e journeys a run "
+                    "recorded ([e2e] har_dir), with ids and tokens read from each answer, "
+                    "request names from the request graph and weights from a funnel mix.")
+    record.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for errors")
+    record.add_argument("--env", required=True, metavar="NAME", help="environments/NAME.toml")
+    record.add_argument("--run", metavar="RUN_DIR", default="",
+                        help="the run to read (default: the newest run of NAME with a graph)")
+    record.add_argument("-o", "--output", metavar="PATH", default="loadprofiles/recorded.py",
+                        help="where to write it (default: loadprofiles/recorded.py)")
+    record.add_argument("--mix", metavar="STAGE=W,…", default="",
+                        help="task weights by funnel stage (default: browse=50,search=25,"
+                             "cart=15,checkout=10)")
+
     # prefix_chars="+": every argument, --help included, is passed on to the command's own
     # parser (`qgate data`'s, the demo store's)
     data = _command(commands, "data", add_help=False, prefix_chars="+")
@@ -265,6 +290,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.env:
             from harness.e2e.coverage import print_coverage
             code = print_coverage(args.env) or code
+            from harness.security.declared import print_declarations
+            code = print_declarations(args.env) or code
         return code
     if args.command == "init":
         from harness.scaffold import init_command
@@ -272,6 +299,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "approve":
         from harness.approval import approve_command
         return approve_command(args.run_dir, args.by, args.note)
+    if args.command == "load":
+        from harness.load.record import command as record_command
+        return record_command(args)
     if args.command == "data":
         from harness.data.command import data_command
         return data_command(args.data_args)
@@ -376,6 +406,7 @@ def _merge(args: argparse.Namespace) -> int:
     record = finish_run(env, run_dir, merged.suites, started_at=started_at,
                         version=merged.version,
                         production_override=merged.production_override,
+                        load_profile=merged.profile,
                         notes=[f"Merged from {len(shard_dirs)} shard runs "
                                f"({', '.join(merged.shards)})."])
     print(render_console(record, run_dir / "report.html"))

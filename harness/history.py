@@ -4,7 +4,8 @@ Every judged run appends one line to `reports/history/<environment>.jsonl`: its 
 profile, metrics, failing and flaky tests and findings (a compact copy, so the history
 survives pruned run folders). `--baseline` resolves to a `Baseline`:
 
-- `RUN_DIR`: that run's record;
+- `RUN_DIR`: that run's record, when it is a run of the same environment and profile (any
+  other is refused: it measured another system or another load);
 - `last-go`: the newest GO run of the same environment and profile;
 - `last-go:N`: the median of each metric over the newest N GO runs (one noisy run does not
   move the bar).
@@ -110,7 +111,26 @@ def resolve_baseline(spec: str, *, environment: str, profile: str,
         raise UsageError(f"--baseline: {spec}: no run.json here",
                          hint="pass a reports/<run-id> folder, last-go or last-go:N")
     record = load_run(run_dir)
-    return baseline_of([entry_of(record, run_dir, profile)], f"run {record.run_id}")
+    refuse_incomparable(spec, record, environment=environment, profile=profile)
+    return baseline_of([entry_of(record, run_dir, record.profile)], f"run {record.run_id}")
+
+
+def refuse_incomparable(spec: str, record: RunRecord, *, environment: str,
+                        profile: str) -> None:
+    """A run folder of another environment or load profile measured another system or
+    another load: comparing with it proves nothing (a 6.5x regression passed that way)."""
+    hint = (f"pass a run of {environment} with profile {profile}, or --baseline last-go "
+            "(it picks only those)")
+    if record.environment != environment:
+        raise UsageError(f"--baseline {spec}: run {record.run_id} is a run of "
+                         f"{record.environment}, not of {environment}", hint=hint)
+    if not record.profile:
+        raise UsageError(f"--baseline {spec}: run {record.run_id} does not record its load "
+                         f"profile, so it cannot be compared with this run ({profile})",
+                         hint=hint)
+    if record.profile != profile:
+        raise UsageError(f"--baseline {spec}: run {record.run_id} ran load profile "
+                         f"{record.profile}, this run {profile}", hint=hint)
 
 
 def baseline_of(entries: Sequence[HistoryEntry], source: str) -> Baseline:

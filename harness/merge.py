@@ -58,6 +58,8 @@ class MergedRuns:
     version: str
     shards: list[str]
     production_override: bool
+    #: the load profile every shard ran (run records compare within one profile)
+    profile: str = ""
 
 
 def check_shards(shards: Sequence[tuple[Path, str]]) -> list[str]:
@@ -107,6 +109,11 @@ def merge_runs(shard_dirs: Sequence[Path], out_dir: Path) -> MergedRuns:
     if len(targets) > 1:
         raise IncompleteEvidence(f"the shards ran against different targets: "
                                  f"{', '.join(sorted(targets))}")
+    profiles = {record.profile for _, record in records}
+    if len(profiles) > 1:
+        raise IncompleteEvidence(f"the shards ran different load profiles: "
+                                 f"{', '.join(sorted(profiles))}",
+                                 hint="run every shard with the same --load-profile")
     by_suite: dict[str, list[SuiteResult]] = {}
     for i, (shard, _record) in enumerate(records, 1):
         prefix = f"shards/{i}-{shard.name}"
@@ -125,7 +132,7 @@ def merge_runs(shard_dirs: Sequence[Path], out_dir: Path) -> MergedRuns:
         write_suite_result(out_dir, merge_suite_results(parts))
     first = records[0][1]
     return MergedRuns(sorted(by_suite), first.base_url, first.version, shards,
-                      all(r.production_override for _, r in records))
+                      all(r.production_override for _, r in records), first.profile)
 
 
 def shard_of(key: str, count: int) -> int:

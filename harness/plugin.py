@@ -23,6 +23,7 @@ import pytest
 
 from harness.results import (
     Artifact,
+    Coverage,
     Finding,
     SuiteResult,
     TestCase,
@@ -82,8 +83,15 @@ def pytest_configure(config: pytest.Config) -> None:
     elif worker_input is not None:
         raise pytest.UsageError("xdist worker started without qgate's run directory")
     else:
-        from harness.config import reports_dir
+        import datetime as dt
+
+        from harness.config import project_root, reports_dir
+        from harness.policy import load_gate
         from harness.runrecord import new_run_dir
+        try:  # standalone runs judge at the end: a bad gate or waiver file fails now
+            load_gate(project_root(), env, today=dt.date.today())
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.one_line()) from None
         run_dir = new_run_dir(reports_dir(), env.name)
     if getattr(config.option, "output", None) == "test-results":  # pytest-playwright default
         config.option.output = str(run_dir / "artifacts" / (config.getoption("qgate_suite")
@@ -202,6 +210,12 @@ class Recorder:
         self.unmeasured: dict[str, dict[str, str]] = {}
         self.notes: dict[str, list[str]] = {}
         self.series: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        self.coverage: dict[str, dict[str, Coverage]] = {}
+        self.samples: dict[str, dict[str, int]] = {}
+        self.saturated: dict[str, str] = {}
+        self.suite_artifacts: dict[str, list[Artifact]] = {}
+        self.suite_details: dict[str, dict[str, Any]] = {}
+        self.explanations: dict[str, dict[str, str]] = {}
         self.started = time.time()
         self.started_at = ""
         self.written: list[SuiteResult] = []
@@ -296,7 +310,14 @@ class Recorder:
                 state.outcome, state.message = "skipped", _skip_reason(report)
             return
         if report.failed:
-            if report.when == "call":
+            # a suite's own hook said the harness could not judge (e2e: a rate limiter
+            # answered): an error naming why, never a product failure
+            cannot = next((str(v) for k, v in reversed(report.user_properties)
+                           if k == "qgate.error"), "")
+            if cannot and report.when in ("setup", "call"):
+                state.outcome, state.message = "error", f"{cannot}\n\n{_text(report)}"[
+                    :_MESSAGE_LIMIT]
+            elif report.when == "call":
                 state.outcome, state.message = "failed", _text(report)
             elif report.when == "setup":
                 state.outcome, state.message = "error", _text(report)
@@ -331,6 +352,16 @@ class Recorder:
                     self.findings[state.suite].append(finding)
             elif key == "qgate.unmeasured":
                 self.unmeasured.setdefault(state.suite, {})[value["metric"]] = value["reason"]
+            elif key == "qgate.coverage":
+                cov = Coverage(**(value | {"covers": tuple(value.get("covers", ()))}))
+                self.coverage.setdefault(state.suite, {})[cov.key] = cov
+            elif key == "qgate.samples":
+                self.samples.setdefault(state.suite, {})[value["metric"]] = int(value["count"])
+            elif key == "qgate.saturated":
+                self.saturated[state.suite] = str(value)
+            elif key == "qgate.explain":
+                self.explanations.setdefault(state.suite, {})[value["metric"]] = _redact(
+                    str(value["text"]), self.env)
             elif key == "qgate.series":
                 self.series.setdefault(state.suite, {})[value["name"]] = [
                     (float(t), float(v)) for t, v in value["points"]]
@@ -360,6 +391,24 @@ class Recorder:
         suite_metrics = self.metrics.setdefault(suite, {})
         suite_metrics[name] = max(number, suite_metrics.get(name, number))
 
+    def add_suite_evidence(self, suite: str, *, note: str = "",
+                           artifact: tuple[Path, str, str] | None = None,
+                           metric: tuple[str, float] | None = None,
+                           details: dict[str, Any] | None = None) -> None:
+        """Evidence about the whole suite, gathered after its tests ran (a suite's own
+        `pytest_sessionfinish`, before the results are written): a note, an artifact
+        (path, kind, label), a metric, or structured details for the writers."""
+        if details:
+            self.suite_details.setdefault(suite, {}).update(details)
+        if note and note not in self.notes.setdefault(suite, []):
+            self.notes[suite].append(note)
+        if artifact is not None:
+            path, kind, label = artifact
+            rel = os.path.relpath(path, self.run_dir) if path.is_absolute() else str(path)
+            self.suite_artifacts.setdefault(suite, []).append(Artifact(rel, kind, label))
+        if metric is not None:
+            self.metrics.setdefault(suite, {})[metric[0]] = float(metric[1])
+
     def results(self, exitstatus: int) -> list[SuiteResult]:
         """One SuiteResult per suite seen (or the fixed suite, even with no tests)."""
         suites = {s.suite for s in self.tests.values()} | set(self.collect_errors)
@@ -377,7 +426,7 @@ class Recorder:
                          steps=tuple(s.steps))
                 for nodeid, s in self.tests.items() if s.suite == suite)
             artifacts = tuple(a for s in self.tests.values() if s.suite == suite
-                              for a in s.artifacts)
+                              for a in s.artifacts) + tuple(self.suite_artifacts.get(suite, ()))
             error = "\n".join(self.collect_errors.get(suite, []))
             if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
                               pytest.ExitCode.USAGE_ERROR):
@@ -397,7 +446,12 @@ class Recorder:
                                    error=_redact(error, self.env),
                                    unmeasured=dict(self.unmeasured.get(suite, {})),
                                    notes=tuple(self.notes.get(suite, ())),
-                                   series=dict(self.series.get(suite, {}))))
+                                   series=dict(self.series.get(suite, {})),
+                                   coverage=tuple(self.coverage.get(suite, {}).values()),
+                                   samples=dict(self.samples.get(suite, {})),
+                                   saturated=self.saturated.get(suite, ""),
+                                   details=dict(self.suite_details.get(suite, {})),
+                                   explanations=dict(self.explanations.get(suite, {}))))
         return out
 
     @pytest.hookimpl(trylast=True)
@@ -426,7 +480,9 @@ class Recorder:
                                      started_at=self.started_at, production_override=override,
                                      shard=self.config.getoption("qgate_shard") or "",
                                      expected_version=self.config.getoption(
-                                         "qgate_expect_version") or "")
+                                         "qgate_expect_version") or "",
+                                     load_profile=self.config.getoption(
+                                         "load_profile", default=None) or "")
             # the same verdict as `qgate run`, with qgate's exit codes
             session.exitstatus = int(self.record.verdict.exit_code)
 
@@ -512,10 +568,40 @@ class Evidence:
     def __init__(self, node: pytest.Item) -> None:
         self._node = node
 
-    def metric(self, name: str, value: float, unit: str = "") -> None:
-        """Record a metric sample; the suite's value is the max over all samples."""
+    def metric(self, name: str, value: float, unit: str = "", *,
+               samples: int | None = None) -> None:
+        """Record a metric sample; the suite's value is the max over all samples.
+
+        `samples`: how many observations stand behind the value (requests behind a p95,
+        orders behind a rate); below the policy's minimum the verdict does not judge it.
+        """
         self._node.user_properties.append(
             ("qgate.metric", {"name": name, "value": value, "unit": unit}))
+        if samples is not None:
+            self.samples(name, samples)
+
+    def samples(self, metric: str, count: int) -> None:
+        """Say how many observations stand behind `metric`."""
+        self._node.user_properties.append(("qgate.samples",
+                                           {"metric": metric, "count": int(count)}))
+
+    def coverage(self, key: str, observed: float, minimum: float, *, what: str = "",
+                 detail: str = "", hint: str = "", covers: tuple[str, ...] = ()) -> None:
+        """Say how much of the target the suite exercised (`harness.results.Coverage`):
+        below `minimum` the figures it covers are not judged and the run is INCONCLUSIVE."""
+        from dataclasses import asdict
+        self._node.user_properties.append(("qgate.coverage", asdict(Coverage(
+            key, float(observed), float(minimum), what, detail, hint, tuple(covers)))))
+
+    def saturated(self, reason: str) -> None:
+        """Say the measuring machine was saturated (`reason`: which figure, how much): a
+        latency objective missed during the run is then not judged as the product's."""
+        self._node.user_properties.append(("qgate.saturated", reason))
+
+    def explain(self, metric: str, text: str) -> None:
+        """Say what went wrong behind `metric` (which requests failed, how): a criterion on
+        it that fails quotes `text` in its reason."""
+        self._node.user_properties.append(("qgate.explain", {"metric": metric, "text": text}))
 
     def artifact(self, path: str | Path, kind: str, label: str = "") -> None:
         """Attach a file as evidence to this test (and to its Allure result)."""

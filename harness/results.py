@@ -86,6 +86,33 @@ class TestCase:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How much of the target one aspect of a suite really exercised.
+
+    GO is a certificate, so a figure is only as good as what was measured: requests that
+    reached the target's origin, pages crawled, checks run, rows or files scanned. The engine
+    says what it touched (`observed`) and the least that makes its figures evidence
+    (`minimum`, its default; `gate.toml` `[evidence.minimum]` may set another). Below the
+    minimum the verdict does not judge the figures it `covers` (metric-name prefixes; empty
+    means every figure of the suite): the run is INCONCLUSIVE with `hint`, what to do.
+    """
+
+    key: str
+    observed: float
+    minimum: float
+    what: str = ""
+    #: the breakdown behind `observed` (a status mix, the modules cut short, …)
+    detail: str = ""
+    hint: str = ""
+    covers: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The words the report shows for this coverage."""
+        return self.what or self.key
+
+
+@dataclass(frozen=True)
 class SuiteResult:
     """Everything one suite observed, normalised."""
 
@@ -107,6 +134,20 @@ class SuiteResult:
     notes: tuple[str, ...] = ()
     #: named time series for charts, e.g. "load.rps": [[t_seconds, value], …]
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    #: how much of the target the suite exercised (see `Coverage`)
+    coverage: tuple[Coverage, ...] = ()
+    #: how many samples stand behind a metric (requests behind a p95, orders behind a rate);
+    #: below the policy's minimum the verdict treats the metric as not measured
+    samples: dict[str, int] = field(default_factory=dict)
+    #: why the measuring machine was saturated during the run ("" = it was not): a latency
+    #: objective missed then is not evidence of a slow product
+    saturated: str = ""
+    #: structured evidence about the whole suite for the writers (the e2e suite's request
+    #: graph: `{"api_graph": {...}}`), JSON values
+    details: dict[str, Any] = field(default_factory=dict)
+    #: what went wrong behind a metric (the failing requests, their answers): quoted by a
+    #: criterion on it that fails
+    explanations: dict[str, str] = field(default_factory=dict)
 
     def count(self, outcome: TestOutcome) -> int:
         """How many tests ended with `outcome`."""
@@ -137,6 +178,12 @@ class SuiteResult:
             notes=tuple(data.get("notes", ())),
             series={str(k): [(float(t), float(v)) for t, v in points]
                     for k, points in data.get("series", {}).items()},
+            coverage=tuple(Coverage(**(c | {"covers": tuple(c.get("covers", ()))}))
+                           for c in data.get("coverage", [])),
+            samples={str(k): int(v) for k, v in data.get("samples", {}).items()},
+            saturated=str(data.get("saturated", "")),
+            details=dict(data.get("details", {})),
+            explanations={str(k): str(v) for k, v in data.get("explanations", {}).items()},
         )
 
     @classmethod

@@ -113,6 +113,8 @@ def plan_run(env: Environment, requested: Sequence[str] = (), *,
         if preflight is not None:
             preflight(env)
     intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
+    from harness.policy import load_gate
+    load_gate(project_root(), env, today=dt.date.today())  # a bad gate or waiver fails now
     if shard:
         from harness.merge import parse_shard
         parse_shard(shard)
@@ -125,11 +127,15 @@ def plan_run(env: Environment, requested: Sequence[str] = (), *,
                 fail_fast, baseline)
 
 
-def run_profile(env: Environment, suites: Sequence[str]) -> str:
+def run_profile(env: Environment, suites: Sequence[str], load_profile: str = "") -> str:
     """Which history a run belongs to: runs of one environment are comparable when they ran
-    the same load profile ("default" when no load profile ran)."""
+    the same load profile ("default" when no load profile ran). `load_profile` is a plain
+    pytest run's `--load-profile`."""
     if "load" in suites:
-        profile = getattr(env.settings.get("load"), "profile", "")
+        # the profile the suite really runs: `--load-profile` (QGATE_LOAD_PROFILE) wins
+        from harness.load.suite import overrides_from_environment
+        profile = (load_profile or overrides_from_environment("load").get("profile")
+                   or getattr(env.settings.get("load"), "profile", ""))
         if profile:
             return str(profile)
     return "default"
@@ -379,7 +385,8 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
                version: str = "", fail_on_flaky: bool | None = None,
                notes: Sequence[str] = (), not_run: Mapping[str, str] | None = None,
                shard: str = "", scope: Sequence[str] | None = None,
-               expected_version: str = "", baseline: str = "") -> RunRecord:
+               expected_version: str = "", baseline: str = "",
+               load_profile: str = "") -> RunRecord:
     """Judge the suite results in `run_dir` against the gate's required suites, write run.json
     and render every report.
 
@@ -387,17 +394,17 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
     policy (`required_suites`), so a partial run cannot be GO. `not_run` gives the reason a
     planned suite was not started (fail fast). Only `qgate smoke` passes `scope`: its
     record certifies "the deploy is up" (and says so), not a release. `baseline` is a
-    `--baseline` spec (a run folder, last-go, last-go:N) to compare with. Every judged run
-    is appended to `reports/history/`.
+    `--baseline` spec (a run folder, last-go, last-go:N) to compare with; `load_profile` a
+    plain pytest run's `--load-profile` (the run records the profile it really ran). Every
+    judged run is appended to `reports/history/`.
     """
     from harness import __version__
-    from harness.policy import load_policy, load_waivers
+    from harness.policy import load_gate
     from harness.report import render_reports
     from harness.verdict import judge
 
     root = project_root()
-    policy = load_policy(root / "gate.toml").with_criteria(env.declared_criteria())
-    waivers = load_waivers(root / "waivers.toml")
+    policy, waivers = load_gate(root, env, today=dt.date.today())
     required = tuple(scope) if scope is not None else required_suites(env, root)
     attempted = [s for s in suites if s not in (not_run or {})]
     results = {s: r for s in attempted if (r := read_suite_result(run_dir, s)) is not None}
@@ -412,7 +419,7 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
     if left_out:
         all_notes.append(f"Partial run: the gate also requires {', '.join(left_out)} for "
                          f"{env.name}, so this run cannot be GO.")
-    profile = "smoke-check" if scope is not None else run_profile(env, suites)
+    profile = "smoke-check" if scope is not None else run_profile(env, suites, load_profile)
     compared = None
     if baseline:
         from harness.history import resolve_baseline

@@ -17,8 +17,8 @@ from functools import partial
 from typing import Any, Literal
 
 from harness.errors import ExitCode
-from harness.policy import Criterion, GatePolicy, Waiver
-from harness.results import SEVERITY_ORDER, Finding, SuiteResult, TestCase
+from harness.policy import Criterion, EvidencePolicy, GatePolicy, Waiver
+from harness.results import SEVERITY_ORDER, Coverage, Finding, SuiteResult, TestCase
 
 Decision = Literal["GO", "NO-GO", "INCONCLUSIVE"]
 Outcome = Literal["pass", "warn", "fail", "waived", "error", "n/a"]
@@ -100,13 +100,14 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
     (`baseline = "+20%"`) are judged against it, and regressions since it are listed.
     """
     flaky_fails = policy.fail_on_flaky if fail_on_flaky is None else fail_on_flaky
-    active = [w for w in waivers if not w.expired(today)]
+    here = [w for w in waivers if w.applies_to(environment)]
+    active = [w for w in here if not w.expired(today)]
     out: list[CriterionResult] = [
         CriterionResult(w.suite or "gate", f"waiver {w.id} is valid", w.expires.isoformat(),
                         today.isoformat(), "warn",
                         f"expired on {w.expires.isoformat()} (owner {w.owner}); it no longer "
                         "waives anything — renew or remove it", blocking=False)
-        for w in waivers if w.expired(today)
+        for w in here if w.expired(today)
     ]
     for suite in sorted(set(required) | set(suites) | set(absent or {})):
         result = suites.get(suite)
@@ -118,8 +119,11 @@ def judge(suites: Mapping[str, SuiteResult], policy: GatePolicy, waivers: Sequen
         out.extend(_not_run(result))
         out.extend(_core_journeys(result, policy.core_journeys.get(suite, {}), is_required))
         out.extend(_ruled_findings(result, active))
+        rows, lacking = _coverage(result, policy.evidence, is_required)
+        out.extend(rows)
         for criterion in policy.criteria_for(suite, environment):
-            out.extend(_configured(criterion, result, active, is_required, baseline))
+            out.extend(_measured(criterion, result, policy.evidence, lacking, is_required)
+                       or _configured(criterion, result, active, is_required, baseline))
         if baseline is not None:
             out.extend(_regressions(result, baseline))
     return Verdict(_decide(out), tuple(out), _summarise(out))
@@ -167,10 +171,12 @@ def _tests(result: SuiteResult, waivers: Sequence[Waiver], required: bool,
         else f"{result.count('passed')} passed"))
     errored = [t for t in result.tests if t.outcome == "error"]
     if errored:
+        first_error = _first_line(errored[0].message)
         out.append(CriterionResult(
             result.suite, "tests ran without harness errors", len(errored), 0,
             "error" if required else "warn",
-            "could not run: " + ", ".join(t.name for t in errored[:5]), blocking=required))
+            "could not run: " + ", ".join(t.name for t in errored[:5])
+            + (f" — first: {first_error}" if first_error else ""), blocking=required))
     flaky = [t for t in result.tests if t.outcome == "flaky"]
     if flaky:
         out.append(CriterionResult(
@@ -214,13 +220,19 @@ def _core_journeys(result: SuiteResult, journeys: Mapping[str, Sequence[str]],
                 result.suite, f"core journey ran: {name}", len(covering), ">= 1 test", "pass",
                 f"{len(covering)} tests exercised {' / '.join(steps)}", blocking=required))
             continue
-        skipped = [t for t in result.tests if t.outcome in ("skipped", "not_applicable")]
-        why = "; ".join(sorted({t.message.splitlines()[0] for t in skipped if t.message})[:3])
+        # What stopped the tests that could have got there: a harness error (a rate limit
+        # at sign-up) or an adapter gap, at the step it happened in. Tests the environment
+        # declares not applicable are named only when nothing else stopped.
+        stopped = [t for t in result.tests if t.outcome in ("error", "skipped")] or [
+            t for t in result.tests if t.outcome == "not_applicable"]
+        causes = sorted({_at_step(t) + _first_line(t.message) for t in stopped if t.message})
+        why = "; ".join(causes[:3]) + (f"; and {len(causes) - 3} more" if len(causes) > 3
+                                       else "")
         out.append(CriterionResult(
             result.suite, f"core journey ran: {name}", 0, ">= 1 test",
             "error" if required else "warn",
             f"no test that ran reached step {' / '.join(repr(s) for s in steps)}"
-            + (f" ({len(skipped)} tests did not run: {why})" if skipped else ""),
+            + (f" ({len(stopped)} tests did not run: {why})" if stopped else ""),
             blocking=required))
     return out
 
@@ -257,6 +269,62 @@ def _ruled_findings(result: SuiteResult, waivers: Sequence[Waiver]) -> list[Crit
             f"{first.severity} ({first.source or result.engine}) at {where or '—'}{more}",
             blocking=level == "fail"))
     return out
+
+
+def _coverage(result: SuiteResult, evidence: EvidencePolicy,
+              required: bool) -> tuple[list[CriterionResult], list[Coverage]]:
+    """One row per coverage the suite recorded; those below their minimum are returned too:
+    the figures they cover are not judged (the absence of evidence is never a pass)."""
+    rows: list[CriterionResult] = []
+    lacking: list[Coverage] = []
+    for cov in result.coverage:
+        minimum = evidence.minimum.get(cov.key, cov.minimum)
+        detail = f" ({cov.detail})" if cov.detail else ""
+        if cov.observed >= minimum:
+            rows.append(CriterionResult(result.suite, f"coverage: {cov.label}", cov.observed,
+                                        f">= {_fmt(minimum)}", "pass",
+                                        f"{_fmt(cov.observed)} {cov.label}{detail}",
+                                        blocking=required))
+            continue
+        lacking.append(cov)
+        hint = f" — {cov.hint}" if cov.hint else ""
+        rows.append(CriterionResult(
+            result.suite, f"coverage: {cov.label}", cov.observed, f">= {_fmt(minimum)}",
+            "error" if required else "warn",
+            f"only {_fmt(cov.observed)} {cov.label}, at least {_fmt(minimum)} needed"
+            f"{detail}{hint}", blocking=required))
+    return rows, lacking
+
+
+def _measured(criterion: Criterion, result: SuiteResult, evidence: EvidencePolicy,
+              lacking: Sequence[Coverage], required: bool) -> list[CriterionResult]:
+    """The criterion's row when its figure is not evidence enough to judge (coverage below
+    its minimum, too few samples); empty when the figure may be judged."""
+    metric = criterion.metric
+    threshold = f"{criterion.op} {_fmt(criterion.threshold)}"
+    outcome: Outcome = "error" if criterion.blocking and required else "warn"
+    gaps = [c for c in lacking if not c.covers or (metric and metric.startswith(c.covers))]
+    if gaps and not (criterion.findings_at_least and _counted_findings(criterion, result)):
+        why = "; ".join(f"only {_fmt(c.observed)} {c.label}" for c in gaps)
+        return [CriterionResult(result.suite, criterion.name, result.metrics.get(metric),
+                                threshold, outcome, f"not measured: {why}",
+                                blocking=criterion.blocking)]
+    if metric and metric in result.samples:
+        have, need = result.samples[metric], evidence.samples_needed(metric)
+        if have < need:
+            return [CriterionResult(
+                result.suite, criterion.name, result.metrics.get(metric), threshold, outcome,
+                f"{metric} not measured: {have} sample{'s' if have != 1 else ''}, at least "
+                f"{need} needed (run longer or with more users)", blocking=criterion.blocking)]
+    return []
+
+
+def _counted_findings(criterion: Criterion, result: SuiteResult) -> bool:
+    """Whether the suite found anything this findings criterion counts (a finding is
+    evidence of harm however little else was covered)."""
+    floor = SEVERITY_ORDER.index(criterion.findings_at_least)
+    return any(not f.level and SEVERITY_ORDER.index(f.severity) >= floor
+               for f in result.findings)
 
 
 def _regressions(result: SuiteResult, baseline: Baseline) -> list[CriterionResult]:
@@ -297,11 +365,17 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
             if baseline is not None and criterion.metric else None)
     if criterion.baseline:
         if base is None:
+            # no --baseline: the criterion does not apply; a baseline without the metric is
+            # a comparison that could not be made, never a pass
+            lacking: Outcome = "error" if criterion.blocking and required else "warn"
             why = ("no baseline (pass --baseline RUN_DIR, last-go or last-go:N)"
-                   if baseline is None else f"{baseline.source} has no {criterion.metric}")
+                   if baseline is None else
+                   f"the baseline {baseline.source} lacks {criterion.metric}, so this run "
+                   "cannot be compared with it (compare with a run that measured it)")
             return [CriterionResult(result.suite, criterion.name,
                                     result.metrics.get(criterion.metric),
-                                    f"{criterion.op} baseline {criterion.baseline}", "n/a", why,
+                                    f"{criterion.op} baseline {criterion.baseline}",
+                                    "n/a" if baseline is None else lacking, why,
                                     blocking=criterion.blocking)]
         limit = _relative_threshold(criterion, base)
         criterion = _with_threshold(criterion, limit)
@@ -339,12 +413,17 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         return out
     unit = unit_of(criterion.metric) if criterion.metric else ""
     if _OPS[criterion.op](observed, criterion.threshold):
+        samples = result.samples.get(criterion.metric)
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "pass",
-                                   "within threshold", blocking=criterion.blocking,
+                                   "within threshold" + (f" ({samples} samples)"
+                                                         if samples is not None else ""),
+                                   blocking=criterion.blocking,
                                    baseline=base, unit=unit))
         return out
-    waiver = _find(waivers, lambda w: bool(w.metric) and w.suite in ("", result.suite)
-                   and w.metric == (criterion.metric or criterion.name))
+    # a metric waiver waives a metric; findings are waived one rule (+ url) at a time above
+    waiver = _find(waivers, lambda w: bool(w.metric) and bool(criterion.metric)
+                   and w.suite in ("", result.suite)
+                   and w.metric in (criterion.metric, criterion.name))
     if waiver:
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, "waived",
                                    f"{waiver.reason} (owner {waiver.owner}, until "
@@ -354,10 +433,19 @@ def _configured(criterion: Criterion, result: SuiteResult, waivers: Sequence[Wai
         outcome = "fail" if criterion.blocking else "warn"
         versus = (f" (baseline {_fmt(base)} {criterion.baseline})"
                   if criterion.baseline and base is not None else "")
+        samples = result.samples.get(criterion.metric)
+        reason = (f"observed {_fmt(observed)}{_space(unit)}, threshold {threshold}{_space(unit)}"
+                  f"{versus}" + (f" from {samples} samples" if samples is not None else ""))
+        if criterion.metric in result.explanations:
+            reason += f" — {result.explanations[criterion.metric]}"
+        if result.saturated and unit in ("ms", "s"):
+            # the measuring machine, not the product, may have been slow: not evidence
+            outcome = "error" if criterion.blocking and required else "warn"
+            reason += (f" — measured on a saturated machine ({result.saturated}); run again "
+                       "on a quieter machine or with fewer load-generator users")
         out.append(CriterionResult(result.suite, criterion.name, observed, threshold, outcome,
-                                   f"observed {_fmt(observed)}{_space(unit)}, threshold "
-                                   f"{threshold}{_space(unit)}{versus}",
-                                   blocking=criterion.blocking, baseline=base, unit=unit))
+                                   reason, blocking=criterion.blocking, baseline=base,
+                                   unit=unit))
     return out
 
 
@@ -387,6 +475,13 @@ def _waives_finding(w: Waiver, *, suite: str, finding: Finding) -> bool:
 
 def _find(waivers: Sequence[Waiver], match: Callable[[Waiver], bool]) -> Waiver | None:
     return next((w for w in waivers if match(w)), None)
+
+
+def _at_step(test: TestCase) -> str:
+    """`at step 'sign up': ` for an errored test whose message does not name its step."""
+    if test.outcome != "error" or not test.step or f"'{test.step}'" in test.message[:300]:
+        return ""
+    return f"at step '{test.step}': "
 
 
 def _first_line(message: str, limit: int = 200) -> str:

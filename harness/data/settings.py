@@ -54,13 +54,20 @@ class DataSettings:
     synthetic_values: list[str] = field(default_factory=lambda: ["wapiti2021@mailinator.com"])
 
     def gate_criteria(self, suite: str) -> list[Any]:
-        """A parity criterion when a reference is named (PII leaks are judged in gate.toml)."""
+        """Built-in: a PII leak, orphaned key or duplicate (a high finding) blocks, personal
+        data in free text or artifacts (medium) warns; and parity, when a reference is named.
+        gate.toml may change one by declaring a criterion of the same name."""
         from harness.policy import Criterion
 
+        built_in = [
+            Criterion(suite, "no PII leak, orphaned key or duplicate (high findings)",
+                      findings_at_least="high"),
+            Criterion(suite, "no personal data in free text or artifacts (medium findings)",
+                      findings_at_least="medium", severity="warning")]
         if not self.reference:
-            return []
+            return built_in
         level = "low" if self.parity_blocking_at == "none" else self.parity_blocking_at
-        return [Criterion(
+        return [*built_in, Criterion(
             suite=suite, name=f"schema matches the reference (differences at or above {level})",
             metric=f"data.parity.at_least_{level}", op="<=", threshold=0,
             severity="warning" if self.parity_blocking_at == "none" else "blocking")]

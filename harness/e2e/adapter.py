@@ -31,6 +31,15 @@ class Unsupported(Exception):
     """
 
 
+class RateLimited(Exception):
+    """Raised by an adapter when the shop's rate limiter refused a step ("too many attempts").
+
+    Not a product failure: the journey's test becomes an *error* naming the limiter (see
+    `harness.e2e.ratelimit`). A 429 (or 503 + Retry-After) the browser sees is detected
+    without the adapter's help.
+    """
+
+
 class StorefrontError(AssertionError):
     """The storefront did not respond to a step the way a shopper needs (product failure)."""
 
@@ -46,6 +55,9 @@ CouponRefusal = Literal["", "expired", "unknown", "below_minimum", "exhausted", 
 PaymentFailure = Literal["", "declined", "gateway_error", "other"]
 LoginRefusal = Literal["", "wrong_credentials", "rate_limited", "other"]
 Refund = Literal["", "initiated", "refunded"]
+#: where an order's money stands: "pending" (to be collected: cash on delivery), "captured"
+#: (paid online), "refunded", "none" (nothing to pay); "" = the page does not say
+PaymentState = Literal["", "pending", "captured", "refunded", "none"]
 
 # Currency marks, to refuse an amount shown in another currency than the environment's.
 CURRENCY_MARKS: dict[str, tuple[str, ...]] = {
@@ -128,11 +140,16 @@ class Upi:
 
 
 @dataclass(frozen=True)
+class CashOnDelivery:
+    """Cash on delivery: the order is placed with payment pending, collected by the rider."""
+
+
+@dataclass(frozen=True)
 class NoPayment:
     """Checkout without a payment step: a staging placeholder (e.g. Oscar's default)."""
 
 
-Payment = Card | Upi | NoPayment
+Payment = Card | Upi | CashOnDelivery | NoPayment
 
 
 @dataclass(frozen=True)
@@ -214,10 +231,12 @@ class CouponResult:
 
 @dataclass(frozen=True)
 class CheckoutSummary:
-    """The checkout page before paying."""
+    """The checkout page before paying: what the shopper is shown last before the order."""
 
     payable: Decimal
     slots: tuple[str, ...] = ()
+    #: fees the checkout summary shows, by role (those added at checkout: shipping, taxes)
+    fees: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -242,6 +261,7 @@ class OrderView:
     eta: str = ""
     refund: Refund = ""
     cancellable: bool = False
+    payment: PaymentState = ""
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def _method(method: str, instrument: str = "") -> Callable[[E2ESettings], Declar
         pay = settings.payment
         if pay.methods is None:
             return Declared("unset", "e2e.payment.methods",
-                            'how shoppers pay: ["card"], ["upi"], ["none"] …')
+                            'how shoppers pay: ["card"], ["upi"], ["cod"], ["none"] …')
         if method not in pay.methods:
             return Declared("absent", "e2e.payment.methods",
                             f"e2e.payment.methods = {pay.methods} has no {method!r}")
@@ -75,7 +75,8 @@ def _pay(settings: E2ESettings) -> Declared:
     methods = settings.payment.methods
     if methods is None:
         return Declared("unset", "e2e.payment.methods",
-                        'how shoppers pay: ["card"], ["upi"] or ["none"] (no-payment checkout)')
+                        'how shoppers pay: ["card"], ["upi"], ["cod"] (cash on delivery) or '
+                        '["none"] (no-payment checkout)')
     if not methods:
         return Declared("absent", "e2e.payment.methods", "e2e.payment.methods = []")
     return _method(methods[0])(settings)
@@ -119,7 +120,8 @@ def _session(settings: E2ESettings) -> Declared:
     login = settings.login
     if login.method is None:
         return Declared("unset", "e2e.login.method", '"password", "otp" or "storage_state"')
-    if login.method == "password":  # a fresh shopper signs up: the shop must allow it
+    if login.method == "password" and not settings.accounts.pool:
+        # a new shopper signs up (per test, or once per worker): the shop must allow it
         signup = _fact("login.sign_up", "whether a new shopper can create an account")(settings)
         if signup.state == "absent":
             return Declared("absent", signup.key, f'{signup.why} and e2e.login.method = '
@@ -171,6 +173,7 @@ NEEDS: dict[str, Callable[[E2ESettings], Declared]] = {
     "fees": _fact("checkout.fees", 'fee roles a one-item cart shows, or [] for none'),
     "payment": _pay,
     "upi": _method("upi"),
+    "cod": _method("cod"),
     "card decline": _method("card", "card_declined"),
     "upi failure": _method("upi", "upi_failure"),
     "order progress": _progress,
@@ -279,34 +282,42 @@ JOURNEYS: tuple[JourneySpec, ...] = (
                 ("coupons", "product"), _SHOP, calls=(*_CART, "apply_coupon")),
     JourneySpec("test_checkout_places_order", "5 checkout and tracking",
                 "Checkout with the first declared payment places an order the shopper can see",
-                ("sign up", "check signed in", "set location", "add to cart", "read cart",
+                ("sign up", "log in", "check signed in", "set location", "add to cart", "read cart",
                  "check totals", "checkout", "payment", "order confirmation", "order history",
                  "check history"),
                 ("payment", "product", "address", "session"), (*_SHOP, "slots"),
                 calls=(*_CART, *_ORDER, "order_history")),
     JourneySpec("test_order_moves_through_states", "5 checkout and tracking",
                 "A placed order moves forward through the canonical states",
-                ("sign up", "check signed in", "set location", "add to cart", "read cart",
+                ("sign up", "log in", "check signed in", "set location", "add to cart", "read cart",
                  "checkout", "payment", "order confirmation", "advance order (hook)",
                  "tracking", "check progress"),
                 ("order progress", "payment", "product", "address", "session"),
                 (*_SHOP, "slots"), calls=(*_CART, *_ORDER)),
     JourneySpec("test_upi_checkout_places_order", "5 checkout and tracking",
                 "UPI checkout with the sandbox success id places an order",
-                ("sign up", "check signed in", "set location", "add to cart", "read cart",
+                ("sign up", "log in", "check signed in", "set location", "add to cart", "read cart",
                  "checkout", "payment", "order confirmation", "order history", "check history"),
                 ("upi", "product", "address", "session"), (*_SHOP, "slots"),
                 calls=(*_CART, *_ORDER, "order_history")),
+    JourneySpec("test_cash_on_delivery_places_order_with_payment_pending",
+                "5 checkout and tracking",
+                "Cash on delivery places an order with its payment pending (nothing captured)",
+                ("sign up", "log in", "check signed in", "set location", "add to cart",
+                 "read cart", "checkout", "payment", "order confirmation", "order history",
+                 "check history"),
+                ("cod", "product", "address", "session"), (*_SHOP, "slots"),
+                calls=(*_CART, *_ORDER, "order_history")),
     JourneySpec("test_declined_card_then_retry_succeeds", "6 payment declined",
                 "Declined card places no order and keeps the stock; a retry succeeds",
-                ("sign up", "check signed in", "set location", "read stock", "add to cart",
-                 "read cart", "checkout", "declined payment", "check decline", "order history",
-                 "check stock", "check cart", "payment", "order confirmation"),
+                ("sign up", "log in", "check signed in", "set location", "read stock",
+                 "add to cart", "read cart", "checkout", "declined payment", "check decline",
+                 "order history", "check stock", "check cart", "payment", "order confirmation"),
                 ("card decline", "product", "address", "session"),
                 (*_SHOP, "slots", "stock levels"), calls=(*_CART, *_ORDER, "order_history")),
     JourneySpec("test_upi_failure_places_no_order", "6 payment declined",
                 "Failed UPI payment is reported as declined and places no order",
-                ("sign up", "check signed in", "set location", "add to cart", "read cart",
+                ("sign up", "log in", "check signed in", "set location", "add to cart", "read cart",
                  "checkout", "declined payment", "check decline", "order history"),
                 ("upi failure", "product", "address", "session"), _SHOP,
                 calls=(*_CART, "checkout", "pay", "order_history")),
@@ -317,15 +328,16 @@ JOURNEYS: tuple[JourneySpec, ...] = (
                 ("sign up",), calls=("sign_up", "log_out", "log_in", "signed_in_as")),
     JourneySpec("test_wrong_password_is_refused", "7 account and cancel",
                 "A wrong password is refused as wrong, and the right one still works",
-                ("sign up", "check signed in", "log out", "log in with a wrong password",
-                 "check refusal", "log in", "check signed in"),
-                ("sign up", "password login"),
+                ("sign up", "log in", "check signed in", "log out",
+                 "log in with a wrong password", "check refusal"),
+                ("session", "password login"),
                 calls=("sign_up", "log_out", "log_in", "signed_in_as")),
     JourneySpec("test_cancel_before_dispatch_refunds_and_restocks", "7 account and cancel",
                 "Cancel before dispatch cancels (and refunds) the order and releases its stock",
-                ("sign up", "check signed in", "set location", "read stock", "add to cart",
-                 "read cart", "checkout", "payment", "order confirmation", "order history",
-                 "check history", "cancel order", "check cancellation", "check stock"),
+                ("sign up", "log in", "check signed in", "set location", "read stock",
+                 "add to cart", "read cart", "checkout", "payment", "order confirmation",
+                 "order history", "check history", "cancel order", "check cancellation",
+                 "check stock"),
                 ("customer cancel", "payment", "product", "address", "session"),
                 (*_SHOP, "slots", "stock levels"),
                 calls=(*_CART, *_ORDER, "order_history", "cancel_order")),
@@ -454,6 +466,7 @@ def check_environment(env: Any, tests: Iterable[str] | None = None) -> list[Cove
     currency = NEEDS["currency"](settings)  # every amount a journey reads depends on it
     if currency.state != "present":
         raise ConfigError(env.file, currency.key, f"not declared: {currency.why}")
+    _check_accounts(env, settings)
     rows = coverage(settings, adapter)
     wanted = set(tests) if tests is not None else None
     undeclared = [r for r in rows if r.status == "undeclared"
@@ -473,6 +486,26 @@ def check_environment(env: Any, tests: Iterable[str] | None = None) -> list[Cove
     return rows
 
 
+def _check_accounts(env: Any, settings: E2ESettings) -> None:
+    """A pool account must carry what the shop's login asks for; a buy-x-get-y coupon its
+    offer (a config error naming the key, before any browser starts)."""
+    need = {"password": "password", "otp": "phone"}.get(settings.login.method or "")
+    for index, account in enumerate(settings.accounts.pool):
+        if not account.email or (need and not getattr(account, need)):
+            missing = "email" if not account.email else need
+            raise ConfigError(env.file, f"e2e.accounts.pool[{index}].{missing}", "is empty",
+                              hint="give each test account its secret, e.g. password = "
+                                   '"${SHOPPER_1_PASSWORD}" (a missing variable is an error)')
+    for coupon in settings.coupons or ():
+        if coupon.kind == "buy_x_get_y" and (coupon.buy < 1 or coupon.get < 1
+                                             or not (coupon.sku or settings.catalog.sku)):
+            raise ConfigError(env.file, "e2e.coupons", f"{coupon.code}: a buy_x_get_y coupon "
+                              "needs buy >= 1, get >= 1 and the sku the offer is on")
+        if coupon.kind == "free_item" and not coupon.free_sku:
+            raise ConfigError(env.file, "e2e.coupons", f"{coupon.code}: a free_item coupon "
+                              "needs free_sku, the product given free")
+
+
 def print_coverage(env_name: str) -> int:
     """`qgate doctor --env NAME`: the coverage map; exit 2 when it cannot run as declared."""
     from harness.config import load_environment
@@ -486,6 +519,8 @@ def print_coverage(env_name: str) -> int:
     except HarnessError as exc:
         print(f"  ERROR {exc.one_line()}")
         adapter = None
+    for line in shop_facts(settings):
+        print(f"  {line}")
     rows = coverage(settings, adapter)
     labels = {"runs": "runs", "n/a": "n/a", "unsupported": "SKIP", "undeclared": "ERROR"}
     width = max(len(r.spec.test) for r in rows)
@@ -501,6 +536,41 @@ def print_coverage(env_name: str) -> int:
           f"{counts['undeclared']} need undeclared facts")
     bad = adapter is None or counts["undeclared"] > 0 or settings.currency is None
     return int(ExitCode.USAGE if bad else ExitCode.GO)
+
+
+def shop_facts(settings: E2ESettings) -> list[str]:
+    """How the journeys will treat this shop: shoppers, fees, payment (for `qgate doctor`)."""
+    login, accounts = settings.login, settings.accounts
+    if login.method == "storage_state":
+        shoppers = f"the stored login of {login.email or '(e2e.login.email)'}"
+    elif accounts.pool:
+        shoppers = (f"a pool of {len(accounts.pool)} test accounts, one per worker, logged in "
+                    "once per worker and reused; only the sign-up journey signs up")
+    elif accounts.signup == "once-per-worker":
+        shoppers = ("one sign-up per worker, its login reused; only the sign-up journey signs "
+                    "up more")
+    else:
+        shoppers = "a new sign-up per journey ([e2e.accounts] reuses test accounts)"
+    cart_fees = ", ".join(settings.checkout.fees or ()) or "none"
+    late = ", ".join(settings.checkout.fees_at_checkout) or "none"
+    methods = settings.payment.methods
+    names = {"card": "card", "upi": "UPI", "none": "no payment step",
+             "cod": "cash on delivery (placed with payment pending, nothing captured)"}
+    paid = ", ".join(names.get(m, m) for m in methods) if methods else "(not declared)"
+    deals = [f"{c.code} buy {c.buy} get {c.get} of {c.sku or settings.catalog.sku}"
+             if c.kind == "buy_x_get_y" else f"{c.code} gives {max(c.get, 1)} {c.free_sku} free"
+             for c in settings.coupons or ()
+             if c.kind in ("buy_x_get_y", "free_item") and not c.expired]
+    lines = [f"shoppers: {shoppers}",
+             f"fees: the cart shows {cart_fees}; added at checkout: {late} (the order must "
+             "charge what checkout showed)" if settings.checkout.fees_at_checkout
+             else f"fees: the cart shows {cart_fees}; none added at checkout",
+             f"payment: {paid}"]
+    if deals:
+        lines.append("free-item coupons: " + "; ".join(deals))
+    lines.append("rate limits: a 429 (or 503 + Retry-After) during a journey makes it an "
+                 "error naming the request, never a failure")
+    return lines
 
 
 #: The key the README names for a need whose answer combines several keys.

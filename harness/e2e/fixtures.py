@@ -28,9 +28,10 @@ from typing import Any
 
 import pytest
 
-from harness.e2e.adapter import Shopper, Storefront, Unsupported
+from harness.e2e.adapter import RateLimited, Shopper, Storefront, Unsupported
 from harness.e2e.browser import LAUNCH_ARGS, BrowserNotFound, discover_browser, http_credentials
-from harness.e2e.journey import Journey
+from harness.e2e.journey import AccountLease, Journey
+from harness.e2e.ratelimit import RateLimitHit, limiter_answer, rate_limit_message
 from harness.e2e.scrubbing import (
     scrub_text_file,
     scrub_trace,
@@ -42,6 +43,12 @@ from harness.e2e.settings import E2ESettings
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _UNSUPPORTED = pytest.StashKey[str]()
 _ADAPTER = pytest.StashKey[type]()
+# the rate limiters' answers the browser saw during a journey, and the step in progress
+_RATE_LIMITS = pytest.StashKey[list[RateLimitHit]]()
+_CURRENT_STEP = pytest.StashKey[str]()
+_BASE_URL = pytest.StashKey[str]()
+# the journey's context started from its worker's saved login ([e2e.accounts])
+_RESTORED = pytest.StashKey[bool]()
 # The fixture that marks a test as a journey (browser + adapter).
 JOURNEY_FIXTURE = "storefront"
 
@@ -132,6 +139,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(exc.one_line()) from None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The request graph of every journey's HAR (`api-graph.json`), and its drift from the
+    graph the team committed, as the e2e suite's evidence (before the plugin writes it)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.getoption("--env", default=None) \
+            or not _runs_e2e(config):
+        return
+    from harness.plugin import _RECORDER
+    recorder = config.stash.get(_RECORDER, None)
+    settings = e2e_settings_for(config)
+    if recorder is None or not settings.har_dir:
+        return
+    from harness.apigraph import record_graph
+    for note, artifact, metric, details in record_graph(recorder.run_dir / settings.har_dir,
+                                                        settings.api_graph):
+        recorder.add_suite_evidence("e2e", note=note, artifact=artifact, metric=metric,
+                                    details=details)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every journey once per viewport, and coupon journeys once per declared coupon."""
     if JOURNEY_FIXTURE not in metafunc.fixturenames:
@@ -195,16 +222,56 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.when == "setup":
         item.stash[_REPORTS] = {}  # a rerun starts afresh (pytest-rerunfailures)
+        item.user_properties[:] = [p for p in item.user_properties if p[0] != "qgate.error"]
+    if report.failed and report.when in ("setup", "call"):
+        _rate_limited_is_an_error(item, call, report)
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     if report.when == "teardown":
         _scrub_playwright_artifacts(item, report)
     return report
 
 
+def _rate_limited_is_an_error(item: pytest.Item, call: pytest.CallInfo[None],
+                              report: pytest.TestReport) -> None:
+    """A journey that failed after the shop's limiter answered has no evidence about the
+    product: tell the recorder it is an error, naming the limiter (`qgate.error`)."""
+    base_url = item.stash.get(_BASE_URL, "")
+    failing_step = item.stash.get(_CURRENT_STEP, "")
+    # The shop's own limiter (same origin), or any limiter in the step that failed; a
+    # third-party widget's 429 in an earlier step does not excuse a wrong total.
+    hits = [h for h in item.stash.get(_RATE_LIMITS, [])
+            if h.step == failing_step or _same_origin(h.url, base_url)]
+    excinfo = call.excinfo
+    refused = None
+    if excinfo is not None:
+        chain: BaseException | None = excinfo.value
+        while chain is not None and refused is None:
+            refused = chain if isinstance(chain, RateLimited) else None
+            chain = chain.__cause__
+    if not hits and refused is None:
+        return
+    failure = (str(excinfo.value).strip().splitlines() or [""])[0] if excinfo else ""
+    if hits:
+        message = rate_limit_message(hits, base_url, failure)
+    else:
+        from harness.e2e.ratelimit import ADVICE
+        where = f" in step '{failing_step}'" if failing_step else ""
+        message = f"rate-limited{where} — {ADVICE}\nthe adapter said: {failure}"
+    report.user_properties.append(("qgate.error", message))
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    from urllib.parse import urlsplit
+    a, b = urlsplit(url), urlsplit(base_url)
+    return not base_url or (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
 def _scrub_playwright_artifacts(item: pytest.Item, report: pytest.TestReport) -> None:
     har = item.stash.get(_HAR, None)
     if har is not None and har[0].is_file():  # written when the context closed
+        from harness.apigraph import record_flow
         from harness.har import scrub_har
+        record_flow(har[0])  # the request graph reads the answers the scrub then drops
         scrub_har(har[0], har[1], har[2])
     # Traces pytest-playwright kept itself (`--tracing on`) get the same masking as ours.
     needles = item.stash.get(_NEEDLES, None)
@@ -304,6 +371,12 @@ def browser_context_args(
         args["extra_http_headers"] = dict(auth.headers)
     if auth.storage_state:
         args["storage_state"] = auth.storage_state
+    account = request.getfixturevalue("_e2e_worker_account")
+    restored = bool(account is not None and _reuses_account(request.node)
+                    and account.state.is_file())
+    if restored:  # the worker's saved login: no sign-up or login request for this journey
+        args["storage_state"] = str(account.state)
+    request.node.stash[_RESTORED] = restored
     if e2e_settings.har_dir:  # requests for the security scan (response bodies dropped later)
         run_dir = request.getfixturevalue("qgate_run_dir")
         har = Path(run_dir) / e2e_settings.har_dir / f"{_slug(request.node.nodeid)}.har"
@@ -405,8 +478,62 @@ def _e2e_recorder(
 # --- journeys ---------------------------------------------------------------------------
 
 
+@dataclass
+class WorkerAccount:
+    """The test account one pytest worker's journeys share (`[e2e.accounts]`)."""
+
+    shopper: Shopper
+    #: the worker's saved login (Playwright storage state), once a journey logged in
+    state: Path
+    #: the shop knows the account (a pool account; or signed up by this worker already)
+    exists: bool
+
+
+def _worker_index() -> int:
+    """0 without pytest-xdist, else the worker's number (gw3 → 3)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    digits = re.sub(r"\D", "", worker)
+    return int(digits) if digits else 0
+
+
+@pytest.fixture(scope="session")
+def _e2e_worker_account(e2e_settings: E2ESettings,
+                        tmp_path_factory: pytest.TempPathFactory) -> WorkerAccount | None:
+    """This worker's test account, when `[e2e.accounts]` asks for reused accounts: the
+    worker's pool account (worker N takes pool[N], wrapping round), or one new shopper it
+    signs up once."""
+    accounts = e2e_settings.accounts
+    if not accounts.reused or e2e_settings.login.method == "storage_state":
+        return None
+    state = tmp_path_factory.mktemp("e2e-account") / "storage-state.json"
+    if accounts.pool:
+        entry = accounts.pool[_worker_index() % len(accounts.pool)]
+        shopper = Shopper(name=entry.name, email=entry.email,
+                          phone=entry.phone or _new_shopper(e2e_settings).phone,
+                          password=entry.password)
+        return WorkerAccount(shopper, state, exists=True)
+    return WorkerAccount(_new_shopper(e2e_settings), state, exists=False)
+
+
+def _reuses_account(item: pytest.Item) -> bool:
+    """A catalogue journey that needs a logged-in shopper (not one about signing up)."""
+    from harness.e2e.coverage import BY_TEST
+
+    spec = BY_TEST.get(getattr(item, "originalname", item.name))
+    return spec is not None and "session" in spec.needs
+
+
 @pytest.fixture
-def shopper(e2e_settings: E2ESettings) -> Shopper:
+def shopper(request: pytest.FixtureRequest, e2e_settings: E2ESettings,
+            _e2e_worker_account: WorkerAccount | None) -> Shopper:
+    """The shopper of one test: the worker's test account for journeys that need a session
+    when `[e2e.accounts]` reuses accounts; else a new synthetic shopper (see `_new_shopper`)."""
+    if _e2e_worker_account is not None and _reuses_account(request.node):
+        return _e2e_worker_account.shopper
+    return _new_shopper(e2e_settings)
+
+
+def _new_shopper(e2e_settings: E2ESettings) -> Shopper:
     """A fresh synthetic shopper for one test: an example.com email, a mobile number in the
     environment's format (`e2e.login.phone_prefix`, e.g. +91 → +91 9xxxxxxxxx; else a
     fictional +1 202 555 01xx number) and a random password. With a stored login, the stored
@@ -437,6 +564,7 @@ def storefront(
     if not base_url:
         raise pytest.UsageError("no base URL: pass --env NAME or --base-url URL")
     page.set_default_timeout(e2e_settings.action_timeout_ms)
+    _watch_rate_limits(request.node, page.context, base_url)
     for pattern in e2e_settings.blocked_urls:
         page.context.route(pattern, lambda route: route.abort("blockedbyclient"))
     adapter_class = request.config.stash.get(_ADAPTER, None)
@@ -455,6 +583,24 @@ def storefront(
     # its leftovers are the price of that evidence.
     if not _failed(request.node):
         adapter.clean_up(shopper)
+
+
+def _watch_rate_limits(node: pytest.Item, context: Any, base_url: str) -> None:
+    """Note every limiter answer (429, 503 + Retry-After) the journey's browser receives."""
+    hits: list[RateLimitHit] = []
+    node.stash[_RATE_LIMITS] = hits
+    node.stash[_BASE_URL] = base_url
+
+    def on_response(response: Any) -> None:
+        status = response.status
+        if status not in (429, 503):
+            return
+        hit = limiter_answer(status, response.request.method, response.url, response.headers,
+                             node.stash.get(_CURRENT_STEP, ""))
+        if hit is not None:
+            hits.append(hit)
+
+    context.on("response", on_response)
 
 
 def _journey_name(node: pytest.Item) -> str:
@@ -495,10 +641,11 @@ def step(
         __tracebackhide__ = True  # the failure points at the journey's line, not at this helper
         started = time.perf_counter()
         e2e_evidence.step(name)  # the gate's report names the step a failure happened in
+        request.node.stash[_CURRENT_STEP] = name
         try:
             with _allure_step(name):
                 yield
-        except (Unsupported, StepFailed):
+        except (Unsupported, StepFailed, RateLimited):
             raise
         except Exception as exc:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -506,6 +653,7 @@ def step(
                 f"journey '{journey}', step '{name}': {first_line}"
             ) from exc
         e2e_evidence.step("")  # between steps
+        request.node.stash[_CURRENT_STEP] = ""
         if timed:
             elapsed_ms = (time.perf_counter() - started) * 1000
             e2e_evidence.metric(f"e2e.{_slug(name)}.duration_ms", round(elapsed_ms, 1), "ms")
@@ -520,6 +668,20 @@ def journey(
     e2e_settings: E2ESettings,
     step: Callable[..., contextlib.AbstractContextManager[None]],
     e2e_viewport: str,
+    request: pytest.FixtureRequest,
+    _e2e_worker_account: WorkerAccount | None,
 ) -> Journey:
-    """Shared journey steps bound to this test's storefront, shopper and viewport."""
-    return Journey(storefront, shopper, e2e_settings, step, e2e_viewport)
+    """Shared journey steps bound to this test's storefront, shopper and viewport (and, with
+    `[e2e.accounts]`, its worker's test account)."""
+    lease = None
+    account = _e2e_worker_account
+    if account is not None and _reuses_account(request.node):
+        context = request.getfixturevalue("context")
+
+        def save() -> None:
+            context.storage_state(path=str(account.state))
+            account.exists = True
+
+        lease = AccountLease(restored=request.node.stash.get(_RESTORED, False),
+                             exists=account.exists, save=save)
+    return Journey(storefront, shopper, e2e_settings, step, e2e_viewport, lease)

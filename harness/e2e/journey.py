@@ -11,15 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from decimal import Decimal
 
 from harness.e2e.adapter import (
     PROGRESS,
     Card,
     Cart,
+    CashOnDelivery,
+    CheckoutSummary,
+    LoginResult,
     NoPayment,
+    OrderRow,
     OrderView,
     Payment,
+    RateLimited,
     Shopper,
     Storefront,
     Upi,
@@ -29,6 +35,21 @@ from harness.e2e.settings import CouponRule, E2ESettings
 StepRunner = Callable[..., AbstractContextManager[None]]
 #: one minor unit (paise, cents): a percent discount may round either way by this much per line
 MINOR_UNIT = Decimal("0.01")
+
+
+@dataclass
+class AccountLease:
+    """This journey's use of its worker's test account (`[e2e.accounts]`).
+
+    `restored`: the context started from the worker's saved login (storage state);
+    `exists`: the account is known to the shop (a pool account, or signed up earlier in this
+    worker), so a lost session is logged in again rather than signed up; `save` keeps the
+    context's login for the worker's next journeys.
+    """
+
+    restored: bool
+    exists: bool
+    save: Callable[[], None]
 
 
 class Journey:
@@ -41,6 +62,7 @@ class Journey:
         settings: E2ESettings,
         step: StepRunner,
         viewport: str,
+        account: AccountLease | None = None,
     ) -> None:
         self.store = storefront
         self.shopper = shopper
@@ -49,6 +71,13 @@ class Journey:
         self.location = settings.location
         self.step = step
         self.viewport = viewport
+        #: None: this journey's shopper is its own (new); else the worker's reused account
+        self.account = account
+
+    @property
+    def fresh_shopper(self) -> bool:
+        """The shopper is new to the shop (signed up by this journey): no earlier orders."""
+        return self.account is None or self.settings.login.method == "storage_state"
 
     def check(self, what: str) -> AbstractContextManager[None]:
         """A named, untimed step for assertions, so a failure is attributed to it."""
@@ -95,7 +124,9 @@ class Journey:
                 f"not {self.shopper.email}")
 
     def start_session(self) -> None:
-        """Be logged in the way this shop allows: sign up, log in by OTP, or a stored state."""
+        """Be logged in the way this shop allows: a stored state, the worker's test account
+        (`[e2e.accounts]`: its saved login, else log in or sign up once), log in by OTP, or
+        sign up a new shopper."""
         method = self.settings.login.method
         if method == "storage_state":
             with self.check("signed in"):
@@ -103,13 +134,42 @@ class Journey:
                 assert shown == self.shopper.email, (
                     f"the stored login state shows {shown or 'nobody'} logged in, not "
                     f"{self.shopper.email} (e2e.login.email)")
-        elif method == "otp":
-            with self.step("log in"):
-                result = self.store.log_in(self.shopper)
-                assert result.accepted, f"logging in with the one-time code was refused: " \
-                                        f"{result.message!r}"
+            return
+        lease = self.account
+        if lease is not None and lease.restored:
+            with self.check("signed in"):
+                shown = self.store.signed_in_as()
+            if shown == self.shopper.email:
+                return  # the worker's saved login still holds: no auth request at all
+        if method == "otp" or (lease is not None and lease.exists):
+            self.log_in()
         else:
             self.sign_up()
+        if lease is not None:
+            lease.exists = True
+            lease.save()
+
+    def orders_before(self) -> list[OrderRow]:
+        """The shopper's orders before this journey's: none for a new shopper; read from the
+        history for a reused test account."""
+        if self.fresh_shopper:
+            return []
+        with self.step("order history"):
+            return self.store.order_history()
+
+    def log_in(self) -> None:
+        """Log this shopper in; the shop should then show them logged in."""
+        otp = self.settings.login.method == "otp"
+        with self.step("log in"):
+            result = limited_login(self.store.log_in(self.shopper))
+            how = "with the one-time code" if otp else f"as {self.shopper.email}"
+            assert result.accepted, f"logging in {how} was refused: {result.message!r}"
+        if not otp:
+            with self.check("signed in"):
+                shown = self.store.signed_in_as()
+                assert shown == self.shopper.email, (
+                    f"after logging in the shop shows {shown or 'nobody'}, not "
+                    f"{self.shopper.email}")
 
     # --- cart ------------------------------------------------------------------------------
 
@@ -162,13 +222,20 @@ class Journey:
         return self.payment_for(methods[0])
 
     def payment_for(self, method: str) -> Payment:
-        """The sandbox success instrument of `method` ("card", "upi" or "none")."""
+        """The sandbox success instrument of `method` ("card", "upi", "cod" or "none")."""
         pay = self.settings.payment
         if method == "card":
             return Card(pay.card_success, pay.card_expiry, pay.card_cvc)
         if method == "upi":
             return Upi(pay.upi_success)
+        if method == "cod":
+            return CashOnDelivery()
         return NoPayment()
+
+    @staticmethod
+    def captures(payment: Payment) -> bool:
+        """Paying this way takes the money at checkout (so cancelling must refund it)."""
+        return isinstance(payment, (Card, Upi))
 
     @property
     def declined_card(self) -> Card:
@@ -183,15 +250,15 @@ class Journey:
 
     def place_order(self, payment: Payment | None = None) -> OrderView:
         """Checkout and pay; return the confirmation page."""
+        payment = payment or self.success_payment
         with self.step("checkout"):
             cart = self.store.cart()
             summary = self.store.checkout()
-            assert summary.payable == cart.payable, (
-                f"checkout asks {summary.payable} but the cart showed {cart.payable}")
+            assert_checkout_adds_up(cart, summary, self.settings.checkout.fees_at_checkout)
             if self.settings.checkout.slots:
                 assert summary.slots, "checkout offers no delivery slot"
         with self.step("payment"):
-            outcome = self.store.pay(payment or self.success_payment, address=self.address)
+            outcome = self.store.pay(payment, address=self.address)
             assert outcome.order_id, (
                 f"paying did not place an order; the shop said {outcome.error!r}")
         with self.step("order confirmation"):
@@ -199,10 +266,18 @@ class Journey:
             assert order.order_id == outcome.order_id, (
                 f"the confirmation shows order {order.order_id}, payment placed "
                 f"{outcome.order_id}")
-            assert order.payable == cart.payable, (
-                f"the order charges {order.payable} but the cart showed {cart.payable}")
+            # what the shopper was shown last: the checkout summary (the cart, plus the fees
+            # only checkout knows)
+            shown = "checkout showed" if self.settings.checkout.fees_at_checkout else (
+                "the cart showed")
+            assert order.payable == summary.payable, (
+                f"the order charges {order.payable} but {shown} {summary.payable}")
             assert order.state == "placed", (
                 f"a new order should be placed, the shop shows {order.status!r} ({order.state})")
+            if isinstance(payment, CashOnDelivery):
+                assert order.payment == "pending", (
+                    f"a cash-on-delivery order should be placed with its payment pending (to "
+                    f"be collected), the shop shows {order.payment or 'no payment state'}")
             return order
 
     # --- orders ------------------------------------------------------------------------------
@@ -228,7 +303,20 @@ class Journey:
             assert price > 0, f"{sku} shows no price"
         minimum = money(coupon.min_order)
         quantity = max(1, math.ceil(minimum / price)) if minimum else 1
-        return self.add(sku, quantity)
+        if coupon.kind == "buy_x_get_y":  # enough units for the offer to give one free set
+            quantity = max(quantity, coupon.buy + coupon.get)
+        cart = self.add(sku, quantity)
+        if coupon.kind == "free_item" and cart.line(coupon.free_sku) is None:
+            cart = self.add(coupon.free_sku)  # the shopper takes the free product
+        return cart
+
+
+def limited_login(result: LoginResult) -> LoginResult:
+    """The login's outcome; RateLimited when the adapter says the shop's limiter refused it
+    (no evidence about the password either way: the test becomes an error)."""
+    if result.reason == "rate_limited":
+        raise RateLimited(f"the shop's limiter refused the login: {result.message!r}")
+    return result
 
 
 def money(value: str | int | float) -> Decimal:
@@ -245,6 +333,18 @@ def expected_discount(coupon: CouponRule, cart: Cart) -> Decimal:
         amount = items * money(coupon.value) / 100
         cap = money(coupon.cap)
         return min(amount, cap) if cap else amount
+    if coupon.kind == "buy_x_get_y":
+        line = cart.line(coupon.sku)
+        if line is None or line.quantity <= 0 or coupon.buy <= 0 or coupon.get <= 0:
+            return Decimal("0")
+        unit = line.line_total / line.quantity
+        return unit * (line.quantity // (coupon.buy + coupon.get) * coupon.get)
+    if coupon.kind == "free_item":
+        line = cart.line(coupon.free_sku)
+        if line is None or line.quantity <= 0:
+            return Decimal("0")
+        # a free line shown at its price is taken off; one shown at 0 needs no discount
+        return line.line_total / line.quantity * min(max(coupon.get, 1), line.quantity)
     return Decimal("0")  # free delivery: the delivery fee goes, the items keep their price
 
 
@@ -271,3 +371,18 @@ def assert_totals_add_up(cart: Cart) -> None:
         f" + fees {fees} ({', '.join(f'{k} {v}' for k, v in cart.fees.items()) or 'none'})"
         f" = {expected}"
     )
+
+
+def assert_checkout_adds_up(cart: Cart, summary: CheckoutSummary,
+                            fees_at_checkout: list[str]) -> None:
+    """Checkout asks what the cart showed plus exactly the fees only checkout knows."""
+    missing = [role for role in fees_at_checkout if role not in summary.fees]
+    assert not missing, (
+        f"checkout shows no {', '.join(missing)} fee, which e2e.checkout.fees_at_checkout "
+        f"says is added there (it shows: {', '.join(summary.fees) or 'no fees'})")
+    added = {role: summary.fees[role] for role in fees_at_checkout}
+    expected = cart.payable + sum(added.values(), Decimal("0"))
+    late = "".join(f" + {role} {amount}" for role, amount in added.items())
+    assert summary.payable == expected, (
+        f"checkout asks {summary.payable} but the cart showed {cart.payable}"
+        + (f"{late} added at checkout = {expected}" if late else ""))

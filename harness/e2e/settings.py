@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 DEMO_ADAPTER = "harness.suites.e2e.adapters.demostore:DemoStorefront"
 
-PaymentMethod = Literal["card", "upi", "none"]
-CouponKind = Literal["flat", "percent", "free_delivery"]
+PaymentMethod = Literal["card", "upi", "cod", "none"]
+CouponKind = Literal["flat", "percent", "free_delivery", "buy_x_get_y", "free_item"]
 #: What a fee is for; an adapter maps its shop's fee names onto these roles.
 FEE_ROLES = ("delivery", "small_cart", "platform", "handling", "surge", "late_night",
              "packaging", "cash_on_delivery", "tax", "other")
@@ -73,13 +73,19 @@ class CheckoutFacts:
     slots: bool | None = None
     #: fee roles (see FEE_ROLES) a one-item cart shows; [] = the cart shows no fees
     fees: list[str] | None = None
+    #: fee roles known only at checkout (shipping chosen there, taxes added there): the cart
+    #: does not show them, the checkout summary does, and the order must charge what that
+    #: summary showed
+    fees_at_checkout: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class PaymentSettings:
     """`[e2e.payment]`: how a shopper pays; sandbox instruments only, never real ones."""
 
-    #: "card", "upi", or "none" (a no-payment placeholder checkout); [] is not allowed
+    #: "card", "upi", "cod" (cash on delivery: placed with payment pending, nothing
+    #: captured) or "none" (a no-payment placeholder checkout); the first one is the
+    #: journeys' default way to pay
     methods: list[PaymentMethod] | None = None
     card_success: str = ""
     #: a card the sandbox always declines; "" = the sandbox has none
@@ -145,8 +151,48 @@ class CouponRule:
     #: smallest item total it applies to
     min_order: str | int | float = 0
     expired: bool = False
-    #: product used to build a qualifying cart (default: catalog.sku)
+    #: product used to build a qualifying cart (default: catalog.sku); for buy_x_get_y the
+    #: product the offer is on
     sku: str = ""
+    #: buy_x_get_y: for every `buy` units of `sku`, `get` more are free (buy 2 get 1: a cart
+    #: of 3 pays for 2); free_item: `get` units of `free_sku` are free (default 1)
+    buy: int = 0
+    get: int = 0
+    #: free_item: the product given free with a qualifying cart (the shopper puts it in the
+    #: cart, as most shops ask, unless the shop already did)
+    free_sku: str = ""
+
+
+@dataclass(frozen=True)
+class PoolAccount:
+    """One pre-provisioned test shopper of `[e2e.accounts] pool` (values from `${VAR}`)."""
+
+    email: str
+    password: str = ""
+    #: for a shop that logs in by phone and one-time code
+    phone: str = ""
+    name: str = "E2E Shopper"
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """`[e2e.accounts]`: which shopper journeys needing a session use.
+
+    By default ("per-test") each such journey signs up a new shopper, as a shop without a
+    limit allows. A shop that limits sign-ups or logins per IP (a handful per 15 minutes)
+    gets test accounts instead: a `pool` of pre-provisioned shoppers (one per pytest worker;
+    logged in once per worker) or `signup = "once-per-worker"` (each worker signs up one
+    shopper). Either way the login is kept in Playwright's storage state and reused by the
+    worker's next journeys; only the sign-up journey itself signs up.
+    """
+
+    signup: Literal["per-test", "once-per-worker"] = "per-test"
+    pool: list[PoolAccount] = field(default_factory=list)
+
+    @property
+    def reused(self) -> bool:
+        """Journeys share a worker's shopper (a pool, or one sign-up per worker)."""
+        return bool(self.pool) or self.signup == "once-per-worker"
 
 
 @dataclass(frozen=True)
@@ -180,6 +226,10 @@ class E2ESettings:
     # Record each journey's requests as a HAR in this folder (relative to the run directory);
     # the security suite seeds its scan with them (security.seed_har). Secrets are masked.
     har_dir: str = ""
+    #: the request graph the team committed (a path in the project, e.g. "api-graph.json"):
+    #: a run whose journeys' graph differs from it (a new, gone or re-shaped request) says so
+    #: (`e2e.api_drift` and the suite's notes); copy a run's api-graph.json there to start
+    api_graph: str = ""
     #: URL globs the browser refuses at once (third-party CDNs, analytics, chat widgets that
     #: CI cannot reach: waiting on their DNS would stall every page load)
     blocked_urls: list[str] = field(default_factory=list)
@@ -189,8 +239,18 @@ class E2ESettings:
     payment: PaymentSettings = field(default_factory=PaymentSettings)
     orders: OrderSettings = field(default_factory=OrderSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
     #: the shop's coupons and their rules; [] = the shop has no coupons
     coupons: list[CouponRule] | None = None
+
+    def gate_criteria(self, suite: str) -> list[Any]:
+        """With a committed request graph: a warning when the journeys' graph drifted."""
+        if not self.api_graph:
+            return []
+        from harness.policy import Criterion
+        return [Criterion(suite, f"request graph unchanged since {self.api_graph}",
+                          metric=f"{suite}.api_drift", op="<=", threshold=0,
+                          severity="warning")]
 
     def preflight(self, env: Any) -> None:
         """Refuse an adapter or facts the journeys cannot run with (`qgate run` calls this)."""

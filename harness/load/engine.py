@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ToolMissing
+from harness.machine import MachineLoad, MachineMonitor
 from harness.processes import interruptible, stop_process_group
 
 PLUGIN = Path(__file__).with_name("qgate_locust_plugin.py")
@@ -118,6 +119,11 @@ class LocustRun:
     stopped: str
     last_progress: Progress | None
     progress_errors: tuple[str, ...] = ()
+    #: the most users locust ran at once (from its progress lines)
+    peak_users: int = 0
+    #: seconds users ran: from the first to the last progress line with users running
+    test_s: float = 0.0
+    machine: MachineLoad = field(default_factory=MachineLoad)
 
     @property
     def stats_json(self) -> Path:
@@ -247,16 +253,27 @@ def run_locust(plan: LocustPlan, *, on_progress: Callable[[Progress], None] | No
         reader = threading.Thread(target=watcher.read, args=(master.stdout, master),
                                   daemon=True)
         reader.start()
+        monitor = MachineMonitor([p.pid for p in procs])
+        monitor.start()
         startup = STARTUP_GRACE_S + (plan.workers_timeout_s if plan.distributed else 0.0)
-        code = _wait(master, watcher, started + startup,
-                     plan.duration_s + plan.stop_timeout_s + RUN_SLACK_S)
+        try:
+            code = _wait(master, watcher, started + startup,
+                         plan.duration_s + plan.stop_timeout_s + RUN_SLACK_S)
+        finally:
+            machine = monitor.finish()
         reader.join(timeout=5)
     finally:
         for proc in reversed(procs):
             _stop_group(proc)
         stderr.close()
+    began, last = watcher.first_sample_at, watcher.last_started_at
     return LocustRun(plan.out_dir, tuple(command), code, round(time.monotonic() - started, 3),
-                     watcher.stopped, watcher.last, tuple(watcher.errors))
+                     watcher.stopped, watcher.last, tuple(watcher.errors),
+                     peak_users=watcher.peak_users,
+                     # every progress line stands for the interval before it
+                     test_s=round(last - began + plan.progress_interval_s, 1)
+                     if began is not None and last is not None else 0.0,
+                     machine=machine)
 
 
 def _wait(master: subprocess.Popen[str], watcher: _Watcher, startup_deadline: float,
@@ -304,6 +321,9 @@ class _Watcher:
         #: monotonic time of the first progress line of a started test (the bound counts from it)
         self.first_sample_at: float | None = None
         self.errors: list[str] = []
+        self.peak_users = 0
+        #: monotonic time of the last progress line with users running
+        self.last_started_at: float | None = None
 
     def read(self, stream: IO[str] | None, master: subprocess.Popen[str]) -> None:
         if stream is None:
@@ -324,9 +344,12 @@ class _Watcher:
                 self.sample(Progress.from_json(data))
 
     def sample(self, progress: Progress) -> None:
-        if self.first_sample_at is None and progress.started:
-            self.first_sample_at = time.monotonic()
+        if progress.started:
+            self.last_started_at = time.monotonic()
+            if self.first_sample_at is None:
+                self.first_sample_at = self.last_started_at
         self.last = progress
+        self.peak_users = max(self.peak_users, progress.users)
         if self.on_progress is not None:
             self.on_progress(progress)
         if self.stopped:

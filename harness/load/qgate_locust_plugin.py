@@ -4,9 +4,11 @@ It never changes what the locustfile does; it only
 - adds the environment's auth (basic credentials, extra headers) to every request of
   `HttpUser` and `FastHttpUser` clients, so a protected staging needs no edit to the file;
 - refuses requests to any origin other than the target (`--host`): load goes to the target
-  only;
-- counts answers per request name and status, and rate-limited ones (429, or 503 with
-  Retry-After), across workers (locust's report_to_master / worker_report events);
+  only (a redirect the client follows elsewhere is counted as not the target's answer);
+- counts answers per request name: final status, redirects (status before → after, and
+  whether they ended on another origin or a login page), 401/403, rate-limited answers (429,
+  or 503 with Retry-After) with the limiter's headers, and the failures' messages with a
+  body excerpt; across workers (locust's report_to_master / worker_report events);
 - prints one `QGATE_PROGRESS {json}` line per second from the master (or the single
   process), for the harness's live progress, early abort and request bound;
 - writes the counts to $QGATE_LOAD_EXTRAS when locust quits.
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 PROGRESS_PREFIX = "QGATE_PROGRESS "
 _MAX_NAMES = 200  # a locustfile that names every URL apart would flood the progress line
+_MAX_COUNTED_NAMES = 1000  # … and the counts
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -38,38 +42,180 @@ class OffTargetRequest(Exception):
     """A locustfile asked for a URL outside the target; qgate does not send it."""
 
 
+#: a redirect that lands on one of these paths is a login wall, not the page asked for
+#: (generic web words, not one shop's routes)
+_LOGIN_PATH = re.compile(r"(?i)/(log-?in|sign-?in|sso|auth(orize)?|session/new|oauth2?|saml|cas)"
+                         r"(/|$|\?|\.)")
+#: the headers a rate limiter answers with (IETF RateLimit fields, the X- variants, Retry-After)
+_LIMITER_HEADERS = re.compile(r"(?i)^(retry-after|(x-)?rate-?limit(-[a-z]+)?)$")
+_MAX_MESSAGES = 10  # distinct error messages kept per request name
+_EXCERPT = 240      # characters of a failing answer's body kept as an excerpt
+
+
+def _new_name() -> dict[str, Any]:
+    return {"status": {}, "redirects": {}, "off_origin": 0, "off_origin_example": "",
+            "login": 0, "login_example": "", "denied": 0, "limited": 0, "limited_failed": 0,
+            "limiter_headers": [], "errors": {}}
+
+
 class _Counts:
-    """Answers per request name and status, rate-limited answers, refused requests."""
+    """Per request name: answers by final status, redirects (status before → after, where
+    they ended), answers from another origin or a login page, answers refused by auth
+    (401/403), rate-limited answers (and the limiter's headers), the failures' messages with
+    a body excerpt; plus the requests the plugin refused to send."""
 
     def __init__(self) -> None:
-        self.status: dict[str, dict[str, int]] = {}
+        self.names: dict[str, dict[str, Any]] = {}
         self.limited = 0
         self.off_target = 0
         self.off_target_example = ""
+        #: why an answer could not be described (a bug to report; the count still happened)
+        self.problem = ""
 
     def add_answer(self, name: str, status: int, limited: bool) -> None:
-        by_status = self.status.setdefault(name, {})
-        by_status[str(status)] = by_status.get(str(status), 0) + 1
+        """Count one answer's final status (and whether a rate limiter gave it)."""
+        mine = self._name(name)
+        mine["status"][str(status)] = mine["status"].get(str(status), 0) + 1
         if limited:
+            mine["limited"] += 1
             self.limited += 1
 
+    def _name(self, name: str) -> dict[str, Any]:
+        if name not in self.names and len(self.names) >= _MAX_COUNTED_NAMES:
+            name = "(other request names)"  # a locustfile that names every URL apart
+        mine = self.names.get(name)
+        if mine is None:
+            mine = self.names[name] = _new_name()
+        return mine
+
+    def add(self, name: str, answer: dict[str, Any]) -> None:
+        """Count one answer as `_describe` saw it."""
+        self.add_answer(name, answer["status"], answer["limited"])
+        mine = self._name(name)
+        if answer["limited"] and answer["failed"]:
+            mine["limited_failed"] += 1
+        for header in answer["limiter_headers"]:
+            if header not in mine["limiter_headers"]:
+                mine["limiter_headers"].append(header)
+        if answer["redirect"]:
+            mine["redirects"][answer["redirect"]] = mine["redirects"].get(answer["redirect"], 0) + 1
+        for key in ("off_origin", "login"):
+            if answer[key]:
+                mine[key] += 1
+                mine[f"{key}_example"] = mine[f"{key}_example"] or answer["final_url"]
+        if answer["status"] in (401, 403) and not (answer["off_origin"] or answer["login"]):
+            mine["denied"] += 1
+        if answer["failed"]:
+            errors = mine["errors"]
+            message = answer["message"] if (answer["message"] in errors
+                                            or len(errors) < _MAX_MESSAGES) else "(other errors)"
+            entry = errors.setdefault(message, {"count": 0, "status": {}, "excerpt": ""})
+            entry["count"] += 1
+            code = str(answer["status"])
+            entry["status"][code] = entry["status"].get(code, 0) + 1
+            entry["excerpt"] = entry["excerpt"] or answer["excerpt"]
+
+    def data(self) -> dict[str, Any]:
+        """Everything counted, as JSON-ready data."""
+        return {"names": self.names, "limited": self.limited, "off_target": self.off_target,
+                "off_target_example": self.off_target_example, "problem": self.problem,
+                # final statuses per name (the shape older readers know)
+                "status": {n: v["status"] for n, v in self.names.items()}}
+
     def take(self) -> dict[str, Any]:
-        data = {"status": self.status, "limited": self.limited, "off_target": self.off_target,
-                "off_target_example": self.off_target_example}
-        self.status, self.limited, self.off_target = {}, 0, 0
+        """Hand the counts to the master and start again (a worker's report)."""
+        data = self.data()
+        self.names, self.limited, self.off_target = {}, 0, 0
         return data
 
     def merge(self, data: dict[str, Any]) -> None:
-        for name, by_status in (data.get("status") or {}).items():
-            mine = self.status.setdefault(name, {})
-            for code, n in by_status.items():
-                mine[code] = mine.get(code, 0) + int(n)
+        """Add a worker's counts."""
+        for name, theirs in (data.get("names") or {}).items():
+            mine = self._name(name)
+            for key in ("status", "redirects"):
+                for k, n in theirs.get(key, {}).items():
+                    mine[key][k] = mine[key].get(k, 0) + int(n)
+            for key in ("off_origin", "login", "denied", "limited", "limited_failed"):
+                mine[key] += int(theirs.get(key) or 0)
+            for key in ("off_origin_example", "login_example"):
+                mine[key] = mine[key] or theirs.get(key, "")
+            for header in theirs.get("limiter_headers", []):
+                if header not in mine["limiter_headers"]:
+                    mine["limiter_headers"].append(header)
+            for message, entry in (theirs.get("errors") or {}).items():
+                if message not in mine["errors"] and len(mine["errors"]) >= _MAX_MESSAGES:
+                    message = "(other errors)"
+                have = mine["errors"].setdefault(message,
+                                                 {"count": 0, "status": {}, "excerpt": ""})
+                have["count"] += int(entry.get("count") or 0)
+                for code, n in (entry.get("status") or {}).items():
+                    have["status"][code] = have["status"].get(code, 0) + int(n)
+                have["excerpt"] = have["excerpt"] or entry.get("excerpt", "")
         self.limited += int(data.get("limited") or 0)
         self.off_target += int(data.get("off_target") or 0)
         self.off_target_example = self.off_target_example or data.get("off_target_example", "")
+        self.problem = self.problem or data.get("problem", "")
 
 
 COUNTS = _Counts()
+
+
+def _site(url: str) -> str:
+    """scheme://host[:port] of `url` (never its credentials)."""
+    scheme, host, port = _origin(url)
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def _canonical(header: str) -> str:
+    """A header name spelt one way whatever the client kept (`ratelimit-limit` →
+    `RateLimit-Limit`)."""
+    return "-".join("RateLimit" if w.lower() == "ratelimit" else w.capitalize()
+                    for w in header.split("-"))
+
+
+def _describe(response: Any, exception: Any, target: str) -> dict[str, Any]:
+    """One answer as the counts need it: final status, redirect chain, where it ended, the
+    limiter's headers, and for a failure its message and a body excerpt."""
+    status = int(getattr(response, "status_code", 0) or 0)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        names = [str(k) for k in headers.keys()]
+    except Exception:  # a header object without keys(): nothing to learn from it
+        names = []
+    limiter = sorted({_canonical(n) for n in names if _LIMITER_HEADERS.match(n)})
+    limited = status == 429 or (status == 503 and any(n.lower() == "retry-after"
+                                                      for n in names))
+    # requests keeps the hops in .history; locust's FastResponse in ._history
+    history = getattr(response, "history", None) or getattr(response, "_history", None) or []
+    # the last hop's request: locust's HttpSession puts the request *name* in response.url
+    # while it reports the answer
+    final_url = str(getattr(getattr(response, "request", None), "url", "")
+                    or getattr(response, "url", "") or "")
+    redirect = ""
+    off_origin = login = False
+    if history and final_url:
+        first = int(getattr(history[0], "status_code", 0) or 0)
+        off_origin = bool(target) and _origin(final_url) != _origin(target)
+        # a login page on another origin is counted once, as off-origin
+        login = not off_origin and bool(_LOGIN_PATH.search(urlsplit(final_url).path + "/"))
+        where = _site(final_url) if off_origin else ""
+        walled = bool(_LOGIN_PATH.search(urlsplit(final_url).path + "/"))
+        redirect = f"{first} → {status}" + (f" at {where}" if where else "") + (
+            " (a login page)" if walled else "")
+    message = excerpt = ""
+    if exception is not None:
+        message = " ".join(str(exception).split())[:200] or type(exception).__name__
+        try:
+            text = str(getattr(response, "text", "") or "")
+        except Exception:  # an answer cut short has no body to show
+            text = ""
+        excerpt = " ".join(text.split())[:_EXCERPT]
+    return {"status": status, "limited": limited, "failed": exception is not None,
+            "limiter_headers": limiter if (limited or status == 429) else [],
+            "redirect": redirect, "off_origin": off_origin, "login": login,
+            "final_url": _site(final_url) + urlsplit(final_url).path, "message": message,
+            "excerpt": excerpt}
 
 
 def _auth() -> tuple[dict[str, str], tuple[str, str] | None]:
@@ -123,11 +269,15 @@ def _install() -> None:
         _wrap_request(FastHttpSession, headers, basic)
 
     @events.request.add_listener
-    def _on_request(name: str, response: Any = None, **_: Any) -> None:
-        status = int(getattr(response, "status_code", 0) or 0)
-        limited = status == 429 or (status == 503 and bool(
-            getattr(response, "headers", None) and response.headers.get("Retry-After")))
-        COUNTS.add_answer(name, status, limited)
+    def _on_request(name: str, response: Any = None, exception: Any = None,
+                    **_: Any) -> None:
+        try:
+            answer = _describe(response, exception, os.environ.get("QGATE_LOAD_TARGET", ""))
+        except Exception as exc:  # counting must never break the team's run; say why
+            COUNTS.add_answer(name, int(getattr(response, "status_code", 0) or 0), False)
+            COUNTS.problem = COUNTS.problem or f"{type(exc).__name__}: {exc}"
+            return
+        COUNTS.add(name, answer)
 
     @events.report_to_master.add_listener
     def _report(client_id: str, data: dict[str, Any], **_: Any) -> None:
@@ -149,9 +299,7 @@ def _install() -> None:
         path = os.environ.get("QGATE_LOAD_EXTRAS")
         if not path:
             return
-        data = {"status": COUNTS.status, "limited": COUNTS.limited,
-                "off_target": COUNTS.off_target,
-                "off_target_example": COUNTS.off_target_example}
+        data = COUNTS.data()
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(data, handle)

@@ -125,6 +125,11 @@ class LoadSettings:
     #: sizes per profile, e.g. `[load.profiles.peak] users = 30`
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
 
+    def preflight(self, env: Any) -> None:
+        """Refuse a locustfile that is missing or does not import (`qgate run` calls this)."""
+        from harness.load.suite import check_locustfile
+        check_locustfile(env, "stress" if isinstance(self, StressSettings) else "load")
+
     def for_profile(self) -> LoadSettings:
         """These settings with the current profile's sizes applied."""
         import dataclasses
@@ -146,6 +151,11 @@ class LoadSettings:
         # business correctness first: the verdict's summary quotes the first failures
         out: list[Criterion] = invariant_criteria(suite) if self.invariants.checks else []
         out.extend(self._run_criteria(suite))
+        # built-in (gate.toml may change it by name): a run that met the target's rate limiter
+        # says so, even when its share stayed under `max_limited_ratio`
+        out.append(Criterion(suite, "few rate-limited answers (429, 503 + Retry-After)",
+                             metric=f"{suite}.limited_ratio", op="<=", threshold=0.05,
+                             severity="warning"))
         for name, slo in self.slo.items():
             slug = metric_slug(name)
             for pct, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms)):

@@ -212,6 +212,8 @@ class Sample:
     rps: float
     failures_per_s: float
     p95_now: dict[str, float]
+    #: requests completed since the run began (cumulative); -1 when unknown
+    requests: int = -1
 
 
 def history_samples(rows: Iterable[HistoryRow]) -> list[Sample]:
@@ -231,7 +233,8 @@ def history_samples(rows: Iterable[HistoryRow]) -> list[Sample]:
         samples.append(Sample(
             t=float(second - start), users=total.users, rps=total.rps,
             failures_per_s=total.failures_per_s,
-            p95_now={r.name: r.p95 for r in group if r.name != AGGREGATED and r.p95 is not None}))
+            p95_now={r.name: r.p95 for r in group if r.name != AGGREGATED and r.p95 is not None},
+            requests=total.requests))
     return samples
 
 
@@ -247,32 +250,47 @@ class BreakingPoint:
     #: the most users seen when the target never broke
     users_held: int
     max_users: int
+    #: requests completed during the broken streak (the evidence behind the breaking point)
+    requests: int = 0
+    #: requests completed in the seconds that held at `users_held` users
+    held_requests: int = 0
 
 
 def find_breaking_point(samples: list[Sample], p95_limits: Mapping[str, float],
                         max_error_ratio: float, streak: int = 3,
-                        warmup_s: float = 0.0) -> BreakingPoint:
-    """The first moment objectives stayed broken for `streak` consecutive samples.
+                        warmup_s: float = 0.0, min_requests: int = 0) -> BreakingPoint:
+    """The first moment objectives stayed broken for `streak` consecutive samples and at
+    least `min_requests` completed requests.
 
-    Samples in the first `warmup_s` seconds can hold but not break (start-up is not load).
+    A second counts as held only when requests completed in it and every objective was met:
+    a second with users but no completed request is no evidence either way, and a start-up
+    second (before `warmup_s`) that misses an objective neither holds nor breaks.
     """
-    run: list[tuple[Sample, str]] = []
-    fine: list[int] = []
+    run: list[tuple[Sample, str, int]] = []
+    fine: list[tuple[int, int]] = []  # (users, requests completed in that second)
+    previous = 0
     for sample in samples:
-        why = broken_because(sample, p95_limits, max_error_ratio) if (
-            sample.t >= warmup_s) else ""
-        if why:
-            run.append((sample, why))
-            if len(run) >= streak:
-                first, reason = run[0]
-                held = max((u for u in fine if u < first.users), default=0)
+        done = sample.requests - previous if sample.requests >= 0 else -1
+        previous = max(previous, sample.requests)
+        why = broken_because(sample, p95_limits, max_error_ratio)
+        if why and sample.t >= warmup_s:
+            run.append((sample, why, max(done, 0)))
+            behind = sum(n for _, _, n in run)
+            if len(run) >= streak and behind >= min_requests:
+                first, reason, _ = run[0]
+                held = max((u for u, _ in fine if u < (first.users or 0)), default=0)
                 return BreakingPoint(first.t, first.users, round(first.rps, 2), reason, held,
-                                     max(s.users for s in samples))
+                                     max(s.users for s in samples), behind,
+                                     sum(n for u, n in fine if u == held))
             continue
         run = []
-        fine.append(sample.users)
-    return BreakingPoint(None, None, None, "", max(fine, default=0),
-                         max((s.users for s in samples), default=0))
+        if why or done == 0 or (done < 0 and sample.rps <= 0):
+            continue  # start-up that missed an objective, or nothing completed: not held
+        fine.append((sample.users, max(done, 0)))
+    held = max((u for u, _ in fine), default=0)
+    return BreakingPoint(None, None, None, "", held,
+                         max((s.users for s in samples), default=0), 0,
+                         sum(n for u, n in fine if u == held))
 
 
 def broken_because(sample: Sample, p95_limits: Mapping[str, float],

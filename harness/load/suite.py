@@ -18,15 +18,20 @@ from harness.config import Environment, project_root
 from harness.errors import ConfigError, ProductionRefused
 from harness.load.engine import LocustPlan, LocustRun, Progress, run_locust
 from harness.load.evidence import (
+    EarlyAbort,
     LoadEvidence,
     breaking_point,
     breaking_point_rule,
     derive_evidence,
     early_abort_rule,
+    held_on_a_saturated_machine,
+    plan_coverage,
+    unanswered_on_a_saturated_machine,
 )
 from harness.load.invariants import InvariantResult, run_checks, validate_checks
 from harness.load.settings import LoadSettings, StressSettings
 from harness.load.stats import StatsError, read_history_csv, read_stats_json
+from harness.machine import describe_machine, runs_here, saturation
 
 #: overrides a run can set without editing the environment file (`qgate run --load-profile`)
 PROFILE_VARIABLE = "QGATE_LOAD_PROFILE"
@@ -114,6 +119,45 @@ def resolve_locustfile(env: Environment, suite: str, settings: LoadSettings) -> 
     return path
 
 
+_IMPORTABLE: set[Path] = set()
+
+
+def check_locustfile(env: Environment, suite: str) -> None:
+    """Plan time: the suite's locustfile exists, imports and defines users, and its invariants
+    only read; else a config error naming the file and the error (exit 2, before any run)."""
+    import subprocess
+    import sys
+
+    settings = effective_settings(env, suite, **overrides_from_environment(suite))
+    path = resolve_locustfile(env, suite, settings)
+    validate_checks(settings.invariants, env.file, suite)
+    if path in _IMPORTABLE:
+        return
+    from harness.load.engine import ensure_locust
+    ensure_locust()  # no locust at all: the missing tool, not the locustfile, is at fault
+    key = f"{suite}.locustfile" if settings.locustfile else f"{suite}.profile"
+    shown = os.path.relpath(path, project_root()) if path.is_relative_to(project_root()) \
+        else str(path)
+    try:
+        done = subprocess.run([sys.executable, "-m", "locust", "-f", str(path), "--list"],
+                              cwd=path.parent, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(env.file, key, f"{shown} did not finish importing in 120 s",
+                          hint="a locustfile should not do work at import time") from None
+    if done.returncode == 0:
+        _IMPORTABLE.add(path)
+        return
+    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    where = [line for line in lines if line.startswith(f'File "{path}"')]
+    error = next((line for line in reversed(lines) if not line.startswith(("[", "File "))),
+                 f"locust exited with {done.returncode}")
+    at = where[-1].split(",")[1].strip() if where and "," in where[-1] else ""
+    raise ConfigError(env.file, key, f"{shown} cannot be loaded by locust: {error}"
+                      + (f" ({at})" if at else ""),
+                      hint=f"see the whole error with: locust -f {shown} --list")
+
+
 def refuse_production(env: Environment, allow_production: bool) -> None:
     """Load never reaches production unless the run was explicitly allowed to."""
     if env.production and not allow_production:
@@ -136,7 +180,7 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
         headers=dict(env.auth.headers), basic_auth=env.auth.basic_credentials())
     stress = isinstance(settings, StressSettings)
     rule = (breaking_point_rule(settings) if isinstance(settings, StressSettings)
-            else early_abort_rule(settings) if settings.abort_early else None)
+            else early_abort_rule(settings, suite) if settings.abort_early else None)
     run = run_locust(plan, on_progress=show, stop_when=rule)
     _redact_outputs(run, env)
     try:
@@ -148,6 +192,20 @@ def run_load(env: Environment, suite: str, settings: LoadSettings, out_dir: Path
     evidence = derive_evidence(suite, stats, history, run.extras(), settings)
     if stress:
         breaking_point(suite, history, settings, evidence)  # type: ignore[arg-type]
+    peak = max([run.peak_users, *(r.users for r in history)])
+    achieved = run.test_s or stats.duration_s
+    plan_coverage(evidence, suite, settings, achieved_s=achieved, peak_users=peak,
+                  requests=stats.requests, stopped=run.stopped, stress=stress,
+                  aborted_metric=rule.metric if isinstance(rule, EarlyAbort) and run.stopped
+                  else "")
+    evidence.saturated = saturation(run.machine, target_here=runs_here(env.base_url))
+    unanswered_on_a_saturated_machine(evidence, suite, stats, run.extras(), settings)
+    if isinstance(settings, StressSettings):
+        held_on_a_saturated_machine(evidence, suite, settings)
+    machine = describe_machine(run.machine)
+    if machine:
+        evidence.notes.append(machine + (" Saturated: a missed latency objective is not "
+                                         "judged." if evidence.saturated else ""))
     if run.stopped:
         for metric, why in evidence.unmeasured.items():
             if why.startswith("only "):
@@ -193,9 +251,23 @@ def attach(evidence: Any, outcome: LoadOutcome) -> None:
     """Hand the run's evidence to the gate through the `evidence` fixture."""
     ev = outcome.evidence
     for name, value in sorted(ev.metrics.items()):
-        evidence.metric(name, value, "ms" if name.endswith("_ms") else "")
+        evidence.metric(name, value, "ms" if name.endswith("_ms") else "",
+                        samples=ev.samples.get(name))
     for name, reason in sorted(ev.unmeasured.items()):
-        evidence.unmeasured(name, reason)
+        evidence.unmeasured(name, reason)  # its reason says why (and how many samples)
+    for cov in ev.coverage:
+        evidence.coverage(cov.key, cov.observed, cov.minimum, what=cov.what, detail=cov.detail,
+                          hint=cov.hint, covers=cov.covers)
+    if ev.saturated:
+        evidence.saturated(ev.saturated)
+    for metric, text in sorted(ev.explain.items()):
+        evidence.explain(metric, text)
+    machine = outcome.run.machine
+    evidence.details(plan=ev.plan, failures=ev.failures, machine={
+        "generator_cpu_mean": machine.generator_cpu_mean,
+        "generator_busy_share": machine.generator_busy_share,
+        "host_pressure": machine.host_pressure,
+        "host_load_per_core": machine.host_load_per_core, "samples": machine.samples})
     for name, points in ev.series.items():
         evidence.series(name, points)
     for note in ev.notes:
@@ -226,14 +298,15 @@ def record_invariants(evidence: Any, outcome: LoadOutcome,
     evidence.note(f"Invariants after {suite}: {summarise(results)}.")
 
 
-def record_run(evidence: Any, outcome: LoadOutcome) -> str:
-    """The run's test in both suites: attach its evidence; '' when locust made requests,
-    else why the run is no evidence (its log's tail)."""
+def record_run(evidence: Any, outcome: LoadOutcome) -> None:
+    """The run's test in both suites: attach its evidence. A run that made no requests is
+    no evidence, not a failure of the shop: its coverage (0 requests that reached the
+    target) makes the verdict INCONCLUSIVE; locust's log tail is kept as a note."""
     attach(evidence, outcome)
-    if outcome.requests > 0:
-        return ""
-    return (f"locust made no requests in {outcome.run.wall_s:.0f} s; its log says:\n"
-            f"{outcome.run.stderr_tail()}")
+    if outcome.requests == 0:
+        tail = outcome.run.stderr_tail(5).strip()
+        evidence.note(f"Locust made no requests in {outcome.run.wall_s:.0f} s"
+                      + (f"; its log ends: {tail}" if tail else "."))
 
 
 def invariants_not_evaluated(evidence: Any, outcome: LoadOutcome,

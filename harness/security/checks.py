@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,9 +19,15 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.results import Finding, Severity
-from harness.security.requests import Filled, Identity, json_path, prepare, send
+from harness.security.requests import Filled, Identity, captured, json_path, prepare, send
 from harness.security.scan import ScanTarget
-from harness.security.settings import CsrfForm, RequestSpec, SecuritySettings
+from harness.security.settings import (
+    AuthEndpoint,
+    CsrfForm,
+    OwnedObject,
+    RequestSpec,
+    SecuritySettings,
+)
 
 ClientFactory = Callable[..., AbstractContextManager[Any]]
 _TOKEN_NAME = re.compile(r"(?i)csrf|xsrf|authenticity_token|^_token$|requestverificationtoken")
@@ -89,7 +96,7 @@ def make_clients(target: ScanTarget, settings: SecuritySettings) -> ClientFactor
     return factory
 
 
-def _accepted(response: Any) -> bool:
+def accepted(response: Any) -> bool:
     """The server did what was asked: 2xx, or a redirect that is not to a login page."""
     if 200 <= response.status_code < 300:
         return True
@@ -98,16 +105,32 @@ def _accepted(response: Any) -> bool:
     return False
 
 
-def _step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], what: str) -> Any:
+def step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], what: str) -> Any:
+    """Send one control step (refused: CheckError); its captures go into `values`."""
     request = prepare(spec, base, values)
     try:
         response = send(client, request)
     except Exception as exc:  # httpx errors: the control step could not even be sent
         raise CheckError(f"{what}: {request.method} {request.url} failed ({exc})") from None
-    if not _accepted(response):
+    if not accepted(response):
         raise CheckError(f"{what}: {request.method} {request.url} answered "
                          f"{response.status_code}: {response.text[:200]}",
                          hint="check the declared request in the environment's [security]")
+    try:
+        values.update(captured(spec, response))  # for the requests after this one
+    except ValueError as exc:
+        raise CheckError(f"{what}: {request.method} {request.url}: {exc}",
+                         hint="check the request's capture paths") from None
+    return response
+
+
+def chain(client: Any, specs: list[RequestSpec], base: str, values: dict[str, str],
+           what: str) -> Any:
+    """Send `specs` in order as one visitor, each answer's captures filling the next; the
+    last answer (None for no requests)."""
+    response = None
+    for i, spec in enumerate(specs):
+        response = step(client, spec, base, values, f"{what}[{i}]")
     return response
 
 
@@ -116,20 +139,84 @@ def _step(client: Any, spec: RequestSpec, base: str, values: dict[str, str], wha
 
 def check_authorisation(target: ScanTarget, settings: SecuritySettings,
                         clients: ClientFactory) -> list[Problem]:
-    """Shopper B (and an anonymous visitor) can neither read nor cancel shopper A's order."""
+    """Shopper B (and an anonymous visitor) can neither read nor change shopper A's order,
+    nor any other declared object of A's (cart, address, payment)."""
     a = settings.authorisation
-    if a.sign_up is None or not a.place_order or not (a.read_order or a.cancel_order):
+    orders = a.sign_up is not None and a.place_order and (a.read_order or a.cancel_order)
+    if not orders and not a.objects:
         raise NotDeclared("declare security.authorisation.sign_up, place_order and "
-                          "read_order / cancel_order")
+                          "read_order / cancel_order, and/or security.authorisation.objects")
+    problems = _check_orders(target, settings, clients) if orders else []
+    for i, owned in enumerate(a.objects):
+        problems += _check_object(target, settings, clients, owned, i)
+    return problems
+
+
+def _check_object(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
+                  owned: OwnedObject, index: int) -> list[Problem]:
+    where = f"security.authorisation.objects[{index}] ({owned.name})"
+    sign_up = settings.authorisation.sign_up
+    if owned.signed_in and sign_up is None:
+        raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+    base = target.base_url
+    problems: list[Problem] = []
+    with ExitStack() as stack:
+        owner, bob, anon = (stack.enter_context(clients()) for _ in range(3))
+        values = Identity.fresh("security-a").values
+        if owned.signed_in and sign_up is not None:
+            step(owner, sign_up, base, values, f"{where}: sign-up of shopper A")
+        chain(owner, owned.create, base, values, f"{where}.create")
+        others = [("an anonymous visitor", anon)]
+        if sign_up is not None:
+            step(bob, sign_up, base, Identity.fresh("security-b").values,
+                  f"{where}: sign-up of shopper B")
+            others.insert(0, ("shopper B", bob))
+        for spec in owned.read:
+            request = prepare(spec, base, values)
+            own = send(owner, request)
+            if not 200 <= own.status_code < 300:
+                raise CheckError(f"{where}: shopper A cannot read their own {owned.name}: "
+                                 f"{request.method} {request.url} answered {own.status_code}",
+                                 hint="check its create (captures) and read requests")
+            for who, client in others:
+                seen = send(client, request)
+                if 200 <= seen.status_code < 300:
+                    problems.append(_authz(f"{who} read shopper A's {owned.name}: "
+                                           f"{request.method} {request.url} answered "
+                                           f"{seen.status_code}", request, who, owned.name))
+        changed = False
+        for spec in owned.write:
+            request = prepare(spec, base, values)
+            for who, client in others:
+                done = send(client, request)
+                if accepted(done):
+                    changed = True
+                    problems.append(_authz(f"{who} changed shopper A's {owned.name}: "
+                                           f"{request.method} {request.url} answered "
+                                           f"{done.status_code}", request, who, owned.name))
+        if owned.write and not changed:
+            request = prepare(owned.write[0], base, values)
+            own = send(owner, request)
+            if not accepted(own):  # the refusals above prove nothing if nobody may write
+                raise CheckError(f"{where}: shopper A cannot change their own {owned.name}: "
+                                 f"{request.method} {request.url} answered {own.status_code}",
+                                 hint="check its write requests")
+    return problems
+
+
+def _check_orders(target: ScanTarget, settings: SecuritySettings,
+                  clients: ClientFactory) -> list[Problem]:
+    a = settings.authorisation
+    assert a.sign_up is not None
     base = target.base_url
     problems: list[Problem] = []
     with ExitStack() as stack:
         alice, bob, anon = (stack.enter_context(clients()) for _ in range(3))
         ida, idb = Identity.fresh("security-a"), Identity.fresh("security-b")
-        _step(alice, a.sign_up, base, ida.values, "sign-up of shopper A")
+        step(alice, a.sign_up, base, ida.values, "sign-up of shopper A")
         response = None
         for i, spec in enumerate(a.place_order):
-            response = _step(alice, spec, base, ida.values, f"place_order[{i}] for shopper A")
+            response = step(alice, spec, base, ida.values, f"place_order[{i}] for shopper A")
         try:
             order_id = json_path(response.json() if response is not None else None, a.order_id)
         except ValueError:
@@ -137,7 +224,7 @@ def check_authorisation(target: ScanTarget, settings: SecuritySettings,
         if order_id in (None, ""):
             raise CheckError(f"the last place_order response has no order id at "
                              f"'{a.order_id}' (security.authorisation.order_id)")
-        _step(bob, a.sign_up, base, idb.values, "sign-up of shopper B")
+        step(bob, a.sign_up, base, idb.values, "sign-up of shopper B")
         values = {**ida.values, "order_id": str(order_id)}
         for spec in a.read_order:
             request = prepare(spec, base, values)
@@ -156,25 +243,26 @@ def check_authorisation(target: ScanTarget, settings: SecuritySettings,
             request = prepare(spec, base, values)
             for who, client in (("shopper B", bob), ("an anonymous visitor", anon)):
                 done = send(client, request)
-                if _accepted(done):
+                if accepted(done):
                     problems.append(_authz(f"{who} cancelled shopper A's order: "
                                            f"{request.method} {request.url} answered "
                                            f"{done.status_code}", request, who))
         if a.cancel_order and not problems:
             request = prepare(a.cancel_order[0], base, values)
             own = send(alice, request)
-            if not _accepted(own):  # the refusals above prove nothing if nobody may cancel
+            if not accepted(own):  # the refusals above prove nothing if nobody may cancel
                 raise CheckError(f"shopper A cannot cancel their own order: {request.method} "
                                  f"{request.url} answered {own.status_code}",
                                  hint="check security.authorisation.cancel_order")
     return problems
 
 
-def _authz(message: str, request: Filled, who: str) -> Problem:
+def _authz(message: str, request: Filled, who: str, what: str = "order") -> Problem:
     how = "without any session" if "anonymous" in who else f"with {who}'s session cookie"
     return problem("qgate.authorisation", "Broken object-level authorisation (IDOR)", "high",
                    "CWE-639", request.url, message,
-                   reproduce=f"{request.curl()}   # {how}", wstg="WSTG-ATHZ-04")
+                   reproduce=f"{request.curl()}   # {how}", wstg="WSTG-ATHZ-04",
+                   parameter=what)
 
 
 # --- CSRF ----------------------------------------------------------------------------
@@ -220,19 +308,81 @@ def check_csrf(target: ScanTarget, settings: SecuritySettings,
         with clients() as client:
             values = Identity.fresh().values
             if settings.authorisation.sign_up is not None:
-                _step(client, settings.authorisation.sign_up, target.base_url, values,
+                step(client, settings.authorisation.sign_up, target.base_url, values,
                       "sign-up before the cross-site write")
             request = prepare(spec, target.base_url, values)
             foreign = send(client, request, Origin=FOREIGN_ORIGIN)
-            if _accepted(foreign) or foreign.status_code >= 500:
-                problems.append(_csrf(f"{request.method} {request.url} sent from the foreign "
-                                      f"origin {FOREIGN_ORIGIN} answered {foreign.status_code}",
-                                      request, f"-H 'Origin: {FOREIGN_ORIGIN}'"))
-            elif not _accepted(send(client, request)):
+            if accepted(foreign) or foreign.status_code >= 500:
+                problems.append(_judge_cross_site(client, request, foreign))
+            elif not accepted(send(client, request)):
                 raise CheckError(f"security.csrf.cross_site_api[{i}]: the same-site request "
                                  f"{request.method} {request.url} is refused too, so the "
                                  "refusal proves nothing")
     return problems
+
+
+_SIMPLE_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def _judge_cross_site(client: Any, request: Filled, foreign: Any) -> Problem:
+    """A cross-origin write was accepted: high only if a browser could send it (a simple
+    request, or CORS allowing the origin with credentials); JSON-only is hardening (low)."""
+    said = (f"{request.method} {request.url} sent from the foreign origin {FOREIGN_ORIGIN} "
+            f"answered {foreign.status_code}")
+    origin = f"-H 'Origin: {FOREIGN_ORIGIN}'"
+    declared_type = {k.lower(): v for k, v in request.headers.items()}.get("content-type", "")
+    if request.json is None and (request.form or declared_type.split(";")[0].strip().lower()
+                                 in _SIMPLE_TYPES):
+        return _csrf(f"{said} (a form or plain-text post: any page can send it)", request,
+                     origin)
+    credentialed = _cors_with_credentials(client, request, foreign)
+    if credentialed:
+        return _csrf(f"{said}, and CORS allows that origin with credentials ({credentialed}): "
+                     "any page can send it with the visitor's cookies and read the answer",
+                     request, origin)
+    tried = []
+    for kind, simple in _simple_variants(request):
+        response = send(client, simple, Origin=FOREIGN_ORIGIN)
+        if accepted(response):
+            return _csrf(f"{said}; sent as a simple request ({kind}, no preflight) it "
+                         f"answered {response.status_code} too: any page can forge it",
+                         simple, origin)
+        tried.append(f"{kind} {response.status_code}")
+    return _csrf(f"{said}, but only as JSON: as a simple request it was refused "
+                 f"({', '.join(tried) or 'not tried'}) and the CORS preflight allows no "
+                 "foreign origin with credentials, so a browser cannot forge it (hardening: "
+                 "refuse foreign Origins)", request, origin, severity="low")
+
+
+def _cors_with_credentials(client: Any, request: Filled, foreign: Any) -> str:
+    """How CORS lets the foreign origin send this request with cookies ("" = it does not)."""
+    wanted = sorted({"content-type", *(k.lower() for k in request.headers)})
+    preflight = client.request("OPTIONS", request.url, headers={
+        "Origin": FOREIGN_ORIGIN, "Access-Control-Request-Method": request.method,
+        "Access-Control-Request-Headers": ", ".join(wanted)})
+    for what, response in (("preflight", preflight), ("answer", foreign)):
+        allowed = response.headers.get("access-control-allow-origin", "")
+        credentials = response.headers.get("access-control-allow-credentials", "").lower()
+        if allowed in (FOREIGN_ORIGIN, "null") and credentials == "true":
+            return (f"the {what} answered Access-Control-Allow-Origin: {allowed}, "
+                    "Access-Control-Allow-Credentials: true")
+    return ""
+
+
+def _simple_variants(request: Filled) -> Iterator[tuple[str, Filled]]:
+    """The JSON request's body as the three simple content types a page can post."""
+    import json as _json
+
+    if not isinstance(request.json, dict):
+        return
+    # a header outside the CORS safelist would need a preflight: a page could not send it
+    headers = {k: v for k, v in request.headers.items()
+               if k.lower() in ("accept", "accept-language", "content-language")}
+    fields = {k: v if isinstance(v, str) else _json.dumps(v) for k, v in request.json.items()}
+    yield "form-urlencoded", Filled(request.method, request.url, form=fields, headers=headers)
+    yield "multipart", Filled(request.method, request.url, files=fields, headers=headers)
+    yield "text/plain", Filled(request.method, request.url, body=_json.dumps(request.json),
+                               headers={**headers, "Content-Type": "text/plain"})
 
 
 def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
@@ -245,10 +395,10 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
         if form.signed_in:
             if settings.authorisation.sign_up is None:
                 raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
-            _step(client, settings.authorisation.sign_up, base, values, "sign-up for the form")
+            step(client, settings.authorisation.sign_up, base, values, "sign-up for the form")
 
         for i, spec in enumerate(form.before):
-            _step(client, spec, base, values, f"{where}.before[{i}]")
+            step(client, spec, base, values, f"{where}.before[{i}]")
 
         def page() -> tuple[str, dict[str, str]]:
             """The token field's name, and the page's hidden inputs (a browser sends them)."""
@@ -267,7 +417,7 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
                             ("with a forged CSRF token", {**others, **fields.form,
                                                           name: secrets.token_urlsafe(32)})):
             response = client.post(fields.url, data=data)
-            if _accepted(response) or response.status_code >= 500:
+            if accepted(response) or response.status_code >= 500:
                 request = Filled("POST", fields.url, form=data)
                 problems.append(_csrf(f"POST {form.action} {label} answered "
                                       f"{response.status_code} (not refused)", request))
@@ -275,17 +425,26 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
             return problems  # have used up the state the form needs, e.g. the cart)
         name, hidden = page()
         genuine = client.post(fields.url, data={**hidden, **fields.form})
-        if not _accepted(genuine):
+        if not accepted(genuine):
             raise CheckError(f"{where}: the genuine post (with its valid token) answered "
                              f"{genuine.status_code}, so the refusals prove nothing",
                              hint="check fields / signed_in / before")
     return problems
 
 
-def _csrf(message: str, request: Filled, extra: str = "") -> Problem:
+def _csrf(message: str, request: Filled, extra: str = "", severity: Severity = "high",
+          ) -> Problem:
     curl = request.curl() + (f" {extra}" if extra else "")
-    return problem("qgate.csrf", "Cross-site request forgery", "high", "CWE-352", request.url,
-                   message, reproduce=curl, wstg="WSTG-SESS-05")
+    title = ("Cross-site request forgery" if severity == "high" else
+             "Cross-origin write accepted (JSON only: a browser cannot forge it)")
+    return problem("qgate.csrf", title, severity, "CWE-352", request.url, message,
+                   reproduce=curl, wstg="WSTG-SESS-05")
+
+
+def failing(problems: list[Problem]) -> list[Problem]:
+    """The problems that fail a check's test: medium and above (low ones are recorded as
+    findings, hardening the verdict shows without blocking)."""
+    return [p for p in problems if p.finding.severity not in ("info", "low")]
 
 
 # --- cookies -------------------------------------------------------------------------
@@ -334,7 +493,7 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
         if settings.authorisation.sign_up is not None and not target.production:
             values = Identity.fresh("security-c").values
             request = prepare(settings.authorisation.sign_up, target.base_url, values)
-            collect(_step(client, settings.authorisation.sign_up, target.base_url, values,
+            collect(step(client, settings.authorisation.sign_up, target.base_url, values,
                           "sign-up (cookies)"), request)
     wanted = settings.cookies.session_cookies or sorted(seen)
     if not wanted:
@@ -344,6 +503,7 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
         raise CheckError(f"session cookie(s) {', '.join(missing)} were never set by "
                          "security.pages or the sign-up", hint="check security.cookies")
     https = target.base_url.startswith("https://")
+    forged = None  # whether a cross-site write was shown (asked once, only when it matters)
     problems = []
     for name in wanted:
         if name not in seen:
@@ -359,12 +519,34 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
         if https and "secure" not in flags:
             lacks.append(("Secure", "CWE-614"))
         for flag, cwe in lacks:
+            severity: Severity = "medium"
+            why = ""
+            if flag.startswith("SameSite"):
+                if forged is None:
+                    forged = _cross_site_write_shown(target, settings, clients)
+                severity = "medium" if forged else "low"
+                why = (f" and a cross-site write was shown ({forged})" if forged else
+                       " (low: no cross-site write was shown, so a browser's default "
+                       "protects nothing more)")
             problems.append(problem(
-                "qgate.cookie-flags", f"Session cookie without {flag.split('=')[0]}", "medium",
-                cwe, target.base_url, f"cookie {name} (set by {where}) lacks {flag}",
+                "qgate.cookie-flags", f"Session cookie without {flag.split('=')[0]}", severity,
+                cwe, target.base_url, f"cookie {name} (set by {where}) lacks {flag}{why}",
                 reproduce=f"{request.curl()} | grep -i set-cookie",
                 wstg="WSTG-SESS-02", parameter=name))
     return problems
+
+
+def _cross_site_write_shown(target: ScanTarget, settings: SecuritySettings,
+                            clients: ClientFactory) -> str:
+    """The first high CSRF problem the declared writes show ("" = none, or none may be sent:
+    production, nothing declared, a control step that failed)."""
+    if target.production:
+        return ""
+    try:
+        found = check_csrf(target, settings, clients)
+    except (NotDeclared, CheckError):
+        return ""
+    return next((p.message for p in found if p.finding.severity == "high"), "")
 
 
 # --- login rate limit ----------------------------------------------------------------
@@ -372,35 +554,78 @@ def check_cookies(target: ScanTarget, settings: SecuritySettings, clients: Clien
 
 def check_login_rate_limit(target: ScanTarget, settings: SecuritySettings,
                            clients: ClientFactory) -> list[Problem]:
-    """A run of wrong passwords ends in refusal, and then even the right one is refused."""
+    """Every declared auth endpoint refuses a run of attempts; a client address sent in a
+    header does not reset that refusal; after it, even the right password is refused."""
     login = settings.login
-    if login.request is None:
-        raise NotDeclared("declare security.login.request")
+    endpoints = ([AuthEndpoint("login", login.request, login.attempts, login.refused_status)]
+                 if login.request is not None else []) + list(login.endpoints)
+    if not endpoints:
+        raise NotDeclared("declare security.login.request and/or security.login.endpoints")
     base = target.base_url
     identity = Identity.fresh("security-rl")
     has_account = settings.authorisation.sign_up is not None
     if has_account:
         with clients() as signup_client:
             assert settings.authorisation.sign_up is not None
-            _step(signup_client, settings.authorisation.sign_up, base, identity.values,
+            step(signup_client, settings.authorisation.sign_up, base, identity.values,
                   "sign-up (login rate limit)")
+    problems: list[Problem] = []
+    for endpoint in endpoints:
+        problems += _check_limit(target, settings, clients, endpoint, identity,
+                                 right_password=has_account and endpoint.request is login.request)
+    return problems
+
+
+def _check_limit(target: ScanTarget, settings: SecuritySettings, clients: ClientFactory,
+                 endpoint: AuthEndpoint, identity: Identity, right_password: bool,
+                 ) -> list[Problem]:
+    base = target.base_url
+    label = "" if endpoint.name == "login" else f"{endpoint.name}: "
     wrong = {**identity.values, "password": "Wrong-" + secrets.token_urlsafe(10)}
-    request = prepare(login.request, base, wrong)
+
+    def attempt() -> Filled:
+        return prepare(endpoint.request, base,
+                       Identity.fresh("security-rl").values if endpoint.fresh_identity else wrong)
+
+    def refused(response: Any) -> bool:
+        return response.status_code in endpoint.refused_status or "retry-after" in response.headers
+
     statuses: list[int] = []
     with clients() as client:
-        for _ in range(login.attempts):
+        for _ in range(endpoint.attempts):
+            request = attempt()
             response = send(client, request)
             statuses.append(response.status_code)
-            if 200 <= response.status_code < 300:
-                return [_rate(f"a wrong password logged in ({request.method} {request.url} "
-                              f"answered {response.status_code})", request)]
-            if response.status_code in login.refused_status or "retry-after" in response.headers:
+            if 200 <= response.status_code < 300 and not endpoint.fresh_identity:
+                return [_rate(f"{label}a wrong password logged in ({request.method} "
+                              f"{request.url} answered {response.status_code})", request)]
+            if refused(response):
                 break
         else:
-            return [_rate(f"{login.attempts} wrong passwords in a row were never refused for "
-                          f"too many attempts (answers: {sorted(set(statuses))})", request)]
-        if has_account:
-            right = prepare(login.request, base, identity.values)
+            what = "attempts" if endpoint.fresh_identity else "wrong passwords"
+            return [_rate(f"{label}{endpoint.attempts} {what} in a row were never refused for "
+                          f"too many attempts (answers: {sorted(set(statuses))})", request,
+                          endpoint.name)]
+        problems = []
+        for header in settings.login.bypass_headers:
+            address = f"198.51.100.{secrets.randbelow(254) + 1}"
+            value = f"for={address}" if header.lower() == "forwarded" else address
+            again = attempt()
+            response = send(client, again, **{header: value})
+            if not refused(response):
+                problems.append(problem(
+                    "qgate.rate-limit-bypass", "Rate limit bypassed by a client-address header",
+                    "high", "CWE-348", again.url,
+                    f"{label or 'login: '}refused after {len(statuses)} attempts, but the next "
+                    f"one with {header}: {value} got through ({again.method} {again.url} "
+                    f"answered {response.status_code}): any client resets the limit",
+                    reproduce=f"for i in $(seq 20); do {again.curl()} -H '{header}: "
+                              f"198.51.100.'$i; done",
+                    wstg="WSTG-ATHN-03", parameter=header))
+        if problems:
+            return problems
+        if right_password:
+            right = prepare(endpoint.request, base, identity.values)
             response = send(client, right)
             if 200 <= response.status_code < 300:
                 return [_rate(f"refused after {len(statuses)} wrong passwords, but the right "
@@ -408,10 +633,11 @@ def check_login_rate_limit(target: ScanTarget, settings: SecuritySettings,
     return []
 
 
-def _rate(message: str, request: Filled) -> Problem:
-    return problem("qgate.login-rate-limit", "Login not rate-limited", "medium", "CWE-307",
+def _rate(message: str, request: Filled, name: str = "login") -> Problem:
+    title = "Login not rate-limited" if name == "login" else "Auth endpoint not rate-limited"
+    return problem("qgate.login-rate-limit", title, "medium", "CWE-307",
                    request.url, message, reproduce=f"for i in $(seq 20); do {request.curl()}; done",
-                   wstg="WSTG-ATHN-03")
+                   wstg="WSTG-ATHN-03", parameter="" if name == "login" else name)
 
 
 # --- error pages ---------------------------------------------------------------------
@@ -449,6 +675,68 @@ def check_error_pages(target: ScanTarget, settings: SecuritySettings, clients: C
                     f"{response.status_code}", reproduce=request.curl(),
                     wstg="WSTG-ERRH-01").finding)
     return problems, errors
+
+
+# --- response hygiene ----------------------------------------------------------------
+
+_VERSIONED = re.compile(r"\d+\.\d+|/\d")
+
+
+def check_response_hygiene(target: ScanTarget, settings: SecuritySettings,
+                           clients: ClientFactory) -> list[Problem]:
+    """Answers name no technology (X-Powered-By, a versioned Server), HEAD works on pages, and
+    a shopper's mistake (declared) is answered 4xx, not 5xx. Writes are skipped on production."""
+    hygiene = settings.hygiene
+    base = target.base_url
+    problems: list[Problem] = []
+    disclosed: set[str] = set()
+    with clients() as client:
+        for page in hygiene.pages or settings.pages:
+            request = prepare(RequestSpec(page), base, {})
+            got = send(client, request)
+            for header in [*hygiene.disclosure_headers, "Server"]:
+                value = got.headers.get(header)
+                if not value or header.lower() in disclosed or (
+                        header.lower() == "server" and not _VERSIONED.search(value)):
+                    continue
+                disclosed.add(header.lower())
+                problems.append(problem(
+                    "qgate.technology-disclosure", f"Technology disclosed in {header}", "low",
+                    "CWE-497", request.url, f"GET {request.url} answers {header}: {value} "
+                    "(names the software and its version to anyone looking for its flaws)",
+                    reproduce=f"curl -sI {shlex.quote(request.url)} | grep -i '^{header}:'",
+                    wstg="WSTG-INFO-02", parameter=header))
+            if hygiene.head and 200 <= got.status_code < 300:
+                head = client.head(request.url)
+                if not 200 <= head.status_code < 300:
+                    problems.append(problem(
+                        "qgate.head-method", "HEAD not answered like GET",
+                        "medium" if head.status_code >= 500 else "low", "", request.url,
+                        f"HEAD {request.url} answered {head.status_code} while GET answered "
+                        f"{got.status_code} (monitors, caches and link checkers use HEAD)",
+                        reproduce=f"curl -sI {shlex.quote(request.url)}", parameter="HEAD"))
+    if target.production:  # the mistakes below are writes
+        return problems
+    for i, mistake in enumerate(hygiene.client_errors):
+        where = f"security.hygiene.client_errors[{i}] ({mistake.name})"
+        with clients() as client:
+            values = Identity.fresh("security-h").values
+            if mistake.signed_in:
+                if settings.authorisation.sign_up is None:
+                    raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+                step(client, settings.authorisation.sign_up, base, values, f"{where} sign-up")
+            chain(client, mistake.before, base, values, f"{where}.before")
+            request = prepare(mistake.request, base, values)
+            response = send(client, request)
+            if response.status_code >= 500:
+                problems.append(problem(
+                    "qgate.client-error-5xx", "A shopper's mistake answered as a server error",
+                    "medium", "CWE-755", request.url,
+                    f"{mistake.name}: {request.method} {request.url} answered "
+                    f"{response.status_code} (a client error must be 4xx: the shopper learns "
+                    "nothing, and monitoring counts an outage)", reproduce=request.curl(),
+                    wstg="WSTG-ERRH-01", parameter=mistake.name))
+    return problems
 
 
 # --- staging access control ----------------------------------------------------------

@@ -60,6 +60,8 @@ class Filled:
     form: dict[str, str] = field(default_factory=dict)
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    #: multipart/form-data fields (name -> value)
+    files: dict[str, str] = field(default_factory=dict)
 
     def curl(self) -> str:
         """The request as a curl line (for a finding's `reproduce`)."""
@@ -73,6 +75,9 @@ class Filled:
         elif self.form:
             for name, value in self.form.items():
                 parts += ["--data-urlencode", f"{name}={value}"]
+        elif self.files:
+            for name, value in self.files.items():
+                parts += ["-F", f"{name}={value}"]
         elif self.body:
             parts += ["--data-raw", self.body]
         return shlex.join(parts)
@@ -94,6 +99,8 @@ def send(client: Any, request: Filled, **extra_headers: str) -> Any:
         kwargs["json"] = request.json
     elif request.form:
         kwargs["data"] = request.form
+    elif request.files:
+        kwargs["files"] = {name: (None, value) for name, value in request.files.items()}
     elif request.body:
         kwargs["content"] = request.body.encode()
     return client.request(request.method, request.url, **kwargs)
@@ -110,3 +117,24 @@ def json_path(data: Any, path: str) -> Any:
         else:
             return None
     return current
+
+
+def captured(spec: RequestSpec, response: Any) -> dict[str, str]:
+    """The values `spec.capture` takes from `response`; raises ValueError naming a missing one."""
+    values: dict[str, str] = {}
+    if not spec.capture:
+        return values
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    for name, where in spec.capture.items():
+        if where.lower().startswith("header:"):
+            value = response.headers.get(where.split(":", 1)[1].strip())
+        else:
+            value = json_path(data, where)
+        if value in (None, "") or isinstance(value, (dict, list)):
+            raise ValueError(f"capture '{name}': nothing at '{where}' in the answer "
+                             f"({response.status_code}: {response.text[:160]})")
+        values[name] = str(value)
+    return values

@@ -28,6 +28,25 @@ class RequestSpec:
     #: a raw body (e.g. deliberately malformed JSON); sent as is
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    #: values taken from the answer for the requests after it: placeholder name -> dotted
+    #: JSON path (`data.uuid`, `items.0.id`) or `header:Name` (e.g. `header:Location`)
+    capture: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OwnedObject:
+    """`[[security.authorisation.objects]]`: something a shopper owns (a cart, an address, a
+    payment method): created by a request chain, then read and changed by others."""
+
+    name: str
+    #: requests that create it as its owner; their `capture`s name it ({uuid}, {address_id})
+    create: list[RequestSpec]
+    #: requests that show it (the owner's must work; everyone else's must be refused)
+    read: list[RequestSpec] = field(default_factory=list)
+    #: requests that change it (refused to everyone else; then the owner's first must work)
+    write: list[RequestSpec] = field(default_factory=list)
+    #: the owner signs up first (authorisation.sign_up); false = a guest owner (a guest cart)
+    signed_in: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class AuthorisationChecks:
     read_order: list[RequestSpec] = field(default_factory=list)
     #: requests that cancel one order (refused to another shopper; the owner's must work)
     cancel_order: list[RequestSpec] = field(default_factory=list)
+    #: other things a shopper owns, each checked the same way (carts, addresses, payments)
+    objects: list[OwnedObject] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,14 +99,37 @@ class CookieChecks:
     session_cookies: list[str] = field(default_factory=list)
 
 
+#: headers a proxy sets for the client's address; a limiter that trusts them can be reset
+BYPASS_HEADERS = ["X-Forwarded-For", "X-Real-IP", "Forwarded", "True-Client-IP"]
+
+
+@dataclass(frozen=True)
+class AuthEndpoint:
+    """`[[security.login.endpoints]]`: another auth endpoint whose attempts must be limited
+    (a token endpoint, the admin login, password reset, sign-up)."""
+
+    name: str
+    request: RequestSpec
+    #: attempts sent; the limit must answer within them
+    attempts: int = 10
+    refused_status: list[int] = field(default_factory=lambda: [429])
+    #: each attempt as a new synthetic shopper (sign-up, password reset of new emails);
+    #: default: one shopper's email with wrong passwords
+    fresh_identity: bool = False
+
+
 @dataclass(frozen=True)
 class LoginChecks:
-    """`[security.login]`: the login request and how many wrong passwords end in refusal."""
+    """`[security.login]`: the login request and how many wrong passwords end in refusal;
+    the other auth endpoints; the headers that must not reset the limit."""
 
     request: RequestSpec | None = None
     attempts: int = 10
     #: statuses meaning "refused for too many attempts" (a Retry-After header also counts)
     refused_status: list[int] = field(default_factory=lambda: [429])
+    endpoints: list[AuthEndpoint] = field(default_factory=list)
+    #: once refused, each is retried with a new client address; one let through is a bypass
+    bypass_headers: list[str] = field(default_factory=lambda: list(BYPASS_HEADERS))
 
 
 @dataclass(frozen=True)
@@ -93,6 +137,74 @@ class ErrorPageChecks:
     """`[security.error_pages]`: malformed requests whose error pages must not leak."""
 
     requests: list[RequestSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClientError:
+    """`[[security.hygiene.client_errors]]`: a mistake a shopper can make (malformed JSON, an
+    unknown coupon, an out-of-stock item); it must be answered 4xx, never 5xx."""
+
+    name: str
+    request: RequestSpec
+    #: requests sent first by the same visitor (e.g. create a cart); captures carry over
+    before: list[RequestSpec] = field(default_factory=list)
+    #: sign up first (with security.authorisation.sign_up)
+    signed_in: bool = False
+
+
+@dataclass(frozen=True)
+class HygieneChecks:
+    """`[security.hygiene]`: what answers give away (technology headers), HEAD on pages,
+    shoppers' mistakes answered as server errors."""
+
+    #: pages read for disclosure headers and asked with HEAD; empty = security.pages
+    pages: list[str] = field(default_factory=list)
+    #: response headers that name the technology (any value); `Server` counts when versioned
+    disclosure_headers: list[str] = field(default_factory=lambda: [
+        "X-Powered-By", "X-AspNet-Version", "X-AspNetMvc-Version", "X-Generator", "X-Runtime"])
+    #: HEAD on each page must answer like GET does
+    head: bool = True
+    client_errors: list[ClientError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A fact read through the API after a race: the number at `value` (a list counts its
+    items) must stay within `at_least` / `at_most`."""
+
+    name: str
+    #: sent by the first shopper after the race (captures of the setup and race fill it)
+    request: RequestSpec
+    #: dotted JSON path of the number or list in the answer ("" = the whole answer)
+    value: str = ""
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+@dataclass(frozen=True)
+class Race:
+    """`[[security.races]]`: one request a shopper can send several times at once (a double
+    click on Pay, a retried checkout, two shoppers and the last unit, one coupon, two carts)."""
+
+    name: str
+    #: the raced request; its `capture` reads the first accepted answer (for the invariants)
+    request: RequestSpec
+    #: how many are sent at once (they wait on a barrier, then all go)
+    parallel: int = 5
+    #: "one": all from the same shopper (same cookies, same {uuid}: one Idempotency-Key);
+    #: "each": each from its own shopper, each prepared by `setup`
+    shoppers: Literal["one", "each"] = "one"
+    #: sign up each shopper first (authorisation.sign_up)
+    signed_in: bool = True
+    #: requests each shopper sends before the race (fill a cart); captures fill the race
+    setup: list[RequestSpec] = field(default_factory=list)
+    #: at most this many may be accepted (1: the last unit, a single-use coupon); 0 = any
+    max_accepted: int = 0
+    #: dotted JSON path of what an accepted answer created (the order id): accepted answers
+    #: must name at most `max_distinct` different ones (a replay names the same order)
+    distinct: str = ""
+    max_distinct: int = 1
+    invariants: list[Invariant] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -162,5 +274,17 @@ class SecuritySettings:
     cookies: CookieChecks = field(default_factory=CookieChecks)
     login: LoginChecks = field(default_factory=LoginChecks)
     error_pages: ErrorPageChecks = field(default_factory=ErrorPageChecks)
+    hygiene: HygieneChecks = field(default_factory=HygieneChecks)
+    #: requests fired at once, and the exactly-once effects they must keep
+    races: list[Race] = field(default_factory=list)
     transport: TransportChecks = field(default_factory=TransportChecks)
     access: AccessChecks = field(default_factory=AccessChecks)
+
+    def gate_criteria(self, suite: str) -> list[Any]:
+        """Built-in: findings a rules file did not classify are judged by risk (high blocks,
+        medium warns); gate.toml may change one by declaring a criterion of the same name."""
+        from harness.policy import Criterion
+
+        return [Criterion(suite, "no high-risk security findings", findings_at_least="high"),
+                Criterion(suite, "no medium-risk security findings",
+                          findings_at_least="medium", severity="warning")]

@@ -64,3 +64,16 @@ def test_upi_checkout_places_order(journey: Journey) -> None:
     with journey.check("history"):
         assert order.order_id in [row.order_id for row in history], (
             f"order {order.order_id} is missing from the shopper's order history")
+
+
+def test_cash_on_delivery_places_order_with_payment_pending(journey: Journey) -> None:
+    """Cash on delivery places an order with its payment pending (nothing captured)."""
+    journey.start_session()
+    journey.arrive()
+    journey.add(str(journey.catalog.sku))
+    order = journey.place_order(journey.payment_for("cod"))  # checks the payment is pending
+    with journey.step("order history"):
+        history = journey.store.order_history()
+    with journey.check("history"):
+        assert order.order_id in [row.order_id for row in history], (
+            f"order {order.order_id} is missing from the shopper's order history")

@@ -47,6 +47,10 @@ def test_declared_coupon_gives_its_discount(journey: Journey, coupon: CouponRule
         assert result.applied, (
             f"{coupon.code} was refused on a qualifying cart: {result.message!r} "
             f"({result.reason or 'no reason'})")
+        if coupon.kind == "free_item":
+            free = cart.line(coupon.free_sku)
+            assert free is not None, (
+                f"{coupon.code} should give {coupon.free_sku} free; it is not in the cart")
         expected = expected_discount(coupon, cart)
         assert discount_matches(cart.discount, expected, len(cart.lines)), (
             f"{coupon.code} ({coupon.kind} {coupon.value}) should take {expected:.2f} off an "

@@ -12,9 +12,9 @@ from harness.plugin import not_applicable
 
 
 def test_load_run(load_outcome: LoadOutcome, evidence) -> None:
-    """Locust ran the profile and recorded every request it made."""
-    problem = record_run(evidence, load_outcome)
-    assert not problem, problem
+    """Locust ran the profile and recorded every request it made (how many reached the
+    target is coverage, judged by the gate: none is INCONCLUSIVE, never a pass)."""
+    record_run(evidence, load_outcome)
 
 
 def test_business_invariants(load_outcome: LoadOutcome, invariant_results, evidence) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.plugin import not_applicable
-from harness.security.checks import check_access_control
+from harness.security.checks import check_access_control, failing
 
 
 @pytest.fixture
@@ -20,4 +20,5 @@ def problems(security, evidence):
 @pytest.mark.production_safe
 def test_staging_refuses_requests_without_its_auth(problems) -> None:
     """Every declared page and API path answers 401/403 or a login wall without the auth."""
-    assert not problems, "; ".join(p.message for p in problems)
+    blocking = failing(problems)  # low findings are recorded, not failed
+    assert not blocking, "; ".join(p.message for p in blocking)

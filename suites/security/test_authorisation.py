@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.security.checks import check_authorisation
+from harness.security.checks import check_authorisation, failing
 
 
 @pytest.fixture
@@ -15,4 +15,5 @@ def problems(security, evidence):
 
 def test_shopper_cannot_read_or_cancel_another_shoppers_order(problems) -> None:
     """Shopper B and an anonymous visitor can neither read nor cancel shopper A's order."""
-    assert not problems, "; ".join(p.message for p in problems)
+    blocking = failing(problems)  # low findings are recorded, not failed
+    assert not blocking, "; ".join(p.message for p in blocking)

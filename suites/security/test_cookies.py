@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.security.checks import check_cookies
+from harness.security.checks import check_cookies, failing
 
 
 @pytest.fixture
@@ -16,4 +16,5 @@ def problems(security, evidence):
 @pytest.mark.production_safe
 def test_session_cookies_carry_httponly_samesite_and_secure(problems) -> None:
     """Every session cookie is HttpOnly, SameSite=Lax/Strict, and Secure on an HTTPS target."""
-    assert not problems, "; ".join(p.message for p in problems)
+    blocking = failing(problems)  # low findings are recorded, not failed
+    assert not blocking, "; ".join(p.message for p in blocking)

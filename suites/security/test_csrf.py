@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.security.checks import check_csrf
+from harness.security.checks import check_csrf, failing
 
 
 @pytest.fixture
@@ -15,4 +15,5 @@ def problems(security, evidence):
 
 def test_state_changing_posts_need_a_valid_csrf_token(problems) -> None:
     """Form posts without / with a forged token, and cross-origin API writes, are refused."""
-    assert not problems, "; ".join(p.message for p in problems)
+    blocking = failing(problems)  # low findings are recorded, not failed
+    assert not blocking, "; ".join(p.message for p in blocking)

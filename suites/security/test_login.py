@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.security.checks import check_login_rate_limit
+from harness.security.checks import check_login_rate_limit, failing
 
 
 @pytest.fixture
@@ -15,4 +15,5 @@ def problems(security, evidence):
 
 def test_login_is_rate_limited(problems) -> None:
     """security.login.attempts wrong passwords end in refusal (then even the right one)."""
-    assert not problems, "; ".join(p.message for p in problems)
+    blocking = failing(problems)  # low findings are recorded, not failed
+    assert not blocking, "; ".join(p.message for p in blocking)

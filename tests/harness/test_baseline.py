@@ -167,3 +167,105 @@ def test_bad_baseline_fails_before_any_suite_runs(clean_store: str, tmp_path: Pa
     assert result.code == 2
     assert result.err.startswith("qgate: error: --baseline last-go: no GO run of demo")
     assert "running" not in result.out
+
+
+# --- issue 16, item 13: a baseline without the metric is no comparison ---
+
+@pytest.mark.parametrize(("criterion", "required", "outcome", "decision"), [
+    (P95, True, "error", "INCONCLUSIVE"),                       # blocking: no evidence
+    (P95, False, "warn", "GO"),                                 # optional suite: shown
+    (Criterion(suite="load", name=P95.name, metric=P95.metric, op="<=", baseline="+20%",
+               severity="warning"), True, "warn", "GO"),        # a warning stays a warning
+])
+def test_a_baseline_that_lacks_the_metric_is_an_error(criterion: Criterion, required: bool,
+                                                      outcome: str, decision: str) -> None:
+    other = Baseline("run r0", ("r0",), metrics={"load": {"load.rps": 40}})
+    v = judge({"load": load(6500)}, GatePolicy(criteria=[criterion]), [],
+              environment="staging", required=["load"] if required else [], today=TODAY,
+              baseline=other)
+    row = next(c for c in v.criteria if c.name == P95.name)
+    assert (row.outcome, v.decision) == (outcome, decision)
+    assert "run r0 lacks load.checkout.p95_ms" in row.reason
+
+
+# --- issue 16, item 14: compare within one environment and one profile ---
+
+def recorded_run(run_dir: Path, environment: str, profile: str) -> Path:
+    from harness.results import write_suite_result
+    from harness.runrecord import RunRecord, write_run
+    from harness.verdict import Verdict
+
+    result = load(150, ("t", "passed"))
+    write_suite_result(run_dir, result)
+    write_run(RunRecord(run_dir.name, environment, "https://s", "", "t", "t",
+                        Verdict("GO", (), "x"), {"load": result}, profile=profile), run_dir)
+    return run_dir
+
+
+@pytest.mark.parametrize(("environment", "profile", "words"), [
+    ("production", "ci", "is a run of production, not of staging"),
+    ("staging", "peak", "ran load profile peak, this run ci"),
+    ("staging", "", "does not record its load profile"),
+])
+def test_a_baseline_folder_of_another_environment_or_profile_is_refused(
+        tmp_path: Path, environment: str, profile: str, words: str) -> None:
+    run_dir = recorded_run(tmp_path / "r0", environment, profile)
+    with pytest.raises(UsageError, match=words):
+        resolve_baseline(str(run_dir), environment="staging", profile="ci",
+                         reports_root=tmp_path)
+
+
+def test_a_baseline_folder_of_the_same_environment_and_profile_is_used(tmp_path: Path) -> None:
+    run_dir = recorded_run(tmp_path / "r0", "staging", "ci")
+    b = resolve_baseline(str(run_dir), environment="staging", profile="ci",
+                         reports_root=tmp_path)
+    assert b.run_ids == ("r0",) and b.metrics["load"]["load.checkout.p95_ms"] == 150
+
+
+def test_the_profile_a_run_records_is_the_one_it_ran(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    from harness.config import load_environment
+    from harness.runner import run_profile
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "staging.toml").write_text(
+        'base_url = "https://s.example"\nsuites = ["load"]\n[load]\nprofile = "ci"\n')
+    env = load_environment("staging", tmp_path)
+    assert run_profile(env, ["load"]) == "ci"
+    monkeypatch.setenv("QGATE_LOAD_PROFILE", "peak")  # what `qgate run --load-profile` sets
+    assert run_profile(env, ["load"]) == "peak"
+    assert run_profile(env, ["load"], "soak") == "soak"  # a plain pytest run's --load-profile
+    assert run_profile(env, ["smoke"]) == "default"
+
+
+def test_run_with_a_baseline_of_another_environment_stops_before_any_suite(
+        tmp_path: Path, closed_port_url: str) -> None:
+    (tmp_path / "environments").mkdir()
+    for name in ("demo", "staging"):
+        (tmp_path / "environments" / f"{name}.toml").write_text(
+            f'base_url = "{closed_port_url}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
+    other = recorded_run(tmp_path / "elsewhere" / "r0", "staging", "default")
+    result = run_qgate("run", "--env", "demo", "--baseline", str(other), cwd=tmp_path,
+                       env={"QGATE_ROOT": str(tmp_path),
+                            "QGATE_REPORTS_DIR": str(tmp_path / "reports")})
+    assert result.code == 2, result.out + result.err
+    assert "is a run of staging, not of demo" in result.err
+    assert "qgate run " not in result.out
+
+
+def test_shards_of_different_load_profiles_do_not_merge(tmp_path: Path) -> None:
+    import dataclasses
+
+    from harness.errors import IncompleteEvidence
+    from harness.merge import merge_runs
+    from harness.runrecord import load_run, write_run
+
+    shards = []
+    for i, profile in ((1, "ci"), (2, "peak")):
+        run_dir = recorded_run(tmp_path / f"shard{i}", "staging", profile)
+        write_run(dataclasses.replace(load_run(run_dir), shard=f"{i}/2"), run_dir)
+        shards.append(run_dir)
+    with pytest.raises(IncompleteEvidence, match="different load profiles: ci, peak"):
+        merge_runs(shards, tmp_path / "merged")
+    write_run(dataclasses.replace(load_run(shards[1]), profile="ci"), shards[1])
+    assert merge_runs(shards, tmp_path / "merged").profile == "ci"

@@ -180,10 +180,14 @@ def fake_run(run_dir: Path, decision: str) -> None:
     from harness.runrecord import RunRecord, write_run
     from harness.verdict import Verdict
 
-    smoke = SuiteResult("smoke", "passed", 1.0, "pytest", tests=(TestCase("a", "a", "passed"),))
-    write_suite_result(run_dir, smoke)
+    # a complete run of the gate's required set for staging (gate.toml: smoke and e2e)
+    results = {s: SuiteResult(s, "passed", 1.0, "pytest", tests=(TestCase("a", "a", "passed"),))
+               for s in ("smoke", "e2e")}
+    for result in results.values():
+        write_suite_result(run_dir, result)
     write_run(RunRecord(run_dir.name, "staging", "https://s", "1.2.3", "t", "t",
-                        Verdict(decision, (), "x"), {"smoke": smoke}), run_dir)  # type: ignore[arg-type]
+                        Verdict(decision, (), "x"), results,  # type: ignore[arg-type]
+                        required=("smoke", "e2e"), profile="default"), run_dir)
 
 
 def test_approve_records_who_in_the_run_and_its_reports(tmp_path: Path) -> None:

@@ -221,3 +221,28 @@ def test_smoke_suite_runs_the_browser_check_only_when_enabled(clean_store: str,
     assert latest_run(project_copy)["suites"]["smoke"]["status"] == "passed"
     assert [t["outcome"] for t in tests if "test_browser" in t["id"]] == ["passed"]
     assert len(tests) == 8
+
+
+def test_coverage_samples_and_saturation_reach_the_judged_run(tmp_path: Path) -> None:
+    """A suite's `evidence.coverage/samples/saturated` travel to run.json and the verdict:
+    a login wall's three requests make the run INCONCLUSIVE with the suite's own hint."""
+    write_suite(tmp_path, """
+        def test_measure(evidence):
+            evidence.metric("smoke.sample_ms", 5, samples=3)
+            evidence.coverage("smoke.requests_on_target", 3, 100,
+                              what="requests that reached the target",
+                              detail="97 redirected to a login page",
+                              hint="declare [auth] for the staging")
+            evidence.saturated("host CPU pressure 95 %")
+    """)
+    result = pytest_run(["suites/smoke", "--env", "demo", "-q"], tmp_path,
+                        {"QGATE_ROOT": str(tmp_path)})
+    assert result.returncode == 3, result.stdout + result.stderr
+    smoke = latest_run(tmp_path)["suites"]["smoke"]
+    assert smoke["samples"] == {"smoke.sample_ms": 3}
+    assert smoke["saturated"] == "host CPU pressure 95 %"
+    [cov] = smoke["coverage"]
+    assert (cov["key"], cov["observed"], cov["minimum"]) == ("smoke.requests_on_target", 3, 100)
+    rows = [c for c in latest_run(tmp_path)["verdict"]["criteria"]
+            if c["name"].startswith("coverage:")]
+    assert rows[0]["outcome"] == "error" and "declare [auth]" in rows[0]["reason"]

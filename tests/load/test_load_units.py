@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import sqlite3
@@ -39,8 +40,9 @@ from harness.load.stats import (
     percentile,
     read_stats_json,
 )
+from harness.machine import MachineLoad
 from harness.report.sections.load import render
-from harness.results import SuiteResult
+from harness.results import SuiteResult, TestCase
 
 
 def entry(name: str, times: dict[float, int], failures: int = 0,
@@ -158,8 +160,10 @@ def test_early_abort_only_when_clearly_broken(progress: Progress, expected: str)
 
 def samples(rows: list[tuple[int, int, float, float, float | None]]) -> list[HistoryRow]:
     out = []
+    done = 0  # locust's cumulative request count: `rps` requests completed each second
     for t, users, rps, fails, p95 in rows:
-        out.append(HistoryRow(t, users, "Aggregated", rps, fails, None, None, None, 0, 0))
+        done += int(rps)
+        out.append(HistoryRow(t, users, "Aggregated", rps, fails, None, None, None, done, 0))
         out.append(HistoryRow(t, users, "checkout", rps / 5, 0, None, p95, None, 0, 0))
     return out
 
@@ -298,3 +302,154 @@ def test_locust_workers_are_not_pytest_workers(tmp_path: Path,
     assert "-n" not in suite_command("load", plan_run(env, ["load"]), tmp_path)
     assert effective_settings(env, "load").locust_workers == 2
     assert effective_settings(env, "load", workers=0).locust_workers == 0
+
+
+# --- enough evidence (issue 16): samples behind every figure, seconds that really held ---
+
+def test_a_second_with_users_but_no_completed_request_is_not_held() -> None:
+    # 6 users for two seconds and nothing came back, then 12 users broke the objective
+    history = samples([(1, 6, 0, 0, None), (2, 6, 0, 0, None), (3, 12, 30, 0, 900),
+                       (4, 12, 30, 0, 950), (5, 12, 30, 0, 990)])
+    point = find_breaking_point(history_samples(history), {"checkout": 800}, 0.05, streak=3)
+    assert point.users == 12
+    assert point.users_held == 0  # nothing completed at 6 users: no evidence it held
+
+
+def test_warm_up_seconds_that_miss_an_objective_do_not_hold() -> None:
+    # the first step misses its objective during the warm-up: it can't break, nor hold
+    history = samples([(1, 6, 20, 0, 900), (2, 6, 20, 0, 950), (3, 12, 30, 0, 990),
+                       (4, 12, 30, 0, 990), (5, 12, 30, 0, 990)])
+    point = find_breaking_point(history_samples(history), {"checkout": 800}, 0.05, streak=3,
+                                warmup_s=2)
+    assert point.users_held == 0 and point.users == 12
+    settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, min_users_held=6,
+                              abort_after_s=2, min_samples=1)
+    verdict = judge_stress(history, settings)
+    # "the first step must hold" is really tested: never seen holding, it is not a pass
+    [held] = [c for c in verdict.criteria if c.name.startswith("held at least")]
+    assert held.outcome == "error" and "0 samples" in held.reason
+    assert verdict.decision == "INCONCLUSIVE"
+
+
+def judge_stress(history: list[HistoryRow], settings: StressSettings):
+    from harness.load.evidence import breaking_point
+    from harness.policy import GatePolicy
+    from harness.verdict import judge
+
+    ev = derive_evidence("stress", LocustStats({"checkout": entry("checkout", {50: 40})}),
+                         history, {}, settings)
+    breaking_point("stress", history, settings, ev)
+    result = SuiteResult(suite="stress", status="passed", duration_s=5, engine="pytest",
+                         metrics=ev.metrics, unmeasured=ev.unmeasured, samples=ev.samples,
+                         tests=(TestCase("s::test_stress_run", "test_stress_run", "passed", 1.0),))
+    return judge({"stress": result}, GatePolicy().with_criteria(settings.gate_criteria("stress")),
+                 [], environment="x", required=["stress"],
+                 today=datetime.date(2026, 12, 1))
+
+
+def test_a_breaking_point_needs_enough_requests_behind_it() -> None:
+    # three broken seconds of 2 requests each: 6 requests are no breaking point
+    thin = samples([(1, 2, 10, 0, 100), (2, 4, 2, 0, 900), (3, 4, 2, 0, 900), (4, 4, 2, 0, 900)])
+    settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, abort_after_s=0,
+                              breaking_streak=3, min_samples=20)
+    from harness.load.evidence import breaking_point
+    ev = derive_evidence("stress", LocustStats({"checkout": entry("checkout", {50: 40})}),
+                         [], {}, settings)
+    breaking_point("stress", thin, settings, ev)
+    assert "stress.breaking_point.users" not in ev.metrics
+    more = samples([(1, 2, 10, 0, 100), (2, 4, 8, 0, 900), (3, 4, 8, 0, 900), (4, 4, 8, 0, 900)])
+    breaking_point("stress", more, settings, ev)
+    assert ev.metrics["stress.breaking_point.users"] == 4
+    assert ev.samples["stress.breaking_point.users"] == 24
+    assert ev.samples["stress.users_held"] == 10
+
+
+def test_every_rate_ratio_and_percentile_carries_its_sample_count() -> None:
+    # one order in the run: "98 orders/min" from it is no evidence
+    stats = LocustStats({"checkout": entry("checkout", {100: 1}, seconds=(1000, 1002)),
+                         "home": entry("home", {10: 60}, seconds=(1000, 1002))})
+    ev = derive_evidence("load", stats, [], {"limited": 0}, demo_settings(min_samples=1))
+    assert ev.samples["load.orders_per_min"] == 1
+    assert ev.samples["load.payment_success_ratio"] == 1
+    assert ev.samples["load.home.p95_ms"] == 60 and ev.samples["load.error_ratio"] == 61
+    assert ev.samples["load.rps"] == 61
+    from harness.policy import GatePolicy
+    from harness.verdict import judge
+
+    result = SuiteResult(suite="load", status="passed", duration_s=2, engine="pytest",
+                         metrics=ev.metrics, unmeasured=ev.unmeasured, samples=ev.samples,
+                         tests=(TestCase("l::test_load_run", "test_load_run", "passed", 1.0),))
+    criteria = [c for c in demo_settings().gate_criteria("load") if "orders" in c.name]
+    verdict = judge({"load": result}, GatePolicy().with_criteria(criteria), [],
+                    environment="x", required=["load"], today=datetime.date(2026, 12, 1))
+    assert ev.metrics["load.orders_per_min"] >= 20  # the figure alone would pass
+    assert verdict.decision == "INCONCLUSIVE"
+    [row] = [c for c in verdict.criteria if "orders" in c.name]
+    assert "1 sample, at least 20 needed" in row.reason
+
+
+@pytest.mark.parametrize(("machine", "saturated"), [
+    (MachineLoad(samples=30, generator_cpu_mean=40, generator_busy_share=0.0,
+                 host_pressure=35.0), ""),
+    (MachineLoad(samples=30, generator_cpu_mean=97, generator_busy_share=0.8,
+                 host_pressure=20.0), "the load generator needed ≥ 90 % of a core"),
+    (MachineLoad(samples=30, generator_cpu_mean=30, host_pressure=93.0),
+     "tasks waited for a CPU 93 % of the run"),
+    (MachineLoad(samples=30, generator_cpu_mean=30, host_load_per_core=2.5),
+     "load average 2.5 per core"),  # no PSI: the load average per core
+    (MachineLoad(), ""),  # nothing sampled: nothing claimed
+])
+def test_a_saturated_measuring_machine_is_named(machine: MachineLoad, saturated: str) -> None:
+    from harness.machine import saturation
+    assert (saturated in saturation(machine)) if saturated else saturation(machine) == ""
+
+
+def test_a_busy_host_does_not_slow_a_target_elsewhere() -> None:
+    from harness.machine import runs_here, saturation
+    busy_host = MachineLoad(samples=30, generator_cpu_mean=30, host_pressure=97.0)
+    assert saturation(busy_host, target_here=False) == ""  # locust itself was not starved
+    busy_locust = MachineLoad(samples=30, generator_cpu_mean=99, generator_busy_share=0.9,
+                              host_pressure=97.0)
+    assert "load generator" in saturation(busy_locust, target_here=False)
+    assert runs_here("http://127.0.0.1:8000") and runs_here("http://localhost/")
+    assert not runs_here("https://staging.shop.example")
+
+
+def test_too_few_users_held_on_a_saturated_machine_is_not_measured() -> None:
+    from harness.load.evidence import breaking_point, held_on_a_saturated_machine
+    settings = StressSettings(slo={"checkout": Slo(p95_ms=800)}, min_users_held=12,
+                              abort_after_s=0, breaking_streak=2, min_samples=1)
+    history = samples([(1, 6, 10, 0, 100), (2, 6, 10, 0, 100), (3, 12, 20, 0, 900),
+                       (4, 12, 20, 0, 900)])
+    ev = derive_evidence("stress", LocustStats({"checkout": entry("checkout", {50: 40})}),
+                         history, {}, settings)
+    breaking_point("stress", history, settings, ev)
+    held_on_a_saturated_machine(ev, "stress", settings)
+    assert ev.metrics["stress.users_held"] == 6  # a quiet machine: 6 < 12 is the shop's
+    ev.saturated = "tasks waited for a CPU 93 % of the run"
+    held_on_a_saturated_machine(ev, "stress", settings)
+    assert "stress.users_held" not in ev.metrics
+    assert "saturated (tasks waited" in ev.unmeasured["stress.users_held"]
+
+
+def test_requests_unanswered_on_a_saturated_machine_are_not_the_shops_errors() -> None:
+    from harness.load.evidence import unanswered_on_a_saturated_machine
+    stats = LocustStats({"checkout": entry("checkout", {100: 100}, failures=6),
+                         "home": entry("home", {10: 100})})
+    # 5 checkouts timed out (status 0), 1 was a 500
+    extras = {"names": {"checkout": {"status": {"201": 94, "0": 5, "500": 1}}}}
+    settings = demo_settings(min_payment_success_ratio=0.98)
+    ev = derive_evidence("load", stats, [], extras, settings)
+    unanswered_on_a_saturated_machine(ev, "load", stats, extras, settings)
+    assert ev.metrics["load.error_ratio"] == 0.03  # a quiet machine: judged as measured
+    ev.saturated = "tasks waited for a CPU 97 % of the run"
+    unanswered_on_a_saturated_machine(ev, "load", stats, extras, settings)
+    assert "5 requests got no answer" in ev.unmeasured["load.error_ratio"]
+    assert "without them the error ratio is 0.51%" in ev.unmeasured["load.error_ratio"]
+    assert "payment success is 98.95%" in ev.unmeasured["load.payment_success_ratio"]
+    # errors the shop answered with stay the shop's
+    worse = {"names": {"checkout": {"status": {"201": 94, "0": 1, "500": 5}}}}
+    ev = derive_evidence("load", stats, [], worse, settings)
+    ev.saturated = "busy"
+    unanswered_on_a_saturated_machine(ev, "load", stats, worse, settings)
+    assert ev.metrics["load.error_ratio"] == 0.03

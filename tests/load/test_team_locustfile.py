@@ -86,10 +86,15 @@ def test_a_ten_times_slower_page_is_no_go_from_its_p95(tmp_path: Path,
         '"deals page" = { p95_ms = 100 }\n')
     root = acme_project(tmp_path, acme_shop, ACME_SLOW_LOCUSTFILE, table)
     result, run_dir, load = run_acme(root)
-    assert result.code == 1, result.out + result.err
-    failed = [c for c in criteria(run_dir).values() if c["outcome"] == "fail"]
-    assert [c["name"] for c in failed] == ["deals page p95 under 100 ms"]
-    assert failed[0]["observed"] >= 250
+    deals = criteria(run_dir)["deals page p95 under 100 ms"]
+    assert deals["observed"] >= 250
+    if load["saturated"]:  # a busy machine: the miss may be the machine's, never a pass
+        assert result.code == 3, result.out + result.err
+        assert deals["outcome"] == "error" and "saturated machine" in deals["reason"]
+    else:
+        assert result.code == 1, result.out + result.err
+        failed = [c for c in criteria(run_dir).values() if c["outcome"] == "fail"]
+        assert [c["name"] for c in failed] == ["deals page p95 under 100 ms"]
     notes = " ".join(load["notes"])
     assert "Stopped early" in notes and "'deals page' p95" in notes
     # the partner pixel was never sent: load goes to the target only

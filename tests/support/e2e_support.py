@@ -62,3 +62,47 @@ def demo_e2e_env(top: dict[str, object] | None = None, **e2e: object) -> str:
     table = {**demo["e2e"], "retries": 0, "viewports": ["desktop"], **e2e}
     return tomli_w.dumps({"base_url": "http://127.0.0.1:1", "suites": ["e2e"], **(top or {}),
                           "e2e": table})
+
+
+# A shop with none of the quick-commerce extras: one warehouse, no slots, no MRP, no max per
+# order, a no-payment checkout, orders that never move, no customer cancel.
+BARE_SHOP = """\
+base_url = "http://127.0.0.1:9"
+suites = ["e2e"]
+[e2e]
+adapter = "suites.e2e.adapters.demostore:DemoStorefront"
+currency = "GBP"
+[e2e.catalog]
+search_term = "milk"
+sku = "milk"
+categories = true
+mrp = false
+stock_levels = false
+max_per_order_sku = ""
+out_of_stock_sku = ""
+[e2e.location]
+pincode = ""
+[e2e.checkout]
+address = "1 Test Street"
+slots = false
+fees = []
+[e2e.payment]
+methods = ["none"]
+[e2e.orders]
+progress = "none"
+customer_cancel = false
+[e2e.login]
+method = "password"
+sign_up = true
+[[e2e.coupons]]
+code = "TENOFF"
+kind = "flat"
+value = 2
+min_order = 10
+"""
+
+
+def write_env(root: Path, text: str, name: str = "t") -> None:
+    """Write environments/NAME.toml under `root`."""
+    (root / "environments").mkdir(parents=True, exist_ok=True)
+    (root / "environments" / f"{name}.toml").write_text(text)

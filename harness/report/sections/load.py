@@ -7,6 +7,7 @@ stress suite uses the same panel with its breaking point marked.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from harness.results import SuiteResult
 
@@ -35,7 +36,34 @@ def render(result: SuiteResult) -> str:
                             {"errors": series.get(f"{prefix}.errors_per_s", [])}, "/s", marker))
     parts.append("</div>")
     parts.append(endpoint_table(result))
+    parts.append(failures_table(result))
     return "".join(parts)
+
+
+def failures_table(result: SuiteResult) -> str:
+    """What failed, per request name: status mix, top messages with counts, a body excerpt
+    (the run's test details, so it shows even when locust's failures CSV stayed empty)."""
+    failures: dict[str, dict[str, Any]] = {}
+    for test in result.tests:
+        found = test.details.get("failures")
+        if isinstance(found, dict):
+            failures.update(found)
+    if not failures:
+        return ""
+    rows = []
+    for name, info in failures.items():
+        status = ", ".join(f"{'no answer' if k == '0' else escape(str(k))} ×{v}" for k, v in
+                           sorted((info.get("status") or {}).items(), key=lambda kv: -kv[1]))
+        errors = "".join(
+            f"<li><code>{escape(str(e.get('message', '')))}</code> ×{e.get('count', 0)}"
+            + (f"<br><small>body: <code>{escape(str(e['excerpt']))}</code></small>"
+               if e.get("excerpt") else "") + "</li>"
+            for e in info.get("errors", []))
+        rows.append(f"<tr><td><code>{escape(name)}</code></td>"
+                    f"<td class='num'>{info.get('failures', 0)} of {info.get('requests', 0)}"
+                    f"</td><td>{status}</td><td><ul>{errors}</ul></td></tr>")
+    return ("<h3>What failed</h3><table><tr><th>request</th><th class='num'>failed</th>"
+            f"<th>answers</th><th>top errors</th></tr>{''.join(rows)}</table>")
 
 
 def endpoint_table(result: SuiteResult) -> str:

@@ -1,0 +1,395 @@
+"""Replaying a recorded journey against the shop, with correlation done on the fly.
+
+A journey's HAR (as the e2e suite keeps it: requests with secrets masked, answers dropped)
+and the run's request graph (`harness.apigraph`) are enough to drive the same journey again
+as a new shopper: each request is sent as recorded, except that every value the graph says
+came from an earlier answer (a cart UUID, an order id, a CSRF token) is taken from *this*
+replay's own answers, and the shopper's identity (email, masked password) is swapped for a
+fresh one. The security suite's authorisation matrix replays shopper A's journey and sends A's
+object ids with shopper B's session; `qgate load record` writes the same logic as locust code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+
+from harness.apigraph import (
+    ApiGraph,
+    Correlation,
+    HiddenFields,
+    Template,
+    abstract_path,
+    body_shape,
+    generic_path,
+    id_kind,
+    is_static,
+    link_values,
+    url_origin,
+)
+from harness.redaction import MASK
+
+#: correlations whose value names an object of the shopper's (not a session-bound token)
+OBJECT_KINDS = frozenset({"id", "uuid", "hex"})
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# request headers not replayed: the client sets them (cookies come from its own jar), or
+# they only describe the recording browser
+_SKIPPED_HEADERS = frozenset({"cookie", "host", "content-length", "connection",
+                              "accept-encoding", "authorization", "user-agent",
+                              "upgrade-insecure-requests", "accept-language"})
+
+
+def _replayed(name: str) -> bool:
+    lowered = name.lower()
+    return not (lowered in _SKIPPED_HEADERS or lowered.startswith(("sec-", ":")))
+
+
+class ReplayError(Exception):
+    """The replay went another way than the recording (a step the shopper passed failed)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded request of a journey, matched to its template in the graph."""
+
+    template: str
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    mime: str = ""
+    #: the status the shopper got in the recording
+    status: int = 0
+
+    @property
+    def identity(self) -> bool:
+        """Whether the request carried the shopper's credentials (a sign-up or a log-in)."""
+        text = unquote_plus(self.body)
+        return bool(_EMAIL.search(text)) and MASK in text
+
+
+def obtained_sources(graph: ApiGraph, steps: Sequence[Step]) -> set[str]:
+    """The templates whose answers give the shopper something of their own: a write's
+    answer (a new cart, an order's Location), or a page first seen right after a write (an
+    order's thank-you page). A catalogue page seen before any write hands out public ids."""
+    out: set[str] = set()
+    seen: set[str] = set()
+    after_write = False
+    for step in steps:
+        template = graph.template(step.template)
+        writes = bool(template and template.changes_state) and not step.identity
+        if step.template not in seen and (writes or after_write):
+            out.add(step.template)
+        seen.add(step.template)
+        after_write = writes and 300 <= step.status < 400 or (after_write and step.status in
+                                                               (301, 302, 303, 307, 308))
+    return out
+
+
+def match(graph: ApiGraph, method: str, url: str, body: str = "", mime: str = ""
+          ) -> Template | None:
+    """The graph's template for a request (ids and slugs may take any value)."""
+    path, _ = abstract_path(urlsplit(url).path)
+    shape, _ = body_shape(body, mime)
+    graphql = f" {shape}" if shape.startswith("graphql:") else ""
+    exact = graph.template(f"{method} {path}{graphql}")
+    if exact is not None:
+        return exact
+    segments = urlsplit(url).path.split("/")
+    for template in graph.templates:
+        if template.method != method or (graphql and not template.key.endswith(graphql)):
+            continue
+        parts = template.path.split("/")
+        if len(parts) == len(segments) and all(
+                p == s or (p.startswith("{") and p.endswith("}"))
+                for p, s in zip(parts, segments, strict=True)):
+            return template
+    return None
+
+
+def read_journey(har: Path, graph: ApiGraph) -> list[Step]:
+    """The steps of one journey's HAR, in order: requests to the graph's origin that match a
+    template (static files and third parties are left out)."""
+    data = json.loads(har.read_text(encoding="utf-8"))
+    entries = sorted(data.get("log", {}).get("entries", []),
+                     key=lambda e: str(e.get("startedDateTime", "")))
+    steps: list[Step] = []
+    for entry in entries:
+        request = entry.get("request", {})
+        url = str(request.get("url", ""))
+        if graph.origin and url_origin(url) != graph.origin:
+            continue
+        response = entry.get("response", {})
+        if is_static(url, str((response.get("content") or {}).get("mimeType", "")).lower()):
+            continue
+        post = request.get("postData") or {}
+        body = str(post.get("text", "") or "")
+        mime = str(post.get("mimeType", "") or "")
+        if not body and post.get("params"):
+            body = urlencode([(p.get("name", ""), p.get("value", "")) for p in post["params"]])
+            mime = mime or "application/x-www-form-urlencoded"
+        method = str(request.get("method", "GET")).upper()
+        template = match(graph, method, url, body, mime)
+        if template is None:
+            continue
+        headers = tuple((str(h.get("name", "")), str(h.get("value", "")))
+                        for h in request.get("headers", [])
+                        if _replayed(str(h.get("name", ""))))
+        steps.append(Step(template.key, method, url, headers, body, mime,
+                          int(response.get("status") or 0)))
+    return steps
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request ready to send: what `Replay.prepare` made of a step."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str = ""
+
+    def curl(self) -> str:
+        """The request as a curl line (a finding's reproduce)."""
+        import shlex
+        parts = ["curl", "-i", "-X", self.method, self.url]
+        for name, value in self.headers.items():
+            parts += ["-H", f"{name}: {value}"]
+        if self.body:
+            parts += ["--data-raw", self.body]
+        return shlex.join(parts)
+
+
+@dataclass
+class Replay:
+    """One shopper replaying recorded journeys: its own client (cookies), its own identity,
+    and the values its own answers carried."""
+
+    client: Any
+    graph: ApiGraph
+    identity: Mapping[str, str]
+    #: (source template, source path) → the latest value this replay's answers carried
+    found: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: a recorded value → this replay's own (emails)
+    swapped: dict[str, str] = field(default_factory=dict)
+    #: the latest value of each hidden field, whatever page it came from (a CSRF token)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def prepare(self, step: Step, *, ids_from: Replay | None = None) -> Prepared:
+        """The step as this shopper sends it: correlated values from this replay's answers
+        (object ids from `ids_from`'s, when given: the authorisation matrix), identity
+        swapped."""
+        url, body = step.url, step.body
+        headers = {name: value for name, value in step.headers}
+        if step.mime and body and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = step.mime
+        for corr in self.graph.feeding(step.template):
+            owner = ids_from if ids_from is not None and corr.kind in OBJECT_KINDS else self
+            value = owner.found.get((corr.source, corr.source_path))
+            if value is None and corr.source_path.startswith("form:"):
+                value = owner.fields.get(corr.source_path)
+            if value is not None:
+                url, body, headers = _place(corr, value, url, body, step.mime, headers)
+        base = self._base()
+        if base and self.graph.origin:  # Origin and Referer name the recorded address
+            headers = {k: (base + v[len(self.graph.origin):] if v.startswith(self.graph.origin)
+                           else v) for k, v in headers.items()}
+        return Prepared(step.method, self._rebase(self._swap_url(url)), headers,
+                        self._swap_body(body, step.mime))
+
+    def _base(self) -> str:
+        return str(getattr(self.client, "base_url", "") or "").rstrip("/")
+
+    def _rebase(self, url: str) -> str:
+        """The recorded URL on this replay's own target (its client's base URL): a journey
+        recorded under one address replays against the shop the client points at."""
+        base = self._base()
+        if not base:
+            return url
+        parts = urlsplit(url)
+        return base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    def _swap_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if not parts.query:
+            return url
+        query = [(k, self._swap(v)) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    def _swap_body(self, body: str, mime: str) -> str:
+        """The shopper's identity in a body: recorded emails → this replay's, the masked
+        password → this replay's password."""
+        if not body:
+            return body
+        try:
+            data = json.loads(body)
+        except ValueError:
+            pass
+        else:
+            return json.dumps(self._swap_json(data))
+        if "form-urlencoded" in mime.lower() or ("=" in body and " " not in body):
+            pairs = parse_qsl(body, keep_blank_values=True)
+            return urlencode([(k, self._swap(v)) for k, v in pairs])
+        return self._swap(body)
+
+    def _swap_json(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: self._swap_json(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self._swap_json(v) for v in data]
+        return self._swap(data) if isinstance(data, str) else data
+
+    def send(self, step: Step, *, ids_from: Replay | None = None,
+             check: bool = True) -> tuple[Prepared, Any]:
+        """Send the step; learn what its answer carried. With `check`, an answer that failed
+        where the recording passed is a `ReplayError`."""
+        prepared = self.prepare(step, ids_from=ids_from)
+        response = self.client.request(prepared.method, prepared.url, headers=prepared.headers,
+                                       content=prepared.body.encode() if prepared.body else None,
+                                       follow_redirects=False)
+        if check and step.status and step.status < 400 <= response.status_code:
+            raise ReplayError(f"{step.template}: the recording got {step.status}, the replay "
+                              f"{response.status_code}: {response.text[:160]!r}")
+        self.learn(step.template, response)
+        return prepared, response
+
+    def learn(self, template: str, response: Any) -> None:
+        """Remember the values this answer carried that later requests send back."""
+        wanted = {c.source_path for c in self.graph.correlations if c.source == template}
+        if not wanted:
+            return
+        seen: set[str] = set()
+        for where, value in answer_values(response, wanted):
+            if where not in seen:  # a list of links: the first (a page's newest) is the one
+                seen.add(where)
+                self.found[(template, where)] = value
+                if where.startswith("form:"):
+                    self.fields[where] = value
+
+    def _swap(self, text: str) -> str:
+        """One value with the identity swapped (an email inside it, the masked password)."""
+        if text == MASK:
+            return self.identity.get("password", text)
+
+        def fresh(m: re.Match[str]) -> str:
+            recorded = m.group(0)
+            if recorded not in self.swapped:
+                email = self.identity.get("email", recorded)
+                if self.swapped:  # a second address in one journey: keep them apart
+                    local, _, domain = email.partition("@")
+                    email = f"{local}.{len(self.swapped)}@{domain}"
+                self.swapped[recorded] = email
+            return self.swapped[recorded]
+        return _EMAIL.sub(fresh, text)
+
+
+def answer_values(response: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
+    """(source path, value) for the wanted places of an httpx answer."""
+    if "header:location" in wanted:
+        location = urlsplit(response.headers.get("location", "")).path
+        found = next((s for s in location.split("/") if id_kind(s)), None)
+        if found:
+            yield "header:location", found
+    mime = response.headers.get("content-type", "").lower()
+    if "json" in mime and any(not w.startswith(("form:", "header:")) for w in wanted):
+        try:
+            data = response.json()
+        except ValueError:
+            return
+        yield from _json_values(data, wanted)
+    elif "html" in mime and any(w.startswith(("form:", "link:", "text:")) for w in wanted):
+        parser = HiddenFields()
+        try:
+            parser.feed(response.text)
+        except Exception:  # noqa: BLE001 - an unparsable page carries nothing for us
+            return
+        for name, value in parser.fields:
+            if f"form:{name}" in wanted:
+                yield f"form:{name}", value
+        for where, value, _ in link_values(parser.links):
+            if where in wanted:
+                yield where, value
+        for where in wanted:
+            if where.startswith("text:"):
+                found = text_after(response.text, where[5:])
+                if found:
+                    yield where, found
+
+
+def text_after(html: str, anchor: str) -> str:
+    """The id a page shows right after `anchor` (see `apigraph.text_anchor`)."""
+    match = re.search(re.escape(anchor) + r"\s*([A-Za-z0-9][A-Za-z0-9_-]*)", html)
+    return match.group(1) if match else ""
+
+
+def _json_values(data: Any, wanted: set[str], path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _json_values(v, wanted, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for v in data[:50]:
+            yield from _json_values(v, wanted, f"{path}[]")
+    elif data is not None and not isinstance(data, bool) and generic_path(path) in wanted:
+        yield generic_path(path), str(data)
+
+
+def _place(corr: Correlation, value: str, url: str, body: str, mime: str,
+           headers: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+    """Put `value` where the correlation says the request carries it."""
+    kind, _, where = corr.target_where.partition(":")
+    if kind == "path":
+        index = int(where.rsplit("@", 1)[1])
+        parts = urlsplit(url)
+        segments = parts.path.split("/")
+        if index < len(segments):
+            segments[index] = value
+        url = urlunsplit(parts._replace(path="/".join(segments)))
+    elif kind == "query":
+        parts = urlsplit(url)
+        query = [(k, value if k == where else v)
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        url = urlunsplit(parts._replace(query=urlencode(query)))
+    elif kind == "header":
+        name = next((k for k in headers if k.lower() == where), where)
+        headers = {**headers, name: value}
+    elif kind == "body" and body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            pairs = [(k, value if k == where else v)
+                     for k, v in parse_qsl(body, keep_blank_values=True)]
+            body = urlencode(pairs)
+        else:
+            _set_at(data, re.findall(r"[^.\[\]]+|\[\]", where), value)
+            body = json.dumps(data)
+    return url, body, headers
+
+
+def _set_at(node: Any, keys: list[str], value: str) -> None:
+    """Set every place `keys` (a JSON path split, `[]` = any list element) names to `value`,
+    keeping the recorded type (a number stays a number)."""
+    if not keys:
+        return
+    key, rest = keys[0], keys[1:]
+    if key == "[]":
+        for i, item in enumerate(node if isinstance(node, list) else []):
+            if rest:
+                _set_at(item, rest, value)
+            else:
+                node[i] = _typed(item, value)
+    elif isinstance(node, dict) and key in node:
+        if rest:
+            _set_at(node[key], rest, value)
+        else:
+            node[key] = _typed(node[key], value)
+
+
+def _typed(recorded: Any, value: str) -> Any:
+    if isinstance(recorded, int) and not isinstance(recorded, bool) and value.isdigit():
+        return int(value)
+    return value
