@@ -12,7 +12,7 @@ SCANNER_VENV := .scanner-venv
 WAPITI := $(SCANNER_VENV)/bin/wapiti
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint docs clean
 
 setup: $(STAMP) $(BROWSER_STAMP) $(ALLURE) $(WAPITI)
 
@@ -51,8 +51,13 @@ $(WAPITI):
 demo: setup
 	$(VENV)/bin/qgate demo
 
+# the docs are built strictly inside the tests too (tests/harness/test_docs.py)
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+docs: setup
+	$(PY) docs/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
 
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
@@ -64,4 +69,4 @@ lint: setup
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf reports .pytest_cache
+	rm -rf reports .pytest_cache site

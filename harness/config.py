@@ -46,9 +46,12 @@ _SECRET_KEY = re.compile(
 class AuthSettings:
     """How to get through a protected staging: basic auth, extra headers or a storage state."""
 
+    #: HTTP basic auth user (with basic_password)
     basic_user: str = ""
     basic_password: str = ""
+    #: headers sent with every request, e.g. { "X-Staging-Token" = "${STAGING_TOKEN}" }
     headers: dict[str, str] = field(default_factory=dict)
+    #: a Playwright storage state file (a logged-in browser) for the e2e suite
     storage_state: str = ""
 
     def basic_credentials(self) -> tuple[str, str] | None:
@@ -62,11 +65,17 @@ class AuthSettings:
 class _EnvironmentFile:
     """The top-level keys of an environment file (suite tables are checked separately)."""
 
+    #: the storefront's URL; `--base-url` overrides it (and satisfies an unset ${VAR} here)
     base_url: str
+    #: the API's URL (default: base_url + "/api")
     api_url: str = ""
+    #: true refuses e2e, load, stress, security scans and data writes without
+    #: --allow-production (recorded in the report)
     production: bool = False
+    #: the suites allowed here; the gate requires them unless gate.toml's [required] says
     suites: list[str] = field(default_factory=lambda: ["smoke"])
     description: str = ""
+    #: where the target reports its version (`qgate run`'s probe)
     version_path: str = "/version"
     auth: AuthSettings = field(default_factory=AuthSettings)
 
@@ -160,16 +169,14 @@ class Environment:
 def project_root() -> Path:
     """The folder holding environments/, suites/ and gate.toml.
 
-    $QGATE_ROOT wins; else the current folder when it has environments/; else the source
-    checkout this package was installed from (editable installs).
+    $QGATE_ROOT wins; else the current folder. There is no silent fall-back to the files of
+    the installed package: a folder without environments/ is told so when an environment
+    is loaded (`qgate demo` alone uses the packaged demo environment, see
+    `load_environment`).
     """
     if os.environ.get("QGATE_ROOT"):
         return Path(os.environ["QGATE_ROOT"])
-    cwd = Path.cwd()
-    if (cwd / "environments").is_dir():
-        return cwd
-    checkout = Path(__file__).resolve().parent.parent
-    return checkout if (checkout / "environments").is_dir() else cwd
+    return Path.cwd()
 
 
 def reports_dir() -> Path:
@@ -200,12 +207,27 @@ def packaged_dir(package: str) -> Path | None:
     return None
 
 
-def load_environment(name: str, root: Path | None = None) -> Environment:
-    """Load and validate `environments/<name>.toml`."""
+def load_environment(name: str, root: Path | None = None, *,
+                     base_url: str | None = None) -> Environment:
+    """Load and validate `environments/<name>.toml`.
+
+    `base_url` (`--base-url`) replaces the file's base_url before `${VAR}`s are resolved,
+    so an unset variable there does not stop a run that names its target. The environment
+    `demo` falls back to the packaged demo environment when the project has none, so
+    `qgate demo` works from any folder.
+    """
     directory = environments_dir(root)
     path = directory / f"{name}.toml"
+    if not path.is_file() and name == "demo":
+        packaged = packaged_dir("harness.environments")
+        if packaged is not None and (packaged / "demo.toml").is_file():
+            directory, path = packaged, packaged / "demo.toml"
     shown = shown_path(path)
     if not path.is_file():
+        if not directory.is_dir():
+            raise ConfigError(shown, "", f"no environments/ folder in {directory.parent.resolve()}",
+                              hint="run qgate from your project's folder (the one `qgate init` "
+                                   "wrote), or set QGATE_ROOT to it; `qgate init` starts one")
         known = available_environments(root)
         hint = suggest(name, known) or (f"known: {', '.join(known)}" if known else
                                         f"no environment files in {shown_path(directory)}; "
@@ -216,6 +238,8 @@ def load_environment(name: str, root: Path | None = None) -> Environment:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(shown, "", f"malformed TOML ({exc})") from None
     variables = _dotenv(directory.parent, name)
+    if base_url is not None and isinstance(raw, dict):
+        raw["base_url"] = check_url(base_url, "--base-url", "base_url")
     secrets: list[str] = []
     resolved = _resolve(raw, variables, shown, "", secrets)
     suite_tables = {k: resolved.pop(k) for k in list(resolved) if k in SUITE_SETTINGS}
@@ -232,9 +256,11 @@ def load_environment(name: str, root: Path | None = None) -> Environment:
     settings = {suite: build(settings_class(suite), suite_tables.get(suite, {}), shown, suite)
                 for suite in SUITE_SETTINGS}
     secrets += [v for v in (top.auth.basic_password, *top.auth.headers.values()) if v]
-    base_url = top.base_url
+    if not top.base_url:
+        raise ConfigError(shown, "base_url", "is empty", hint="write the target's URL, e.g. "
+                          'base_url = "${STAGING_BASE_URL}", or pass --base-url')
     return Environment(
-        name=name, file=shown, base_url=base_url, api_url=top.api_url or base_url + "/api",
+        name=name, file=shown, base_url=top.base_url, api_url=top.api_url or top.base_url + "/api",
         production=top.production, suites=tuple(top.suites), description=top.description,
         version_path=top.version_path, auth=top.auth, settings=settings,
         secrets=tuple(secrets),
@@ -303,12 +329,18 @@ def _resolve(value: Any, variables: Mapping[str, str], file: str, key: str,
 
     def substitute(match: re.Match[str]) -> str:
         var, default = match.group(1), match.group(2)
-        if var not in variables and default is not None:
+        value = variables.get(var)
+        if not value and default is not None:  # like the shell's ${VAR:-default}
             return default
-        if var not in variables:
+        if value is None:
             raise ConfigError(file, key, f"variable ${{{var}}} is not set",
-                              hint=f"export {var}=... or put it in .env")
-        return variables[var]
+                              hint=f"export {var}=... or put it in .env" +
+                              ("; or pass --base-url" if key == "base_url" else ""))
+        if not value:  # a CI secret that does not exist arrives as an empty string
+            raise ConfigError(file, key, f"variable ${{{var}}} is set but empty (a missing "
+                              "CI secret?)", hint=f"give {var} a value, or write ${{{var}:-}} "
+                              "where empty is meant")
+        return value
 
     result = _VAR.sub(substitute, value)
     if _SECRET_KEY.search(key) or key.startswith("auth."):

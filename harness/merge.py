@@ -99,7 +99,11 @@ def merge_runs(shard_dirs: Sequence[Path], out_dir: Path) -> MergedRuns:
     for shard in shard_dirs:
         if not (shard / "run.json").is_file():
             raise UsageError(f"{shard}: not a qgate run folder (no run.json)")
-        records.append((shard, load_run(shard)))
+        try:
+            records.append((shard, load_run(shard)))
+        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            raise UsageError(f"{shard / 'run.json'}: not a qgate run record ({exc})",
+                             hint="pass the run folders `qgate run --shard I/N` wrote") from None
     shards = check_shards([(path, record.shard) for path, record in records])
     targets = {record.base_url for _, record in records}
     if len(targets) > 1:

@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.errors import HarnessError
 
     try:
-        env = load_environment(name)
+        env = load_environment(name, base_url=config.getoption("base_url", default=None))
         if config.getoption("base_url", default=None):
             env = env.with_base_url(config.option.base_url)
     except HarnessError as exc:

@@ -187,7 +187,12 @@ def load_policy(path: Path) -> GatePolicy:
                               f"environments: {', '.join(known_envs)}")
 
     for env, suites in policy.required.items():
-        # an environment listed here without a file is harmless: the list is never used
+        # a typo would leave the real environment on its default list, silently; a name
+        # like no environment here is one this project does not have (a shared gate.toml)
+        close = suggest(env, known_envs) if env not in known_envs else ""
+        if close:
+            raise ConfigError(file, f"required.{env}", f"unknown environment '{env}'",
+                              hint=close)
         for i, suite in enumerate(suites):
             check_suite(suite, f"required.{env}[{i}]")
     for i, c in enumerate(policy.criteria):

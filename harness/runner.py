@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
+import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +30,14 @@ from harness.config import (
 from harness.errors import TargetUnreachable, UsageError
 from harness.processes import stop_process_group
 from harness.results import SuiteResult, read_suite_result, write_suite_result
-from harness.runrecord import RunRecord, collect_provenance, new_run_dir, now_iso, write_run
+from harness.runrecord import (
+    RunRecord,
+    collect_provenance,
+    command_line,
+    new_run_dir,
+    now_iso,
+    write_run,
+)
 from harness.schema import suggest
 
 #: The order suites run in: smoke first (seconds; a broken deploy stops the run there), then
@@ -161,6 +171,14 @@ def probe_target(env: Environment, timeout_s: float = 5.0) -> str:
                                 ) from None
 
 
+def recent_runs(environment: str, count: int = 9) -> tuple[dict[str, str], ...]:
+    """The environment's last judged runs (from reports/history/), for the report's trend."""
+    from harness.history import load_history
+    return tuple({"run_id": e.run_id, "decision": e.decision, "finished_at": e.finished_at,
+                  "profile": e.profile}
+                 for e in load_history(reports_dir(), environment)[-count:])
+
+
 def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]:
     """Run every planned suite; return the judged, written run record and its folder.
 
@@ -188,7 +206,9 @@ def run_gate(plan: Plan, *, out: IO[str] = sys.stdout) -> tuple[RunRecord, Path]
                 continue
             print(f"[{i}/{len(plan.suites)}] {suite}: running…", file=out, flush=True)
             result = run_suite(suite, plan, run_dir, out=out)
-            print(f"[{i}/{len(plan.suites)}] {suite}: {result.status} "
+            from harness.report.text import paint, use_colour
+            status = paint(result.status, result.status, use_colour(out))
+            print(f"[{i}/{len(plan.suites)}] {suite}: {status} "
                   f"({len(result.tests)} tests, {result.duration_s:.1f}s)", file=out, flush=True)
             if plan.fail_fast and suite == "smoke" and result.status == "failed":
                 not_run["_"] = ("not started: smoke failed, so the deploy is broken and the "
@@ -227,8 +247,10 @@ def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
     env = plan.environment
     cmd = [sys.executable, "-m", "pytest", str(suite_dir(suite)),
            "--env", env.name, "--base-url", env.base_url, "--qgate-run-dir", str(run_dir),
-           "--qgate-suite", suite, "-p", "no:cacheprovider", "-q", "-o", "addopts=",
+           "--qgate-suite", suite, "-p", "no:cacheprovider", "-o", "addopts=",
            "--rootdir", str(project_root())]
+    # e2e journeys take seconds each: one line per journey as it finishes, not a row of dots
+    cmd += ["-v", "--no-header"] if suite == "e2e" else ["-q"]
     if plan.expect_version:
         cmd += ["--expect-version", plan.expect_version]
     if plan.production_override:
@@ -248,19 +270,41 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
     started, started_at = time.time(), now_iso()
     secrets = plan.environment.secret_values()
     from harness.redaction import redact
+    from harness.report.text import paint, use_colour
 
     env_vars = {**os.environ, "QGATE_ROOT": str(project_root()), "PYTHONUNBUFFERED": "1"}
+    colour = use_colour(out)
+    command = suite_command(suite, plan, run_dir) + [f"--color={'yes' if colour else 'no'}"]
+    planned, bound = planned_seconds(suite, plan.environment)
     with log_path.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(suite_command(suite, plan, run_dir), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env_vars,
-                                cwd=project_root(), start_new_session=True)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=env_vars, cwd=project_root(),
+                                start_new_session=True)
         try:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                clean = redact(line, secrets)
-                log.write(clean)
-                out.write(f"    {clean}")
-                out.flush()
+            lines: queue.Queue[str | None] = queue.Queue()
+            threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+            last_said = time.monotonic()
+            while True:
+                try:
+                    line = lines.get(timeout=1.0)
+                except queue.Empty:
+                    line = ""
+                if line is None:
+                    break
+                if line:
+                    clean = redact(line, secrets)
+                    log.write(_ANSI.sub("", clean))
+                    if _STARTED.match(_ANSI.sub("", clean)):
+                        continue  # `-v` under xdist names each test as it starts: log only
+                    out.write(f"    {clean}")
+                    out.flush()
+                    last_said = time.monotonic()
+                elif time.monotonic() - last_said >= HEARTBEAT_S:
+                    # long work is never silent: elapsed, and what is left when it is known
+                    said = heartbeat(time.time() - started, planned, bound)
+                    print(paint(f"    … {suite}: {said}", "dim", colour), file=out, flush=True)
+                    last_said = time.monotonic()
             code = proc.wait()
         finally:
             stop_process_group(proc)
@@ -277,6 +321,45 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
             if e))
         write_suite_result(run_dir, result, secrets)
     return result
+
+
+#: seconds without output from a suite before the runner says how long it has been running
+HEARTBEAT_S = 10.0
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STARTED = re.compile(r"^\S+::\S+ ?\n?$")
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def planned_seconds(suite: str, env: Environment) -> tuple[float | None, bool]:
+    """How long `suite` is planned to take (load and stress: the profile's duration), or at
+    most may take (security: the scan's bounds); (None, False) when unknown."""
+    settings = env.suite_settings(suite)
+    if suite in ("load", "stress"):
+        duration = getattr(settings, "duration_s", None)
+        return (float(duration), False) if duration else (None, False)
+    if suite == "security":
+        scan = float(getattr(settings, "max_scan_time_s", 0) or 0)
+        attack = float(getattr(settings, "max_attack_time_s", 0) or 0) \
+            if getattr(settings, "active_scan", False) else 0.0
+        return (scan + attack, True) if scan else (None, False)
+    return None, False
+
+
+def heartbeat(elapsed: float, planned: float | None, bound: bool) -> str:
+    """`running for 40 s, about 5 s left` (or `at most`, for a bounded scan)."""
+    text = f"running for {elapsed:.0f} s"
+    if planned:
+        left = max(0.0, planned - elapsed)
+        if left:
+            text += f", {'at most' if bound else 'about'} {left:.0f} s left (of {planned:.0f} s)"
+        else:
+            text += f", past the {planned:.0f} s planned: finishing"
+    return text
 
 
 def pytest_exit_problem(code: int, result: SuiteResult) -> str:
@@ -353,7 +436,8 @@ def finish_run(env: Environment, run_dir: Path, suites: Sequence[str], *, starte
         not_run={s: r for s, r in absent.items() if s in suites or s in required},
         shard=shard, expected_version=expected_version,
         baseline=compared.source if compared else "", profile=profile,
-        provenance=collect_provenance(root))
+        provenance=collect_provenance(root), command=command_line(),
+        trend=recent_runs(env.name))
     write_run(record, run_dir, env.secret_values())
     from harness.history import append_history, entry_of
     if not shard:  # a shard is part of a run; the merged run goes into the history

@@ -67,6 +67,11 @@ class RunRecord:
     approvals: tuple[Mapping[str, str], ...] = ()
     #: where the evidence came from: git commit of the project, tool versions, platform
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    #: the command line that started the run (redacted like everything else)
+    command: str = ""
+    #: the environment's previous judged runs, oldest first: [{"run_id", "decision",
+    #: "finished_at", "profile"}] (from reports/history/, for the report's trend)
+    trend: tuple[Mapping[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document."""
@@ -81,7 +86,8 @@ class RunRecord:
             "not_run": dict(self.not_run), "shard": self.shard,
             "expected_version": self.expected_version, "baseline": self.baseline,
             "profile": self.profile, "approvals": [dict(a) for a in self.approvals],
-            "provenance": dict(self.provenance),
+            "provenance": dict(self.provenance), "command": self.command,
+            "trend": [dict(t) for t in self.trend],
             "verdict": self.verdict.to_dict(),
             "suites": {name: _suite_entry(r) for name, r in self.suites.items()},
         }
@@ -108,6 +114,8 @@ class RunRecord:
             baseline=str(data.get("baseline", "")), profile=str(data.get("profile", "")),
             approvals=tuple(dict(a) for a in data.get("approvals", ())),
             provenance=dict(data.get("provenance", {})),
+            command=str(data.get("command", "")),
+            trend=tuple(dict(t) for t in data.get("trend", ())),
         )
 
 
@@ -144,6 +152,21 @@ def collect_provenance(project: Path) -> dict[str, Any]:
             commit = ""
     return {"git_commit": commit, "tools": tools, "python": platform.python_version(),
             "host": platform.node()}
+
+
+def command_line() -> str:
+    """How this process was started, as a shell line (`qgate …` for the console script)."""
+    import os
+    import shlex
+    import sys
+
+    words = list(sys.argv)
+    if words and (os.path.basename(words[0]) == "qgate" or words[0].endswith("harness/cli.py")
+                  or words[0] == "-m"):
+        words[0] = "qgate"
+    elif words and os.path.basename(words[0]) in ("pytest", "py.test", "__main__.py"):
+        words[0] = "pytest"
+    return shlex.join(words)
 
 
 def now_iso() -> str:

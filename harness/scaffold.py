@@ -71,10 +71,12 @@ def init_command(directory: str, force: bool, ci: str = "") -> int:
     root.mkdir(parents=True, exist_ok=True)
     for path in init_project(root, force=force, ci=ci):
         print(f"wrote {path}")
-    print("\nnext:\n"
-          "  qgate demo                       # the gate on the bundled demo store\n"
-          "  edit environments/staging.toml   # your staging URL, auth and adapter\n"
-          "  edit adapters/my_shop.py         # your shop's page objects (README: adapters)\n"
-          "  qgate doctor                     # what is installed\n"
-          "  qgate run --env staging          # the gate on your staging")
+    print("\nnext (docs/guides/ in qgate's documentation):\n"
+          "  export STAGING_BASE_URL=https://staging.example.com\n"
+          "  qgate run --env staging --suites smoke   # a first verdict on staging (QA guide)\n"
+          "  export PRODUCTION_BASE_URL=https://shop.example.com\n"
+          "  qgate smoke --env production             # on-call smoke after a deploy\n"
+          "  edit adapters/my_shop.py                 # your shop's page objects (e2e)\n"
+          "  qgate doctor --env staging               # which journeys can run, what is missing\n"
+          "  qgate demo                               # the whole gate on the bundled demo store")
     return 0

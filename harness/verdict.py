@@ -486,7 +486,10 @@ def _at_step(test: TestCase) -> str:
 
 def _first_line(message: str, limit: int = 200) -> str:
     line = next((x.strip() for x in message.splitlines() if x.strip()), "")
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+    if len(line) <= limit:
+        return line
+    cut = line[:limit - 1]  # at a word boundary: a reader never sees half a word
+    return (cut[:cut.rfind(" ")] if cut.rfind(" ") >= limit // 2 else cut).rstrip(" ,;:") + "…"
 
 
 def _space(unit: str) -> str:

@@ -492,6 +492,15 @@ class DatabaseWriter:
                                    "entities with tables:")
         metadata.reflect(self.engine, only=tables)
         self.tables = {e: metadata.tables[spec.table_for(e)] for e in COLUMNS}
+        for entity, mapping in spec.tables.items():  # a mapped column must exist: a typo
+            table = self.tables.get(entity)           # would otherwise be dropped silently
+            for column, target in mapping.columns.items():
+                if table is not None and target not in table.c:
+                    from harness.schema import suggest
+                    raise ConfigError(spec.file, f"tables.{entity}.columns.{column}",
+                                      f"column '{target}' is not in table {table.name}",
+                                      hint=suggest(target, list(table.c.keys())) or
+                                      f"its columns: {', '.join(table.c.keys())}")
         self._check_empty()
         self.columns: dict[str, tuple[list[int], list[str]]] = {}
         for entity, columns in COLUMNS.items():

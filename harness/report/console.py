@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.report.text import headline, left_out, shorten
 from harness.runrecord import RunRecord
 
 
@@ -16,11 +17,18 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
                      f"{s.count('failed')} failed  {s.count('flaky')} flaky  "
                      f"{s.count('skipped')} skipped" + (f"  {na} n/a" if na else "")
                      + f"  {s.duration_s:6.1f}s")
-    notable = [c for c in record.verdict.criteria if c.outcome != "pass"]
+    order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "n/a": 4}
+    notable = sorted((c for c in record.verdict.criteria if c.outcome != "pass"),
+                     key=lambda c: order.get(c.outcome, 5))  # failures first
+    left = [c for c in notable if c.outcome == "error" and left_out(c.reason)]
     if notable:
         lines.append("")
     for c in notable:
-        lines.append(f"  {c.outcome.upper():<7} {c.suite}: {c.name} — {c.reason}")
+        if c not in left:
+            lines.append(f"  {c.outcome.upper():<7} {c.suite}: {c.name} — {shorten(c.reason, 400)}")
+    if left:
+        lines.append(f"  LEFT OUT {', '.join(sorted(c.suite for c in left))}: the gate requires "
+                     "them, so this run cannot be GO")
     if record.baseline:
         deltas = [f"    {c.suite}: {c.name}: {delta_text(c.observed, c.baseline, c.unit)}"
                   for c in record.verdict.criteria
@@ -30,7 +38,7 @@ def render_console(record: RunRecord, report: Path | None = None) -> str:
         lines += deltas or ["    no metric criterion to compare"]
     lines += [f"  approved for release by {a.get('by')} at {a.get('at')}"
               for a in record.approvals]
-    lines += ["", f"VERDICT: {record.verdict.decision} — {record.verdict.summary}"]
+    lines += ["", f"VERDICT: {record.verdict.decision} — {headline(record.verdict, 400)}"]
     if report:
         lines.append(f"report: {report}")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+from harness.report.text import headline, left_out, shorten, tidy
 from harness.results import SuiteResult, TestCase
 from harness.runrecord import RunRecord
 from harness.verdict import CriterionResult
@@ -52,7 +53,7 @@ def render_html(record: RunRecord) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<header style='background:{COLOURS[v.decision]}'>",
         f"<h1 data-testid='decision'>{escape(v.decision)}</h1>",
-        f"<div>{escape(v.summary)}</div>",
+        f"<div>{escape(headline(v, 600))}</div>",
         _blocking(record),
         f"<div class='meta'>environment <b>{escape(record.environment)}</b> · target "
         f"<code>{escape(record.base_url)}</code> · version "
@@ -69,9 +70,12 @@ def render_html(record: RunRecord) -> str:
                      + (f" — {escape(str(a['note']))}" if a.get("note") else "")
                      + "</section>")
     parts.append(_overview(record))
+    parts.append(_trend(record))
     parts.append(_criteria(record))
     parts.append(_waivers(record))
-    for name, suite in record.suites.items():
+    status_order = {"failed": 0, "error": 1, "skipped": 2, "passed": 3}
+    for name, suite in sorted(record.suites.items(),  # failing suites first
+                              key=lambda item: status_order.get(item[1].status, 4)):
         parts.append(_suite(name, suite, [c for c in v.criteria if c.suite == name]))
     parts.append(_provenance(record))
     parts.append("</main></body></html>\n")
@@ -79,14 +83,38 @@ def render_html(record: RunRecord) -> str:
 
 
 def _blocking(record: RunRecord) -> str:
-    """What decided a NO-GO or INCONCLUSIVE, first thing on the page."""
+    """What decided a NO-GO or INCONCLUSIVE, first thing on the page (failures before missing
+    evidence; the suites left out of the run on one line)."""
     rows = [c for c in record.verdict.criteria if c.outcome in ("fail", "error") and c.blocking]
     if not rows:
         return ""
-    items = "".join(f"<li><b>{escape(c.suite)}</b>: {escape(c.name)} — {escape(c.reason[:300])}"
-                    "</li>" for c in rows[:8])
+    left = sorted(c.suite for c in rows if c.outcome == "error" and left_out(c.reason))
+    rows = sorted((c for c in rows if not (c.outcome == "error" and left_out(c.reason))),
+                  key=lambda c: c.outcome != "fail")
+    items = "".join(f"<li><b>{escape(c.suite)}</b>: {escape(c.name)} — "
+                    f"{escape(shorten(c.reason, 300))}</li>" for c in rows[:8])
     more = f"<li>… and {len(rows) - 8} more</li>" if len(rows) > 8 else ""
+    if left:
+        more += (f"<li data-testid='left-out'>left out of this run: <b>{escape(', '.join(left))}"
+                 "</b> (the gate requires them, so this run cannot be GO)</li>")
     return f"<ul data-testid='blocking'>{items}{more}</ul>"
+
+
+def _trend(record: RunRecord) -> str:
+    """The environment's last runs and this one, oldest first: is this a new failure?"""
+    runs = [*record.trend, {"run_id": record.run_id, "decision": record.verdict.decision,
+                            "finished_at": record.finished_at, "profile": record.profile}]
+    if len(runs) < 2:
+        return ""
+    cells = "".join(
+        f"<td title='{escape(r.get('run_id', ''))} · {escape(r.get('finished_at', ''))}'>"
+        f"<span class='pill' style='background:{COLOURS.get(r.get('decision', ''), '#57606a')}'>"
+        f"{escape(r.get('decision', '?'))}</span><br><small>"
+        f"{escape(r.get('finished_at', '')[:16].replace('T', ' '))}"
+        f"{' (this run)' if r.get('run_id') == record.run_id else ''}</small></td>"
+        for r in runs)
+    return (f"<section data-testid='trend'><h2>Last runs of {escape(record.environment)}</h2>"
+            f"<table><tr>{cells}</tr></table></section>")
 
 
 def _waivers(record: RunRecord) -> str:
@@ -126,14 +154,23 @@ def _pill(outcome: str) -> str:
 
 def _criteria(record: RunRecord) -> str:
     order = {"fail": 0, "error": 1, "warn": 2, "waived": 3, "n/a": 4, "pass": 5}
-    rows = sorted(record.verdict.criteria, key=lambda c: order[c.outcome])
+    left = [c for c in record.verdict.criteria if c.outcome == "error" and left_out(c.reason)]
+    rows = sorted((c for c in record.verdict.criteria if c not in left),
+                  key=lambda c: order[c.outcome])
     compared = bool(record.baseline)
-    body = "".join(
+    grouped = ""
+    if left:
+        names = ", ".join(sorted(c.suite for c in left))
+        grouped = (f"<tr><td>{_pill('error')}</td><td>{escape(names)}</td>"
+                   f"<td>evidence collected</td><td class='num'>not run</td><td>a result</td>"
+                   + ("<td></td>" if compared else "") +
+                   f"<td>blocking</td><td>{escape(tidy(left[0].reason))}</td></tr>")
+    body = grouped + "".join(
         f"<tr><td>{_pill(c.outcome)}</td><td>{escape(c.suite)}</td><td>{escape(c.name)}</td>"
         f"<td class='num'>{escape(_with_unit(c.observed, c.unit))}</td>"
         f"<td>{escape(_with_unit(c.threshold, c.unit))}</td>"
         + (f"<td class='num'>{_delta(c.observed, c.baseline)}</td>" if compared else "")
-        + f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(c.reason)}"
+        + f"<td>{'blocking' if c.blocking else 'warning'}</td><td>{escape(tidy(c.reason))}"
         f"{' — waiver ' + escape(c.waiver) if c.waiver else ''}</td></tr>" for c in rows)
     head = (f"<p>Compared with {escape(record.baseline)}.</p>" if compared else "")
     return ("<section><h2>Criteria</h2>" + head + "<table><tr><th>outcome</th><th>suite</th>"
@@ -170,8 +207,11 @@ def _overview(record: RunRecord) -> str:
         cards.append(f"<div class='card'><h3><a href='#suite-{escape(name)}'>{escape(name)}</a> "
                      f"{_pill(s.status)}</h3><div>{escape(s.engine)} · {s.duration_s:.1f}s · "
                      f"{escape(', '.join(numbers))}</div>{_outcome_bar(s, 230)}</div>")
-    for name, why in record.not_run.items():
-        cards.append(f"<div class='card'><h3>{escape(name)} {_pill('not run')}</h3>"
+    grouped: dict[str, list[str]] = {}
+    for name, why in record.not_run.items():  # one card per reason, naming every suite
+        grouped.setdefault(why, []).append(name)
+    for why, names in grouped.items():
+        cards.append(f"<div class='card'><h3>{escape(', '.join(names))} {_pill('not run')}</h3>"
                      f"<div>{escape(why)}</div></div>")
     return f"<section><h2>Suites</h2><div class='cards'>{''.join(cards)}</div></section>"
 
@@ -207,7 +247,7 @@ def _duration_chart(tests: tuple[TestCase, ...], width: int = 420) -> str:
         bars.append(f"<rect x='0' y='{y}' width='{w:.1f}' height='13' "
                     f"fill='{COLOURS.get(t.outcome, '#57606a')}'/>"
                     f"<text x='{w + 6:.1f}' y='{y + 11}' font-size='11'>{t.duration_s:.2f}s "
-                    f"{escape(t.name[:70])}</text>")
+                    f"{escape(shorten(t.name, 70))}</text>")
     return (f"<svg width='{width + 420}' height='{len(slow) * 18}' role='img' "
             f"aria-label='slowest tests'>{''.join(bars)}</svg>")
 
@@ -241,8 +281,8 @@ def _suite(name: str, s: SuiteResult, criteria: list[CriterionResult] | None = N
             detail = ""
             if t.message:
                 detail = (f"<details{' open' if t.outcome in ('failed', 'error') else ''}>"
-                          f"<summary>{escape(t.message.splitlines()[0][:160])}</summary>"
-                          f"<pre>{escape(t.message)}</pre></details>")
+                          f"<summary>{escape(shorten(t.message.splitlines()[0], 160))}</summary>"
+                          f"<pre>{escape(tidy(t.message))}</pre></details>")
             links = " · ".join(by_test.get(t.id, []))
             step = f"<br><small>step: {escape(t.step)}</small>" if t.step else ""
             rows.append(f"<tr><td>{_pill(t.outcome)}</td><td>{escape(t.name)}{step}</td>"
@@ -284,7 +324,8 @@ def _step_chart(name: str, s: SuiteResult, width: int = 420) -> str:
     bars = "".join(
         f"<rect x='150' y='{i * 18}' width='{max(1.0, width * v / top):.1f}' height='13' "
         f"fill='#0969da'/><text x='0' y='{i * 18 + 11}' font-size='11'>"
-        f"{escape(step.replace('_', ' ')[:24])}</text><text x='{156 + width * v / top:.1f}' "
+        f"{escape(shorten(step.replace('_', ' '), 24))}</text>"
+        f"<text x='{156 + width * v / top:.1f}' "
         f"y='{i * 18 + 11}' font-size='11'>{v:.0f} ms</text>" for i, (step, v) in enumerate(steps))
     return (f"<svg width='{width + 230}' height='{len(steps) * 18}' role='img' "
             f"aria-label='step durations' data-chart='steps'>{bars}</svg>")

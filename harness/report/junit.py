@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from harness.report.text import shorten, tidy
 from harness.runrecord import RunRecord
 
 # Characters XML 1.0 cannot carry at all (NUL, most C0 controls, lone surrogates, U+FFFE/F):
@@ -24,13 +25,15 @@ def render_junit(record: RunRecord) -> str:
     gate = ET.SubElement(root, "testsuite", name="qgate.gate")
     for c in record.verdict.criteria:
         case = ET.SubElement(gate, "testcase", classname=f"gate.{c.suite}", name=c.name, time="0")
-        detail = f"observed {c.observed}, threshold {c.threshold}: {c.reason}"
+        detail = f"observed {c.observed}, threshold {c.threshold}: {tidy(c.reason)}"
         if c.baseline is not None:
             detail += f" (baseline {c.baseline})"
         if c.outcome == "fail":
-            ET.SubElement(case, "failure", message=c.reason, type="criterion").text = detail
+            ET.SubElement(case, "failure", message=shorten(c.reason, 300),
+                          type="criterion").text = detail
         elif c.outcome == "error":
-            ET.SubElement(case, "error", message=c.reason, type="no-evidence").text = detail
+            ET.SubElement(case, "error", message=shorten(c.reason, 300),
+                          type="no-evidence").text = detail
         elif c.outcome == "waived":
             ET.SubElement(case, "skipped", message=f"waived by {c.waiver}: {c.reason}")
         elif c.outcome == "n/a":
@@ -42,20 +45,30 @@ def render_junit(record: RunRecord) -> str:
         element = ET.SubElement(root, "testsuite", name=name, time=f"{suite.duration_s:.3f}")
         if suite.error:
             ET.SubElement(element, "system-err").text = suite.error
+        kept: dict[str, list[str]] = {}
+        for artifact in suite.artifacts:
+            if artifact.test_id:
+                kept.setdefault(artifact.test_id, []).append(artifact.path)
         for test in suite.tests:
             case = ET.SubElement(element, "testcase", classname=_classname(name, test.id),
                                  name=test.name, time=f"{test.duration_s:.3f}")
+            message = tidy(test.message)
             if test.outcome == "failed":
-                ET.SubElement(case, "failure", message=test.message.splitlines()[0][:300]
-                              if test.message else "failed").text = test.message
+                ET.SubElement(case, "failure", message=shorten(message.splitlines()[0], 300)
+                              if message else "failed").text = message
             elif test.outcome == "error":
-                ET.SubElement(case, "error", message=test.message[:300] or "error").text = \
-                    test.message
+                ET.SubElement(case, "error", message=shorten(message, 300) or "error").text = \
+                    message
             elif test.outcome in ("skipped", "not_applicable"):
                 ET.SubElement(case, "skipped", message=test.message or test.outcome)
-            elif test.outcome == "flaky":
-                ET.SubElement(case, "system-out").text = (
-                    f"FLAKY: passed on attempt {test.attempts}. {test.message}")
+            out = []
+            if test.outcome == "flaky":
+                out.append(f"FLAKY: passed on attempt {test.attempts}. {message}")
+            # the JUnit attachments convention (Jenkins, GitLab, …): CI test tabs link traces;
+            # paths are relative to the run folder, where junit.xml is
+            out += [f"[[ATTACHMENT|{path}]]" for path in kept.get(test.id, [])]
+            if out:
+                ET.SubElement(case, "system-out").text = "\n".join(out)
         _count(element)
     _count_root(root)
     for element in root.iter():

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from harness.config import Environment, load_environment, reports_dir
+from harness.errors import ExitCode
 from harness.results import SuiteResult, TestCase, write_suite_result
 from harness.runrecord import new_run_dir, now_iso
 from harness.smoke.engine import (
@@ -34,22 +36,31 @@ def smoke_command(args: argparse.Namespace) -> int:
     The table, `--json` and `--prom-file` are all rendered from the run record as written
     (redacted) to run.json, so `qgate report` can rebuild exactly what on-call saw.
     """
-    env = load_environment(args.env)
+    env = load_environment(args.env, base_url=args.base_url)
     if args.base_url:
         env = env.with_base_url(args.base_url)
     settings: SmokeSettings = env.suite_settings("smoke")
+    settings.require(env.file)  # no checks, or an undeclared POST: exit 2 before any request
     expect = args.expect_version or settings.expect_version
     timeout = args.timeout if args.timeout is not None else settings.timeout_s
     if timeout <= 0:
         from harness.errors import UsageError
         raise UsageError(f"--timeout must be positive, got {timeout:g}")
+    if expect and not any(c.version_field for c in settings.checks):
+        from harness.errors import ConfigError
+        raise ConfigError(env.file, "smoke.checks", f"--expect-version {expect}: no check "
+                          "declares version_field, so the version cannot be verified",
+                          hint='declare a check like [[smoke.checks]] name = "version" '
+                               'path = "/version" version_field = "version"')
     if args.browser or settings.browser.enabled:
         settings.browser.require(env.file)  # before any check runs: a config error is exit 2
     checks, refused = select_checks(env, settings)
     started, started_at = time.perf_counter(), now_iso()
-    results, old = asyncio.run(_run_both(env, settings, checks, expect, timeout, args.compare))
+    live = None if args.json else LiveTable(env, expect, [c.name for c in settings.checks])
+    results, old = asyncio.run(_run_both(env, settings, checks, expect, timeout, args.compare,
+                                         live))
     result = suite_result(results, duration_s=time.perf_counter() - started,
-                          started_at=started_at)
+                          started_at=started_at, target=env.shown_url)
     extra = [TestCase(id=f"smoke::{c.name}", name=c.name, outcome="skipped",
                       message="writes data: not allowed in this environment") for c in refused]
     browser_ms: dict[str, float] = {}
@@ -74,10 +85,16 @@ def smoke_command(args: argparse.Namespace) -> int:
 
     record = load_run(run_dir)  # what was written (redacted) is what on-call sees
     print(render_smoke_json(record, run_dir) if args.json else
-          render_smoke_table(record, run_dir))
+          render_smoke_table(record, run_dir, shown=frozenset(live.shown if live else ())))
+    code = int(record.verdict.exit_code)
     if args.prom_file:
-        write_prom_file(Path(args.prom_file), render_prom(record, time.time()))
-    return int(record.verdict.exit_code)
+        try:
+            write_prom_file(Path(args.prom_file), render_prom(record, time.time()))
+        except OSError as exc:  # the verdict stands; a GO whose metrics were lost is exit 2
+            print(f"qgate: error: --prom-file {args.prom_file}: cannot write it "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return code or int(ExitCode.USAGE)
+    return code
 
 
 def select_checks(env: Environment, settings: SmokeSettings) -> tuple[list[Check], list[Check]]:
@@ -92,12 +109,47 @@ def target_for(env: Environment, base_url: str) -> SmokeTarget:
     return SmokeTarget(base_url, env.auth.basic_credentials(), dict(env.auth.headers))
 
 
+class LiveTable:
+    """The on-call screen while checks run: the header at once, each check's row as soon as
+    it is final, and a line when a check starts retrying, so nothing is silent for the
+    whole retry budget. Colour only on a terminal, never with NO_COLOR."""
+
+    def __init__(self, env: Environment, expect: str, names: list[str]) -> None:
+        from harness.report.oncall import name_width, smoke_header
+        self.width = name_width(names)
+        self.shown: list[str] = []
+        self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        for line in smoke_header(env.name, env.shown_url, expect, self.width):
+            print(line, flush=True)
+        self.secrets = env.secret_values()
+
+    def result(self, result: CheckResult) -> None:
+        """Print a finished check's row."""
+        from harness.redaction import redact
+        from harness.report.oncall import smoke_row
+        row = smoke_row(result.name, "passed" if result.ok else "failed",
+                        check_details(result), "", self.width)
+        if self.colour:
+            row = f"\033[{'32' if result.ok else '31'}m{row}\033[0m"
+        print(redact(row, self.secrets), flush=True)
+        self.shown.append(result.name)
+
+    def retry(self, name: str, reason: str) -> None:
+        """Say that a check is being retried (a deploy warming up), once per check."""
+        from harness.redaction import redact
+        print(redact(f"  … {name}: {reason}; retrying within the time budget", self.secrets),
+              flush=True)
+
+
 async def _run_both(env: Environment, settings: SmokeSettings, checks: Sequence[Check],
-                    expect: str, timeout: float, compare: str | None
+                    expect: str, timeout: float, compare: str | None,
+                    live: LiveTable | None = None
                     ) -> tuple[list[CheckResult], list[CheckResult] | None]:
     attempt = settings.attempt_timeout_s
     new = run_checks(checks, target_for(env, env.base_url), expect_version=expect,
-                     timeout_s=timeout, attempt_timeout_s=attempt)
+                     timeout_s=timeout, attempt_timeout_s=attempt,
+                     on_result=live.result if live else None,
+                     on_retry=live.retry if live else None)
     if not compare:
         return await new, None
     from harness.schema import check_url

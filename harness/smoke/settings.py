@@ -25,6 +25,13 @@ class Check:
     budget_ms: float = 1000.0
     #: the check changes data (places an order); refused unless the environment allows writes
     writes: bool = False
+    #: a POST/PUT/DELETE that changes nothing (a price quote): declared so, it may run on
+    #: production; an undeclared one is a config error, so nothing is sent by accident
+    safe: bool = False
+    #: the Content-Type the response must start with, e.g. "text/html"
+    expect_content_type: str = ""
+    #: follow redirects (a home page that redirects to /en/ or to https)
+    follow_redirects: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,28 +67,12 @@ class BrowserCheck:
                               f"{self.search_path!r} has no {{term}} placeholder")
 
 
-def _demo_checks() -> list[Check]:
-    quote = {"pincode": "560001", "items": [{"sku": "MLK-001", "qty": 1}]}
-    return [
-        Check("healthz", "/healthz", expect_json={"status": "ok"}, budget_ms=500),
-        Check("readyz", "/readyz", expect_json={"status": "ready"}, budget_ms=800),
-        Check("version", "/version", expect_json={"version": "*"}, version_field="version",
-              budget_ms=500),
-        Check("home page", "/", expect_text="data-testid=\"pincode-input\"", budget_ms=1500),
-        Check("search", "/search?q=milk", expect_text="data-testid=\"product-card\"",
-              budget_ms=1500),
-        Check("product page", "/p/MLK-001", expect_text="data-testid=\"add-to-cart\"",
-              budget_ms=1500),
-        Check("can buy (priced quote)", "/api/quote", method="POST", json=quote,
-              expect_json={"payable": "*", "store.id": "*"}, budget_ms=1500),
-    ]
-
-
 @dataclass(frozen=True)
 class SmokeSettings:
     """Smoke settings: checks, the total time budget (retries included) and write policy."""
 
-    checks: list[Check] = field(default_factory=_demo_checks)
+    #: the declared checks; none declared is a config error (`qgate init` writes a generic set)
+    checks: list[Check] = field(default_factory=list)
     #: total wall-clock budget for all checks, retries with backoff included
     timeout_s: float = 10.0
     #: cap on one attempt, so a hung request leaves room to retry
@@ -90,3 +81,29 @@ class SmokeSettings:
     #: allow checks marked `writes = true` (never on production without the override)
     allow_writes: bool = False
     browser: BrowserCheck = field(default_factory=BrowserCheck)
+
+    def require(self, file: str) -> None:
+        """Refuse checks that cannot run safely (ConfigError naming the key): none declared,
+        or a request that is not GET/HEAD without `safe = true` or `writes = true`."""
+        from harness.errors import ConfigError
+
+        if not self.checks:
+            raise ConfigError(file, "smoke.checks",
+                              "no smoke checks declared; qgate has no checks of its own for "
+                              "your shop",
+                              hint='declare at least [[smoke.checks]] name = "home page" '
+                                   'path = "/" expect_content_type = "text/html" '
+                                   '(`qgate init` writes a generic set)')
+        for i, check in enumerate(self.checks):
+            if check.method not in ("GET", "HEAD") and not (check.safe or check.writes):
+                raise ConfigError(file, f"smoke.checks[{i}]",
+                                  f"'{check.name}' sends {check.method}; declare "
+                                  "`safe = true` if it changes nothing (a quote) or "
+                                  "`writes = true` if it does (never run on production)")
+            if check.safe and check.writes:
+                raise ConfigError(file, f"smoke.checks[{i}]",
+                                  f"'{check.name}' is declared both safe and writes")
+
+    def preflight(self, env: Any) -> None:
+        """`qgate run` refuses the same setups as `qgate smoke` before anything runs."""
+        self.require(env.file)

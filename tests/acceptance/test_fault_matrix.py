@@ -3,9 +3,9 @@ defect, with a reason that names it; a clean `qgate demo` ends GO.
 
 Each fault runs `qgate demo --fault NAME` with smoke and the suites that own the defect (and,
 for pii-in-logs, a suite whose shoppers' requests reach the store's log); a failure wins over
-the suites left out, so the verdict is NO-GO. The table in README.md ("Fault matrix") is the
-one these runs produce: `test_readme_publishes_the_matrix` compares them, and writes the
-table it measured to reports/fault_matrix.md when they differ.
+the suites left out, so the verdict is NO-GO. The table in docs/demo-store.md ("Fault
+matrix") is the one these runs produce: `test_readme_publishes_the_matrix` compares them,
+and writes the table it measured to reports/fault_matrix.md when they differ.
 """
 
 from __future__ import annotations
@@ -118,12 +118,12 @@ def test_readme_publishes_the_matrix() -> None:
         pytest.fail(f"the matrix is incomplete (runs failed or were deselected): "
                     f"missing {sorted({*CASES, '(none)'} - set(MATRIX))}")
     table = render_matrix(MATRIX)
-    readme = (PROJECT / "README.md").read_text()
+    readme = (PROJECT / "docs" / "demo-store.md").read_text()
     start = readme.index("<!-- fault-matrix:start -->\n") + len("<!-- fault-matrix:start -->\n")
     end = readme.index("<!-- fault-matrix:end -->")
     if readme[start:end] != table:
         out = Path(os.environ.get("QGATE_REPORTS_DIR", PROJECT / "reports")) / "fault_matrix.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(table)
-        pytest.fail(f"README.md's fault matrix differs from the measured one "
+        pytest.fail(f"docs/demo-store.md's fault matrix differs from the measured one "
                     f"(written to {out}):\n{table}")

@@ -85,7 +85,7 @@ def test_every_journey_assertion_is_inside_a_step_and_says_what_went_wrong() -> 
 
 
 def test_readme_has_the_journey_to_steps_table() -> None:
-    assert journey_table() in (ROOT / "README.md").read_text()
+    assert journey_table() in (ROOT / "docs" / "suites" / "e2e.md").read_text()
 
 
 # --- declared facts: not applicable, or a config error naming the key --------------------

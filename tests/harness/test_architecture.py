@@ -107,7 +107,7 @@ def test_only_the_runner_calls_judge(path: Path) -> None:
 def test_writers_render_from_the_run_record(path: Path) -> None:
     allowed = {"harness.runrecord", "harness.results", "harness.verdict", "harness.report",
                "harness.report.html", "harness.report.junit", "harness.report.markdown",
-               "harness.report.allure"}
+               "harness.report.allure", "harness.report.text"}
     used = {m for m in imports(path, top_level_only=False) if m.startswith("harness")}
     assert used <= allowed, f"{rel(path)} reaches past the run record: {used - allowed}"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import run_qgate
+from cli_support import SMOKE_CHECK, run_qgate
 from harness.errors import UsageError
 from harness.history import HistoryEntry, append_history, baseline_of, resolve_baseline
 from harness.policy import Criterion, GatePolicy
@@ -124,7 +124,7 @@ def test_run_compared_with_last_go_shows_deltas_everywhere(clean_store: str,
                                                            tmp_path: Path) -> None:
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "demo.toml").write_text(
-        f'base_url = "{clean_store}"\nsuites = ["smoke"]\n')
+        f'base_url = "{clean_store}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
     (tmp_path / "gate.toml").write_text(textwrap.dedent("""
         [required]
         demo = ["smoke"]
@@ -160,7 +160,7 @@ def test_run_compared_with_last_go_shows_deltas_everywhere(clean_store: str,
 def test_bad_baseline_fails_before_any_suite_runs(clean_store: str, tmp_path: Path) -> None:
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "demo.toml").write_text(
-        f'base_url = "{clean_store}"\nsuites = ["smoke"]\n')
+        f'base_url = "{clean_store}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
     result = run_qgate("run", "--env", "demo", "--baseline", "last-go", cwd=tmp_path,
                        env={"QGATE_ROOT": str(tmp_path),
                             "QGATE_REPORTS_DIR": str(tmp_path / "reports")})
@@ -243,7 +243,7 @@ def test_run_with_a_baseline_of_another_environment_stops_before_any_suite(
     (tmp_path / "environments").mkdir()
     for name in ("demo", "staging"):
         (tmp_path / "environments" / f"{name}.toml").write_text(
-            f'base_url = "{closed_port_url}"\nsuites = ["smoke"]\n')
+            f'base_url = "{closed_port_url}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
     other = recorded_run(tmp_path / "elsewhere" / "r0", "staging", "default")
     result = run_qgate("run", "--env", "demo", "--baseline", str(other), cwd=tmp_path,
                        env={"QGATE_ROOT": str(tmp_path),

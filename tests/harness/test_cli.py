@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import signal
@@ -185,3 +186,167 @@ def test_sigterm_stops_the_demo_store_and_the_suite_processes() -> None:
         httpx.get(store_url + "/healthz", timeout=2)
     wait_for(lambda: not any(alive(pid, cmd) for pid, cmd in started.items()), timeout=15,
              what="every process the run started to exit")
+
+
+# --- issue 19.7: CLI polish -----------------------------------------------------------------
+
+def test_store_help_works() -> None:
+    result = run_qgate("store", "--help")
+    assert result.code == 0, result.err
+    assert result.out.startswith("usage: qgate store")
+
+
+@pytest.mark.parametrize("argv", [["run", "--env", "nope", "--debug"],
+                                  ["smoke", "--debug", "--env", "nope"]])
+def test_debug_is_accepted_after_the_subcommand(argv: list[str]) -> None:
+    result = run_qgate(*argv)
+    assert result.code == 2, result.err
+    assert "Traceback" in result.err and "environment 'nope' not found" in result.err
+
+
+def test_every_command_has_a_description_examples_and_exit_codes() -> None:
+    import shlex
+
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(commands) >= {"run", "merge", "demo", "smoke", "report", "doctor", "init",
+                             "approve", "data", "store"}
+    for name, sub in commands.items():
+        assert sub.description and sub.epilog, name
+        examples, _, exits = sub.epilog.partition("\n\nexit codes: ")
+        assert examples.startswith("examples:\n") and exits, name
+        for line in examples.splitlines()[1:]:
+            words = shlex.split(line)
+            assert words[:2] == ["qgate", name], line
+            if name not in ("data", "store"):
+                parser.parse_args(words[1:])  # every example is a valid command line
+
+
+def test_list_flags_take_commas_and_repeats_alike() -> None:
+    from harness.cli import build_parser, split_list
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "--env", "x", "--suites", "smoke,e2e", "--suites", "load"])
+    assert split_list(args.suites) == ["smoke", "e2e", "load"]
+    args = parser.parse_args(["demo", "--fault", "health-down,slow-search", "--fault", "x"])
+    assert split_list(args.fault) == ["health-down", "slow-search", "x"]
+    result = run_qgate("demo", "--fault", "health-down,nope")
+    assert result.code == 2 and "--fault: unknown fault 'nope'" in result.err
+
+
+def test_an_unusable_prom_file_keeps_the_no_go(tmp_path: Path) -> None:
+    from shop_app import ShopApp, serve_shop
+
+    (tmp_path / "a-file").write_text("")
+    prom = str(tmp_path / "a-file" / "qgate.prom")  # under a file: cannot be written
+    with serve_shop(ShopApp(missing={"/"})) as shop:
+        result = run_qgate("smoke", "--env", "production", "--base-url", shop.base_url,
+                           "--prom-file", prom, "--timeout", "2")
+    assert result.code == 1, result.out + result.err  # NO-GO, not an internal error
+    assert "Traceback" not in result.err
+    assert f"qgate: error: --prom-file {prom}: cannot write it" in result.err
+    with serve_shop() as shop:
+        result = run_qgate("smoke", "--env", "production", "--base-url", shop.base_url,
+                           "--prom-file", prom)
+    assert result.code == 2, result.out + result.err  # a GO whose metrics were lost
+
+
+def test_merge_of_a_corrupt_run_json_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "shard").mkdir()
+    (tmp_path / "shard" / "run.json").write_text("{not json")
+    result = run_qgate("merge", "--env", "demo", str(tmp_path / "shard"))
+    assert result.code == 2, result.err
+    assert "run.json: not a qgate run record" in result.err and "Traceback" not in result.err
+
+
+def test_data_generate_with_a_missing_driver_is_one_line(tmp_path: Path) -> None:
+    result = run_qgate("data", "generate", "--spec", str(PROJECT / "datasets" / "demo.yaml"),
+                       "--db", "mssql+pyodbc://u:p@127.0.0.1/shop")
+    assert result.code == 2, result.err
+    assert "--db: the database driver for 'mssql+pyodbc' is not installed (pyodbc)" in \
+        result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_typo_under_required_is_a_config_error(project_copy: Path) -> None:
+    gate = project_copy / "gate.toml"
+    gate.write_text(gate.read_text().replace("staging = [", "stagng = ["))
+    result = run_qgate("run", "--env", "demo", cwd=project_copy,
+                       env={"QGATE_ROOT": str(project_copy)})
+    assert result.code == 2, result.out + result.err
+    assert "gate.toml: required.stagng: unknown environment 'stagng'; did you mean " \
+           "'staging'?" in result.err
+
+
+# --- issue 19.5: progress on long work ------------------------------------------------------
+
+def test_heartbeat_says_elapsed_and_what_is_left() -> None:
+    from harness.runner import heartbeat
+
+    assert heartbeat(30.2, 45.0, False) == "running for 30 s, about 15 s left (of 45 s)"
+    assert heartbeat(20, 42.0, True) == "running for 20 s, at most 22 s left (of 42 s)"
+    assert heartbeat(50, 45.0, False) == "running for 50 s, past the 45 s planned: finishing"
+    assert heartbeat(12, None, False) == "running for 12 s"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "no_colour", "coloured"), [
+    ("terminal", "", True), ("terminal", "1", False), ("pipe", "", False)])
+def test_a_silent_suite_gets_a_heartbeat_and_colour_only_on_a_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: str, no_colour: str,
+        coloured: bool) -> None:
+    from cli_support import SMOKE_CHECK
+    from harness import runner
+    from harness.config import load_environment
+    from shop_app import serve_shop
+
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "suites" / "smoke").mkdir(parents=True)
+    (tmp_path / "suites" / "smoke" / "test_slow.py").write_text(
+        "import time\n\n\ndef test_slow():\n    time.sleep(2.5)\n")
+    monkeypatch.setenv("QGATE_ROOT", str(tmp_path))
+    monkeypatch.setenv("NO_COLOR", no_colour)
+    monkeypatch.setattr(runner, "HEARTBEAT_S", 1.0)
+    out = _Terminal() if stream == "terminal" else io.StringIO()
+    with serve_shop() as shop:
+        (tmp_path / "environments" / "demo.toml").write_text(
+            f'base_url = "{shop.base_url}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
+        plan = runner.plan_run(load_environment("demo"), [])
+        record, _ = runner.run_gate(plan, out=out)
+    text = out.getvalue()
+    assert record.verdict.decision == "GO", text
+    assert "… smoke: running for 1 s" in text  # said something while the suite was silent
+    assert ("\033[" in text) is coloured
+
+
+def test_e2e_lists_each_journey_as_it_finishes(tmp_path: Path) -> None:
+    from harness import runner
+    from harness.config import load_environment
+
+    env = load_environment("demo")
+    fake = runner.Plan(env, ("e2e", "smoke"), ("e2e",), (), False, "", None, "", True, "")
+    e2e = runner.suite_command("e2e", fake, tmp_path)
+    smoke = runner.suite_command("smoke", fake, tmp_path)
+    assert "-v" in e2e and "-q" not in e2e  # one line per journey, with its outcome
+    assert "-q" in smoke
+    # xdist's "this test started" lines go to the log only; the outcome lines are shown
+    assert runner._STARTED.match("suites/e2e/test_cart.py::test_add[desktop-chromium] \n")
+    assert not runner._STARTED.match("[gw0] [ 56%] PASSED suites/e2e/test_cart.py::test_add \n")
+
+
+def test_data_generate_with_a_column_the_schema_lacks_is_one_line(tmp_path: Path) -> None:
+    spec = (PROJECT / "datasets" / "demo.yaml").read_text().replace(
+        "schema: demostore.models:Base",
+        "schema: demostore.models:Base\ntables:\n  users: {columns: {phone: mobile}}")
+    (tmp_path / "spec.yaml").write_text(spec)
+    result = run_qgate("data", "generate", "--spec", str(tmp_path / "spec.yaml"), "--db",
+                       f"sqlite:///{tmp_path / 'shop.db'}")
+    assert result.code == 2, result.err
+    assert "tables.users.columns.phone: column 'mobile' is not in table users" in result.err
+    assert "Traceback" not in result.err

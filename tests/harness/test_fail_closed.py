@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import run_qgate
+from cli_support import SMOKE_CHECK, run_qgate
 
 GATE = '[required]\ndemo = ["smoke"]\n'
 
@@ -31,7 +31,7 @@ def scratch(root: Path, tests: str, *, base_url: str = "http://127.0.0.1:9",
     """A project with one environment and one suite of the given tests."""
     (root / "environments").mkdir(exist_ok=True)
     (root / "environments" / f"{env}.toml").write_text(
-        f'base_url = "{base_url}"\nsuites = {json.dumps(list(suites))}\n{extra}')
+        f'base_url = "{base_url}"\nsuites = {json.dumps(list(suites))}\n{extra}{SMOKE_CHECK}')
     if gate is not None:
         (root / "gate.toml").write_text(gate)
     folder = root / "suites" / suite
@@ -144,7 +144,7 @@ def test_merging_some_suites_cannot_be_go(tmp_path: Path) -> None:
               env={"QGATE_REPORTS_DIR": str(shard)})
     merged = qgate_in(tmp_path, "merge", "--env", "demo", str((shard / "latest").resolve()))
     assert merged.code == 3, merged.out + merged.err
-    assert "security: left out of this run" in merged.out
+    assert "left out of this run: security (the gate requires it for demo)" in merged.out
 
 
 def test_sharding_recipe_from_the_readme_ends_go(clean_store: str, tmp_path: Path) -> None:
@@ -296,7 +296,7 @@ def test_qgate_merge_refuses_intrusive_shards_of_production(tmp_path: Path) -> N
 def test_base_url_cannot_retarget_an_environment_at_production(tmp_path: Path) -> None:
     prod_project(tmp_path)
     (tmp_path / "environments" / "demo.toml").write_text(
-        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke", "e2e"]\n')
+        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke", "e2e"]\n' + SMOKE_CHECK)
     proc = pytest_in(tmp_path, "suites/e2e", "--env", "demo", "--base-url",
                      "https://shop.example.com/", "-q")
     assert proc.returncode == 4, proc.stdout + proc.stderr
@@ -629,7 +629,9 @@ def test_smoke_outputs_are_the_redacted_run_record(clean_store: str, tmp_path: P
     run_dir = Path(data["run_dir"])
     assert as_json.out.strip() == render_smoke_json(load_run(run_dir), run_dir)
     table_dir = Path(as_table.out.strip().splitlines()[-1].removeprefix("report: ")).parent
-    assert as_table.out.strip() == render_smoke_table(load_run(table_dir), table_dir)
+    # the same lines as rendered from run.json; the rows came live, in the order checks finished
+    assert sorted(as_table.out.strip().splitlines()) == sorted(
+        render_smoke_table(load_run(table_dir), table_dir).splitlines())
     rebuilt = render_prom(load_run(run_dir), 0.0).splitlines()
     written = prom.read_text().splitlines()
     # identical but for the timestamp of the last line

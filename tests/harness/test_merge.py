@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_support import run_qgate
+from cli_support import SMOKE_CHECK, run_qgate
 from harness.merge import merge_suite_results, shard_of
 from harness.results import SuiteResult, TestCase
 
@@ -40,7 +40,7 @@ def test_shards_partition_the_files() -> None:
 def test_shard_runs_merge_into_one_run(tmp_path: Path) -> None:
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "demo.toml").write_text(
-        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke"]\n')
+        'base_url = "http://127.0.0.1:9"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
     (tmp_path / "gate.toml").write_text('[required]\ndemo = ["smoke"]\n')
     suite = tmp_path / "suites" / "smoke"
     suite.mkdir(parents=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import run_qgate
+from cli_support import SMOKE_CHECK, run_qgate
 from harness.errors import ConfigError
 from harness.policy import Criterion, GatePolicy, Waiver, load_waivers
 from harness.results import Finding, SuiteResult, TestCase
@@ -136,7 +136,7 @@ def scratch_project(tmp_path: Path, url: str, waivers: str, gate: str = "") -> d
     (tmp_path / "environments").mkdir()
     # nothing listens at `url`: a run that got past its plan would record an unreachable target
     (tmp_path / "environments" / "demo.toml").write_text(
-        f'base_url = "{url}"\nsuites = ["smoke"]\n')
+        f'base_url = "{url}"\nsuites = ["smoke"]\n' + SMOKE_CHECK)
     (tmp_path / "gate.toml").write_text(gate)
     (tmp_path / "waivers.toml").write_text(textwrap.dedent(waivers))
     return {"QGATE_ROOT": str(tmp_path), "QGATE_REPORTS_DIR": str(tmp_path / "reports")}

@@ -113,3 +113,7 @@ def alive(pid: int, cmdline: str) -> bool:
             return f.read().replace(b"\0", b" ").decode(errors="replace") == cmdline
     except OSError:
         return False
+
+
+#: one smoke check, for scratch environment files (an environment declares its checks)
+SMOKE_CHECK = '\n[[smoke.checks]]\nname = "healthz"\npath = "/healthz"\n'

@@ -1,0 +1,210 @@
+"""The documentation is part of the product: the site builds strictly, the reference pages
+are what the code generates, and every example in README.md and docs/ is checked — ```toml,
+```yaml and ```json blocks parse, ```console blocks run (each `$ command` in a folder
+`qgate init` wrote, against a small shop of the test's own, its output matched line by line,
+`…` standing for what varies) — so a stale example fails CI instead of a user. ```text
+blocks are shown, not checked; other shell fences are refused (say which one you mean)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cli_support import PROJECT
+from shop_app import ShopApp, serve_shop
+
+DOCS = PROJECT / "docs"
+PAGES = sorted([PROJECT / "README.md", *DOCS.rglob("*.md")])
+#: the hosts the examples use; the test serves a shop for each and maps them back
+EXAMPLE_URLS = {"PRODUCTION_BASE_URL": "https://shop.example.com",
+                "STAGING_BASE_URL": "https://staging.example.com"}
+SHELL_FENCES = {"bash", "sh", "shell", "shell-session", "zsh", "console-session"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of a page."""
+
+    page: Path
+    line: int
+    lang: str
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.page.relative_to(PROJECT)}:{self.line}"
+
+
+def blocks_of(page: Path) -> list[Block]:
+    """Every fenced block of a Markdown page (indented fences included)."""
+    found, lang, start, body = [], None, 0, []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if lang is None and stripped.startswith("```"):
+            lang, start, body, indent = stripped[3:].strip(), number, [], \
+                len(line) - len(line.lstrip())
+        elif lang is not None and stripped == "```":
+            found.append(Block(page, start, lang, "\n".join(body) + "\n"))
+            lang = None
+        elif lang is not None:
+            body.append(line[indent:] if line[:indent].strip() == "" else line)
+    return found
+
+
+BLOCKS = [b for page in PAGES for b in blocks_of(page)]
+
+
+def by_lang(*langs: str) -> list[Block]:
+    return [b for b in BLOCKS if b.lang in langs]
+
+
+def test_the_readme_is_short_and_points_to_the_docs() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    for page in ("docs/guides/qa-staging.md", "docs/guides/ci.md", "docs/guides/on-call.md",
+                 "docs/reference/cli.md", "docs/reference/config.md"):
+        assert f"]({page})" in readme, page
+        assert (PROJECT / page).is_file(), page
+
+
+@pytest.mark.parametrize("block", by_lang("toml"), ids=lambda b: b.where)
+def test_toml_examples_parse(block: Block) -> None:
+    try:
+        tomllib.loads(block.text)
+    except tomllib.TOMLDecodeError as exc:
+        pytest.fail(f"{block.where}: not valid TOML ({exc})")
+
+
+@pytest.mark.parametrize("block", by_lang("yaml", "yml", "json"), ids=lambda b: b.where)
+def test_yaml_and_json_examples_parse(block: Block) -> None:
+    if block.lang == "json":
+        json.loads(block.text)
+    else:
+        yaml.safe_load(block.text)
+
+
+def test_shell_examples_say_whether_they_are_checked() -> None:
+    vague = [b.where for b in BLOCKS if b.lang in SHELL_FENCES]
+    assert not vague, (f"{vague}: use ```console ($ command + its output, run by this test) "
+                       "or ```text (shown, not checked)")
+
+
+def test_the_reference_pages_are_generated_from_the_code() -> None:
+    generator = runpy.run_path(str(DOCS / "gen_reference.py"))
+    for name, render in generator["PAGES"].items():
+        assert (DOCS / name).read_text() == render(), \
+            f"docs/{name} is stale: run `python docs/gen_reference.py`"
+
+
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                           "-f", str(PROJECT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "site" / "guides" / "on-call" / "index.html").is_file()
+
+
+# --- ```console blocks run -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One `$ command`, the output lines shown under it, and its exit code."""
+
+    command: str
+    expected: list[str]
+    code: int
+
+
+def steps_of(block: Block) -> list[Step]:
+    steps: list[Step] = []
+    command, expected, code = None, [], 0
+    for line in block.text.splitlines():
+        if line.startswith("$ "):
+            if command is not None:
+                steps.append(Step(command, expected, code))
+            command, expected, code = line[2:], [], 0
+        elif (match := re.fullmatch(r"\(exit (\d+)\)", line.strip())):
+            code = int(match.group(1))
+        elif command is not None:
+            expected.append(line.rstrip())
+    if command is not None:
+        steps.append(Step(command, expected, code))
+    return steps
+
+
+def pattern(line: str) -> re.Pattern[str]:
+    """An expected line: literal text, `…` for whatever varies there."""
+    return re.compile(".*".join(re.escape(part) for part in line.split("…")))
+
+
+def assert_shown(expected: list[str], actual: list[str], where: str) -> None:
+    """Every expected line appears in the output, in order (a line of `…` skips lines)."""
+    position = 0
+    for line in expected:
+        if not line.strip() or line.strip() == "…":
+            continue
+        regex = pattern(line)
+        while position < len(actual) and not regex.fullmatch(actual[position]):
+            position += 1
+        if position == len(actual):
+            pytest.fail(f"{where}: this line of the example is not in the output:\n  {line}\n"
+                        f"output:\n" + "\n".join(actual))
+        position += 1
+
+
+@pytest.fixture(scope="module")
+def shops() -> Iterator[dict[str, str]]:
+    """A healthy shop per example URL: example URL -> the shop's real URL."""
+    with serve_shop(ShopApp()) as production, serve_shop(ShopApp()) as staging:
+        yield {EXAMPLE_URLS["PRODUCTION_BASE_URL"]: production.base_url,
+               EXAMPLE_URLS["STAGING_BASE_URL"]: staging.base_url}
+
+
+@pytest.mark.parametrize("block", by_lang("console"), ids=lambda b: b.where)
+def test_console_examples_run(block: Block, shops: dict[str, str], tmp_path: Path) -> None:
+    steps = steps_of(block)
+    assert steps, f"{block.where}: a console block shows `$ command` lines and their output"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "qgate").write_text(f'#!/bin/sh\nexec {sys.executable} -m harness.cli "$@"\n')
+    (bin_dir / "qgate").chmod(0o755)
+    project = tmp_path / "project"
+    project.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("QGATE_ROOT", "QGATE_REPORTS_DIR", "NO_COLOR")}
+    env |= {"PATH": f"{bin_dir}{os.pathsep}{env['PATH']}", "PYTHONPATH": str(PROJECT),
+            "COLUMNS": "100"}
+    env |= {var: shops[url] for var, url in EXAMPLE_URLS.items()}
+    if not steps[0].command.startswith("qgate init"):  # examples live in a qgate init project
+        init = subprocess.run(["qgate", "init"], cwd=project, env=env, capture_output=True,
+                              text=True, check=False)
+        assert init.returncode == 0, init.stderr
+    script = ""
+    for step in steps:
+        command = step.command
+        for example, real in shops.items():
+            command = command.replace(example, real)
+        # each step runs after the ones before it, in the same shell (exports carry over)
+        proc = subprocess.run(["bash", "-c", f"{script}\n{command}"], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        output = proc.stdout + proc.stderr
+        for example, real in shops.items():
+            output = output.replace(real, example)
+        where = f"{block.where}: $ {step.command}"
+        assert proc.returncode == step.code, f"{where}: exit {proc.returncode}, the example " \
+            f"says {step.code}\n{output}"
+        assert_shown(step.expected, [line.rstrip() for line in output.splitlines()], where)
+        if command.startswith("export "):
+            script += command + "\n"
