@@ -108,13 +108,13 @@ def plan_run(env: Environment, requested: Sequence[str] = (), *,
     """Check the request against the environment's allow-list and production protection."""
     suites = order_suites(requested or env.suites)
     env.refuse_disallowed(suites, allow_production=allow_production)
+    from harness.policy import load_gate
+    load_gate(project_root(), env, today=dt.date.today())  # a bad gate or waiver fails now
     for suite in suites:  # a suite refuses a setup it cannot run with (e2e: its adapter)
         preflight = getattr(env.suite_settings(suite), "preflight", None)
         if preflight is not None:
             preflight(env)
     intrusive = [s for s in suites if s in INTRUSIVE_SUITES]
-    from harness.policy import load_gate
-    load_gate(project_root(), env, today=dt.date.today())  # a bad gate or waiver fails now
     if shard:
         from harness.merge import parse_shard
         parse_shard(shard)

@@ -22,7 +22,7 @@ def clean_store() -> Iterator[str]:
 def project_copy(tmp_path: Path) -> Path:
     """A scratch project root (environments/, gate.toml, suites/ link) for config mistakes."""
     (tmp_path / "environments").mkdir()
-    for name in ("demo.toml", "staging.toml", "production.toml"):
+    for name in ("demo.toml", "staging.toml", "production.toml", "security-rules.tsv"):
         (tmp_path / "environments" / name).write_text(
             (PROJECT / "environments" / name).read_text())
     (tmp_path / "gate.toml").write_text((PROJECT / "gate.toml").read_text())
