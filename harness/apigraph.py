@@ -461,9 +461,10 @@ def text_anchor(html: str, value: str) -> str:
     match = re.search(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])", html)
     if match is None:
         return ""
-    before = _ANCHOR.search(html[:match.start()])
+    before = _ANCHOR.search(html[max(0, match.start() - 400):match.start()])
     anchor = before.group(0).lstrip() if before else ""
-    return anchor if len(anchor.strip()) >= 8 else ""
+    # markup and a few words; an address or a long run of text may be somebody's
+    return anchor if len(anchor.strip()) >= 8 and "@" not in anchor else ""
 
 
 def _shown_in_text(value: str, pages: list[tuple[str, str]]) -> _Seen | None:

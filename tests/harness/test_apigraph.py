@@ -246,3 +246,22 @@ def test_credentials_in_the_recorded_url_stay_out_of_the_graph() -> None:
         e["request"]["url"] = e["request"]["url"].replace("http://", "http://ops:pw-canary@")
     graph = flow_of_har(recorded, "checkout")
     assert graph.origin == SHOP and "pw-canary" not in json.dumps(graph.to_dict())
+
+
+def test_an_id_a_page_shows_only_in_its_text_is_found_by_the_markup_before_it() -> None:
+    from harness.replay import text_after
+
+    page = ("<html><body><h1>Thank you</h1><p>Your order number is <strong>100023</strong>"
+            "</p></body></html>")
+    flow = flow_of_har(har(
+        entry("POST", f"{SHOP}/checkout/preview/", body="action=place_order",
+              mime="application/x-www-form-urlencoded", status=302, answer=""),
+        entry("GET", f"{SHOP}/checkout/thank-you/", answer=page, answer_mime="text/html"),
+        entry("GET", f"{SHOP}/accounts/orders/100023/", answer="<html></html>",
+              answer_mime="text/html"),
+    ), "checkout")
+    [corr] = [c for c in flow.correlations if c.target == "GET /accounts/orders/{id}/"]
+    assert corr.source == "GET /checkout/thank-you/" and corr.source_path.startswith("text:")
+    assert "100023" not in corr.source_path
+    # the same page for another order gives that order's number
+    assert text_after(page.replace("100023", "100057"), corr.source_path[5:]) == "100057"
