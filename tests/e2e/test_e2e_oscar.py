@@ -80,6 +80,15 @@ def project(root: Path, shop: OscarShop, **replace: str) -> dict[str, str]:
             "OSCAR_BASE_URL": shop.base_url, "OSCAR_MANAGE": shlex.join(shop.manage())}
 
 
+def _journeys(root: Path, env: dict[str, str], selected: str
+              ) -> subprocess.CompletedProcess[str]:
+    """The e2e suite run the plain pytest way in `root`, only the journeys `selected` (-k)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/e2e", "--env", "oscar", "-q",
+         "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(root), "-k", selected],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
 def _latest(root: Path) -> dict:  # type: ignore[type-arg]
     return json.loads((root / "reports" / "latest" / "run.json").read_text())
 
@@ -126,11 +135,7 @@ def test_a_coupon_that_breaks_its_declared_rule_is_a_no_go(tmp_path: Path,
     # Declare TENOFF as £3 off: Oscar takes £2, so the journey must fail, naming both.
     env = project(tmp_path, oscar, **{'code = "TENOFF"\nkind = "flat"\nvalue = 2':
                                       'code = "TENOFF"\nkind = "flat"\nvalue = 3'})
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/e2e", "--env", "oscar", "-q",
-         "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(tmp_path),
-         "-k", "declared_coupon and TENOFF"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = _journeys(tmp_path, env, "declared_coupon and TENOFF")
     run = _latest(tmp_path)
     test = run["suites"]["e2e"]["tests"][0]
     assert test["outcome"] == "failed", test
@@ -171,11 +176,7 @@ def test_oscars_journeys_give_a_graph_a_clean_matrix_and_a_locustfile_that_buys(
 
     env = project(tmp_path, oscar, **{"retries = 0\n":
                                       'retries = 0\nhar_dir = "artifacts/e2e/har"\n'})
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/e2e", "--env", "oscar", "-q",
-         "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(tmp_path),
-         "-k", "checkout_places_order or search_and_open_product"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = _journeys(tmp_path, env, "checkout_places_order or search_and_open_product")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     run_dir = (tmp_path / "reports" / "latest").resolve()
     graph = read_graph(run_dir / "artifacts" / "e2e" / "api-graph.json")
