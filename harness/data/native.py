@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from harness.errors import HarnessError
@@ -179,48 +179,35 @@ def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
     """COPY a table out of the source and into the target (inside `conn`'s transaction),
     masking the transformed columns on the way; returns the rows copied.
 
-    A reader thread runs the source's `COPY ... TO STDOUT` into an OS pipe (the driver writes
-    into a C-level buffered file: no Python per row); this thread reads the pipe in large
-    blocks, masks a batch at a time and COPYs it in, so both servers and the masking work
-    at once. A table with nothing to mask streams from pipe to target untouched.
+    One pipeline, three stages at once: the source's `COPY ... TO STDOUT` runs in `psql` (or
+    a reader thread) into an OS pipe; the pipe is cut into blocks of `batch_size` rows, each
+    masked (only the transformed columns are decoded and encoded again), on worker processes
+    for a big table on a machine with more than one core, in order; the masked blocks stream
+    into one `COPY ... FROM STDIN` on the target. Memory holds a few blocks, never the table.
+    A table with nothing to mask streams from pipe to target untouched.
     """
     quote = conn.dialect.identifier_preparer.quote
     column_list = ", ".join(quote(c) for c in columns)
     target_cursor = conn.connection.dbapi_connection.cursor()
     copy_in = f"COPY {target_name} ({column_list}) FROM STDIN"
     copy_out = f"COPY (SELECT {column_list} FROM {source_name}) TO STDOUT"
-    incoming, finish = _source_stream(source, copy_out, rows_hint >= _PSQL_FROM_ROWS)
-    count = 0
+    big = rows_hint >= _PSQL_FROM_ROWS
+    incoming, finish = _source_stream(source, copy_out, big)
+    pool = _MaskPool(transforms, _workers() if big else 0)
+    done = False
     try:
-        if not transforms:
-            counted = _CountingReader(incoming, progress)
-            target_cursor.copy_expert(copy_in, counted, size=1 << 20)
-            count = counted.rows
-        else:
-            pending = b""
-            batch: list[str] = []
-            while True:
-                chunk = incoming.read1(1 << 20)
-                if chunk:
-                    data = pending + chunk
-                    cut = data.rfind(b"\n") + 1
-                    pending = data[cut:]
-                    if cut:
-                        batch.extend(data[:cut].decode("utf-8").split("\n")[:-1])
-                if len(batch) >= batch_size or (not chunk and batch):
-                    _copy_masked(target_cursor, copy_in, batch, transforms)
-                    count += len(batch)
-                    progress.advance(len(batch))
-                    batch = []
-                if not chunk:
-                    break
+        blocks = _blocks(incoming, batch_size) if transforms else _chunks(incoming)
+        stream = _BlockReader(pool.masked(blocks) if transforms else blocks, progress)
+        target_cursor.copy_expert(copy_in, stream, size=1 << 20)
+        done = True
     except BaseException:
         finish(abort=True)
         raise
     finally:
         target_cursor.close()
+        pool.close(abort=not done)
     finish(abort=False)
-    return count
+    return stream.rows
 
 
 _PSQL_FROM_ROWS = 50_000  # below this, starting a process costs more than it saves
@@ -288,29 +275,172 @@ def _source_stream(source: Any, copy_out: str, big: bool) -> tuple[Any, Callable
     return incoming, finish_thread
 
 
-class _CountingReader(io.RawIOBase):
-    """The pipe as the target's COPY reads it, counting rows (newlines) for the progress."""
+def _chunks(stream: Any) -> Iterator[bytes]:
+    """The pipe in blocks of about a megabyte (rows whole or not: nothing is decoded)."""
+    while chunk := stream.read1(1 << 20):
+        yield chunk
 
-    def __init__(self, stream: Any, progress: Any) -> None:
-        self.stream = stream
+
+def _blocks(stream: Any, rows: int) -> Iterator[bytes]:
+    """The pipe cut into blocks of at least `rows` whole rows (COPY text: one row a line)."""
+    pending: list[bytes] = []
+    count = 0
+    for chunk in _chunks(stream):
+        count += chunk.count(b"\n")
+        pending.append(chunk)
+        if count >= rows:
+            data = b"".join(pending)
+            cut = data.rfind(b"\n") + 1
+            yield data[:cut]
+            pending, count = [data[cut:]], 0
+    if tail := b"".join(pending):
+        yield tail if tail.endswith(b"\n") else tail + b"\n"
+
+
+def _workers() -> int:
+    """Worker processes for masking: the cores this process may use, at most 4 (the source
+    and target servers need the rest); 0 on one core (a worker would only add copying)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return min(cores, 4) if cores > 1 else 0
+
+
+_FORKED: Sequence[tuple[int, Callable[..., Any], int | None]] = ()
+
+
+def _mask_worker(tasks: Any, results: Any) -> None:
+    """A worker process: masks the blocks it is given with the transforms it inherited."""
+    import pickle
+    import signal
+
+    # the parent stops the workers: Ctrl-C or a SIGTERM to the group is the parent's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    while (block := tasks.get()) is not None:
+        try:
+            results.put(("ok", mask_block(block, _FORKED)))
+        except BaseException as exc:  # the parent raises it (as itself when it pickles)
+            try:
+                pickle.dumps(exc)
+            except Exception:
+                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+            results.put(("error", exc))
+
+
+class _MaskPool:
+    """Worker processes masking blocks in their order, two blocks ahead each (bounded memory).
+
+    The transforms are closures (keys, pools, caches): the workers are forked and inherit
+    them; only blocks travel. Blocks go round-robin and come back in the same order. The
+    workers touch no connection and are stopped (killed if need be) before the copy ends,
+    so the parent's database sessions stay its own."""
+
+    def __init__(self, transforms: Sequence[tuple[int, Callable[..., Any], int | None]],
+                 workers: int) -> None:
+        import multiprocessing
+
+        global _FORKED
+        self.transforms = transforms
+        self.procs: list[Any] = []
+        if not workers or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        self.tasks = [context.Queue() for _ in range(workers)]
+        self.results = [context.Queue() for _ in range(workers)]
+        _FORKED = transforms
+        try:
+            for tasks, results in zip(self.tasks, self.results, strict=True):
+                proc = context.Process(target=_mask_worker, args=(tasks, results),
+                                       name="qgate-mask", daemon=True)
+                proc.start()
+                self.procs.append(proc)
+        finally:
+            _FORKED = ()
+
+    def masked(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        """The blocks masked, in their order."""
+        if not self.procs:
+            yield from (mask_block(b, self.transforms) for b in blocks)
+            return
+        sent = received = 0
+        ahead = 2 * len(self.procs)
+        for block in blocks:
+            self.tasks[sent % len(self.procs)].put(block)
+            sent += 1
+            if sent - received >= ahead:
+                yield self._result(received)
+                received += 1
+        while received < sent:
+            yield self._result(received)
+            received += 1
+
+    def _result(self, number: int) -> bytes:
+        import queue
+
+        which = number % len(self.procs)
+        while True:
+            try:
+                kind, value = self.results[which].get(timeout=5)
+                break
+            except queue.Empty:
+                if not self.procs[which].is_alive():
+                    raise RuntimeError("a masking worker process ended (exit code "
+                                       f"{self.procs[which].exitcode})") from None
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers (killed on `abort`: what they hold is dropped) and their queues."""
+        for tasks in getattr(self, "tasks", []):
+            tasks.cancel_join_thread()
+            if not abort:
+                tasks.put(None)
+        for proc in self.procs:
+            proc.join(timeout=0 if abort else 5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for q in [*getattr(self, "tasks", []), *getattr(self, "results", [])]:
+            q.cancel_join_thread()
+            q.close()
+
+
+class _BlockReader(io.RawIOBase):
+    """Blocks of COPY text as the file the target's COPY reads, counting rows (newlines)
+    for the progress line."""
+
+    def __init__(self, blocks: Iterator[bytes], progress: Any) -> None:
+        self.blocks = blocks
         self.progress = progress
         self.rows = 0
+        self.left = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self.stream.read1(size if size and size > 0 else 1 << 20)
-        lines = data.count(b"\n")
-        self.rows += lines
-        self.progress.advance(lines)
+        while not self.left:
+            block = next(self.blocks, None)
+            if block is None:
+                return b""
+            lines = block.count(b"\n")
+            self.rows += lines
+            self.progress.advance(lines)
+            self.left = memoryview(block)
+        size = len(self.left) if size is None or size < 0 else size
+        data, self.left = self.left[:size], self.left[size:]
         return bytes(data)
 
 
-def _copy_masked(cursor: Any, copy_in: str, lines: list[str],
-                 transforms: Sequence[tuple[int, Callable[..., Any], int | None]]) -> None:
-    """Mask the transformed columns of COPY text rows and COPY them into the target."""
-    rows = [line.split("\t") for line in lines]
+def mask_block(block: bytes, transforms: Sequence[tuple[int, Callable[..., Any], int | None]]
+               ) -> bytes:
+    """COPY text rows with their transformed columns masked."""
+    rows = [line.split("\t") for line in block.decode("utf-8").split("\n")[:-1]]
+    if not rows:
+        return b""
     originals: dict[int, list[Any]] = {}
     for index, _fn, by in transforms:
         for wanted in (index, by):
@@ -321,8 +451,7 @@ def _copy_masked(cursor: Any, copy_in: str, lines: list[str],
         outs = _encode(map(fn, column) if by is None else map(fn, column, originals[by]))
         for row, out in zip(rows, outs, strict=True):
             row[index] = out
-    data = "\n".join(["\t".join(r) for r in rows]) + "\n"
-    cursor.copy_expert(copy_in, io.StringIO(data), size=1 << 20)
+    return ("\n".join(["\t".join(r) for r in rows]) + "\n").encode("utf-8")
 
 
 def _as_text(value: Any) -> str:

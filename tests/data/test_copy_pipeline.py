@@ -1,0 +1,112 @@
+"""The PostgreSQL copy's masking stage: COPY text cut into blocks of whole rows, masked on
+forked worker processes in their order, the same bytes as one process masking them; a
+transform that fails or a worker that dies is the copy's error, never a hang."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from harness.data.native import _blocks, _MaskPool, copy_escape, mask_block
+from harness.data.providers import masking_pools
+from harness.data.transforms import Keyring, Rule, build_transform
+from harness.errors import HarnessError
+
+Transforms = list[tuple[int, Callable[..., Any], int | None]]
+
+
+def copy_text(rows: int) -> bytes:
+    """COPY text of (id, name, email, phone, note, created_at) with NULLs and escapes."""
+    lines = []
+    for n in range(1, rows + 1):
+        note = "\\N" if n % 7 == 0 else copy_escape(f"ring twice\tgate {n}\\back\nline é")
+        lines.append("\t".join([str(n), f"Asha Rao {n % 50}", f"asha{n}@mail.example",
+                                f"+9198{n:08d}" if n % 3 else f"(415) 555-{n % 10000:04d}",
+                                note, f"2025-0{1 + n % 9}-1{n % 10} 10:2{n % 10}:00+00"]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def transforms() -> Transforms:
+    keyring, pools = Keyring(b"pipeline-test-key-0123456789abcd"), masking_pools()
+
+    def make(kind: str, **options: Any) -> Callable[..., Any]:
+        fn = build_transform(Rule(kind, options), keyring, pools, ("IN", "US"))
+        assert fn is not None
+        return fn
+
+    return [(1, make("fake", value="name"), None), (2, make("email"), None),
+            (3, make("phone"), None), (4, make("scrub"), None),
+            (5, make("date_shift", days=30), 0)]
+
+
+def test_workers_mask_the_same_bytes_as_one_process_in_the_same_order() -> None:
+    text = copy_text(5000)
+    serial = b"".join(mask_block(b, transforms()) for b in _blocks(io.BytesIO(text), 97))
+    pool = _MaskPool(transforms(), 2)
+    try:
+        assert len(pool.procs) == 2 and all(p.pid != os.getpid() for p in pool.procs)
+        parallel = b"".join(pool.masked(_blocks(io.BytesIO(text), 97)))
+    finally:
+        pool.close()
+    assert parallel == serial
+    masked = parallel.decode().split("\n")
+    assert len(masked) == 5001 and masked[-1] == ""
+    assert [line.split("\t")[0] for line in masked[:-1]] == [str(n) for n in range(1, 5001)]
+    assert b"asha17@mail.example" not in parallel and b"+919800000017" not in parallel
+    assert not any(p.is_alive() for p in pool.procs)
+
+
+def test_blocks_hold_whole_rows_whatever_the_read_size() -> None:
+    text = copy_text(1000)
+
+    class Trickle(io.BytesIO):
+        def read1(self, size: int = -1) -> bytes:  # a pipe hands over odd-sized pieces
+            return super().read1(333)
+
+    blocks = list(_blocks(Trickle(text), 10))
+    assert b"".join(blocks) == text
+    assert all(b.endswith(b"\n") and b.count(b"\n") >= 10 for b in blocks[:-1])
+
+
+def failing(value: Any) -> Any:
+    if value == "asha33@mail.example":
+        raise HarnessError("row 33: the value cannot be masked")
+    return value
+
+
+def dying(value: Any) -> Any:
+    if value == "asha33@mail.example":
+        os._exit(3)
+    return value
+
+
+def test_a_transform_failing_in_a_worker_is_the_copys_error() -> None:
+    pool = _MaskPool([(2, failing, None)], 2)
+    with pytest.raises(HarnessError, match="row 33: the value cannot be masked"):
+        try:
+            b"".join(pool.masked(_blocks(io.BytesIO(copy_text(200)), 10)))
+        finally:
+            pool.close(abort=True)
+    assert not any(p.is_alive() for p in pool.procs)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
+    pool = _MaskPool([(2, dying, None)], 2)
+    with pytest.raises(RuntimeError, match=r"a masking worker process ended \(exit code 3\)"):
+        try:
+            b"".join(pool.masked(_blocks(io.BytesIO(copy_text(200)), 10)))
+        finally:
+            pool.close(abort=True)
+    assert not any(p.is_alive() for p in pool.procs)
+
+
+def test_without_workers_the_same_process_masks() -> None:
+    text = copy_text(300)
+    pool = _MaskPool(transforms(), 0)
+    assert pool.procs == []
+    assert b"".join(pool.masked(_blocks(io.BytesIO(text), 50))) == \
+        b"".join(mask_block(b, transforms()) for b in _blocks(io.BytesIO(text), 50))
