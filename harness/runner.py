@@ -258,9 +258,22 @@ def suite_command(suite: str, plan: Plan, run_dir: Path) -> list[str]:
     if plan.shard:
         cmd += ["--qgate-shard", plan.shard]
     workers = str(getattr(env.suite_settings(suite), "workers", "") or "")
+    if suite == "e2e":
+        workers = one_account_each(len(env.suite_settings(suite).accounts.pool), workers)
     if workers and workers not in ("0", "1"):
         cmd += ["-n", workers]
     return cmd
+
+
+def one_account_each(accounts: int, workers: str) -> str:
+    """The e2e workers for a pool of test accounts: at most one per account (each worker
+    logs its own account in; two browsers in one account would share its cart and orders,
+    and each journey would read the other's)."""
+    if not accounts:
+        return workers
+    if workers in ("auto", "logical"):
+        workers = str(os.cpu_count() or 1)
+    return str(min(int(workers), accounts)) if workers.isdigit() else workers
 
 
 def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdout) -> SuiteResult:

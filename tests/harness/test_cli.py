@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import os
 import re
 import signal
 import subprocess
@@ -350,3 +352,29 @@ def test_data_generate_with_a_column_the_schema_lacks_is_one_line(tmp_path: Path
     assert result.code == 2, result.err
     assert "tables.users.columns.phone: column 'mobile' is not in table users" in result.err
     assert "Traceback" not in result.err
+
+
+def test_e2e_never_runs_more_workers_than_its_pool_has_accounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two browsers in one test account would share its cart and orders: a pool of N
+    accounts caps the e2e workers at N (one account: no xdist at all)."""
+    from harness import runner
+    from harness.config import load_environment
+    from harness.e2e.settings import AccountSettings, PoolAccount
+
+    env = load_environment("demo")
+    fake = runner.Plan(env, ("e2e",), ("e2e",), (), False, "", None, "", True, "")
+    settings = env.suite_settings("e2e")
+
+    def workers(pool: int, wanted: str) -> list[str]:
+        accounts = AccountSettings(pool=[PoolAccount(f"s{n}@shop.test", "pw")
+                                         for n in range(pool)])
+        patched = dataclasses.replace(settings, accounts=accounts, workers=wanted)
+        monkeypatch.setattr(type(env), "suite_settings", lambda self, suite: patched)
+        cmd = runner.suite_command("e2e", fake, tmp_path)
+        return cmd[cmd.index("-n"):cmd.index("-n") + 2] if "-n" in cmd else []
+
+    assert workers(1, "4") == [] and workers(1, "auto") == []
+    assert workers(2, "4") == ["-n", "2"] and workers(3, "2") == ["-n", "2"]
+    assert workers(0, "4") == ["-n", "4"]  # no pool: each journey signs up its own shopper
+    assert workers(8, "auto") == ["-n", str(min(8, os.cpu_count() or 1))]
