@@ -7,8 +7,8 @@ reported as *unmeasured* with the reason, never as a number a criterion could pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.load.engine import Progress, StopRule
@@ -97,6 +97,22 @@ def _limiter(names: list[str], share: float, requests: int, label: str) -> str:
             "for it), or spread locust workers over more source addresses")
 
 
+def shop_answers(entry: RequestStats, counts: Iterable[Mapping[str, Any]]) -> RequestStats:
+    """`entry` with the rate limiter's answers taken out of its response-time histogram: a
+    fast 429 is the limiter's time, not the shop's, and would make its percentiles look
+    better than they are (the plugin keeps their times in locust's buckets per name)."""
+    histogram = dict(entry.histogram)
+    for mine in counts:
+        for bucket, n in (mine.get("limited_times") or {}).items():
+            key = float(bucket)
+            left = histogram.get(key, 0) - int(n)
+            if left > 0:
+                histogram[key] = left
+            else:
+                histogram.pop(key, None)
+    return entry if histogram == entry.histogram else replace(entry, histogram=histogram)
+
+
 def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
                     extras: Mapping[str, Any], settings: LoadSettings) -> LoadEvidence:
     """Metrics per request name and over the run, with their time series and sample counts.
@@ -127,8 +143,8 @@ def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
                dominated or few, samples=max(answered, 0))
     ev.measure(f"{prefix}.rps", stats.requests / stats.duration_s if stats.requests else 0.0,
                dominated or few, samples=stats.requests)
-    _percentiles(ev, f"{prefix}", total, settings, dominated, "all requests",
-                 ("p50", "p95", "p99"))
+    _percentiles(ev, f"{prefix}", shop_answers(total, counts.values()), settings, dominated,
+                 "all requests", ("p50", "p95", "p99"))
     for name, entry in sorted(stats.entries.items()):
         slug = f"{prefix}.{metric_slug(name)}"
         mine = counts.get(name, {})
@@ -152,7 +168,8 @@ def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
         slo = settings.slo.get(name)
         declared = tuple(p for p, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms))
                          if limit > 0) if slo else ()
-        _percentiles(ev, slug, entry, settings, why, f"'{name}'", declared)
+        _percentiles(ev, slug, shop_answers(entry, [mine]), settings, why, f"'{name}'",
+                     declared)
     for name, slo in settings.slo.items():
         if name not in stats.entries:
             for pct, limit in (("p95", slo.p95_ms), ("p99", slo.p99_ms)):

@@ -7,8 +7,9 @@ It never changes what the locustfile does; it only
   only (a redirect the client follows elsewhere is counted as not the target's answer);
 - counts answers per request name: final status, redirects (status before → after, and
   whether they ended on another origin or a login page), 401/403, rate-limited answers (429,
-  or 503 with Retry-After) with the limiter's headers, and the failures' messages with a
-  body excerpt; across workers (locust's report_to_master / worker_report events);
+  or 503 with Retry-After) with the limiter's headers and response times (so the shop's
+  percentiles can leave them out), and the failures' messages with a body excerpt; across
+  workers (locust's report_to_master / worker_report events);
 - prints one `QGATE_PROGRESS {json}` line per second from the master (or the single
   process), for the harness's live progress, early abort and request bound;
 - writes the counts to $QGATE_LOAD_EXTRAS when locust quits.
@@ -55,7 +56,7 @@ _EXCERPT = 240      # characters of a failing answer's body kept as an excerpt
 def _new_name() -> dict[str, Any]:
     return {"status": {}, "redirects": {}, "off_origin": 0, "off_origin_example": "",
             "login": 0, "login_example": "", "denied": 0, "limited": 0, "limited_failed": 0,
-            "limiter_headers": [], "errors": {}}
+            "limiter_headers": [], "limited_times": {}, "errors": {}}
 
 
 class _Counts:
@@ -88,12 +89,17 @@ class _Counts:
             mine = self.names[name] = _new_name()
         return mine
 
-    def add(self, name: str, answer: dict[str, Any]) -> None:
-        """Count one answer as `_describe` saw it."""
+    def add(self, name: str, answer: dict[str, Any], bucket: int | None = None) -> None:
+        """Count one answer as `_describe` saw it; `bucket` is its response time as locust's
+        histogram rounds it (a rate-limited answer's is kept, so that the shop's percentiles
+        can leave it out)."""
         self.add_answer(name, answer["status"], answer["limited"])
         mine = self._name(name)
         if answer["limited"] and answer["failed"]:
             mine["limited_failed"] += 1
+        if answer["limited"] and bucket is not None:
+            times = mine["limited_times"]
+            times[str(bucket)] = times.get(str(bucket), 0) + 1
         for header in answer["limiter_headers"]:
             if header not in mine["limiter_headers"]:
                 mine["limiter_headers"].append(header)
@@ -132,7 +138,7 @@ class _Counts:
         """Add a worker's counts."""
         for name, theirs in (data.get("names") or {}).items():
             mine = self._name(name)
-            for key in ("status", "redirects"):
+            for key in ("status", "redirects", "limited_times"):
                 for k, n in theirs.get(key, {}).items():
                     mine[key][k] = mine[key].get(k, 0) + int(n)
             for key in ("off_origin", "login", "denied", "limited", "limited_failed"):
@@ -256,6 +262,7 @@ def _wrap_request(session_class: Any, headers: dict[str, str],
 def _install() -> None:
     import gevent
     from locust import events
+    from locust import stats as locust_stats
     from locust.clients import HttpSession
     from locust.runners import WorkerRunner
 
@@ -270,14 +277,17 @@ def _install() -> None:
 
     @events.request.add_listener
     def _on_request(name: str, response: Any = None, exception: Any = None,
-                    **_: Any) -> None:
+                    response_time: float | None = None, **_: Any) -> None:
         try:
             answer = _describe(response, exception, os.environ.get("QGATE_LOAD_TARGET", ""))
         except Exception as exc:  # counting must never break the team's run; say why
             COUNTS.add_answer(name, int(getattr(response, "status_code", 0) or 0), False)
             COUNTS.problem = COUNTS.problem or f"{type(exc).__name__}: {exc}"
             return
-        COUNTS.add(name, answer)
+        # the bucket locust's histogram put it in (looked up now: it may be replaced)
+        bucket = None if response_time is None else locust_stats.bucket_response_time(
+            response_time)
+        COUNTS.add(name, answer, bucket)
 
     @events.report_to_master.add_listener
     def _report(client_id: str, data: dict[str, Any], **_: Any) -> None:

@@ -214,6 +214,10 @@ def test_rate_limiting_is_per_name_and_never_a_product_error(tmp_path: Path,
     assert "Allow-list the load generator" in offers["reason"]
     metrics = record["suites"]["load"]["metrics"]
     assert metrics["load.catalog.limited"] >= 1 and metrics["load.error_ratio"] == 0
+    # the limiter's answers are not behind the shop's percentiles (the plugin kept their times)
+    samples = record["suites"]["load"]["samples"]
+    assert samples["load.catalog.p95_ms"] == \
+        metrics["load.catalog.requests"] - metrics["load.catalog.limited"]
 
 
 DUPLICATE = ('{"error": "IntegrityError: duplicate key value violates unique constraint '
