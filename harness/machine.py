@@ -106,11 +106,7 @@ class MachineMonitor:
         """Stop sampling; what the run looked like."""
         self.done.set()
         self.thread.join(timeout=3)
-        pressure = None
-        end = _psi_some_total()
-        if self.psi_start is not None and end is not None and end[1] > self.psi_start[1]:
-            stalled = (end[0] - self.psi_start[0]) / 1e6
-            pressure = round(100 * stalled / (end[1] - self.psi_start[1]), 1)
+        pressure = _pressure_between(self.psi_start, _psi_some_total())
         busiest = max(self.cpu.values(), key=lambda v: sum(v) / len(v) if v else 0.0,
                       default=[])
         samples = max([len(self.loads), *(len(v) for v in self.cpu.values())])
@@ -131,6 +127,33 @@ def _run_queue_wait_s(pid: int) -> float | None:
         return int(fields[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _pressure_between(start: tuple[float, float] | None, end: tuple[float, float] | None
+                      ) -> float | None:
+    """% of the wall time between two PSI readings in which some task waited for a CPU."""
+    if start is None or end is None or end[1] <= start[1]:
+        return None
+    return round(100 * (end[0] - start[0]) / 1e6 / (end[1] - start[1]), 1)
+
+
+class PressureWindow:
+    """The host's CPU pressure over a stretch of work too short for a sampling thread (an
+    e2e step): made at its start, `saturated(what)` at its end."""
+
+    def __init__(self) -> None:
+        self.start = _psi_some_total()
+
+    def percent(self) -> float | None:
+        """% of the window in which some task waited for a CPU (None without PSI)."""
+        return _pressure_between(self.start, _psi_some_total())
+
+    def saturated(self, what: str) -> str:
+        """Why the host was saturated during `what` ('' when it was not, or cannot say)."""
+        pressure = self.percent()
+        if pressure is None or pressure < HOST_PRESSURE_PERCENT:
+            return ""
+        return f"tasks waited for a CPU {pressure:g} % of {what} (/proc/pressure/cpu)"
 
 
 def _psi_some_total() -> tuple[float, float] | None:

@@ -631,15 +631,20 @@ def step(
     """`with step("add to cart"):` times a journey step and names it if it fails.
 
     The duration is recorded as the metric `e2e.<step>.duration_ms` (the gate keeps the max;
-    `timed=False` for checks). When the step ends, no step is current any more: a failure
-    after it, outside any step, is never reported under its name.
+    `timed=False` for checks). A step timed while this host's CPU was saturated says so (the
+    browser runs here: its wait for a CPU is in the step's time), and the verdict does not
+    take a step-time objective it missed for the shop's. When the step ends, no step is
+    current any more: a failure after it, outside any step, is never reported under its name.
     """
+    from harness.machine import PressureWindow
+
     journey = _journey_name(request.node)
 
     @contextlib.contextmanager
     def run(name: str, *, timed: bool = True) -> Iterator[None]:
         __tracebackhide__ = True  # the failure points at the journey's line, not at this helper
         started = time.perf_counter()
+        window = PressureWindow()
         e2e_evidence.step(name)  # the gate's report names the step a failure happened in
         request.node.stash[_CURRENT_STEP] = name
         try:
@@ -657,6 +662,8 @@ def step(
         if timed:
             elapsed_ms = (time.perf_counter() - started) * 1000
             e2e_evidence.metric(f"e2e.{_slug(name)}.duration_ms", round(elapsed_ms, 1), "ms")
+            if why := window.saturated(f"step '{name}' of '{journey}'"):
+                e2e_evidence.saturated(why)
 
     return run
 

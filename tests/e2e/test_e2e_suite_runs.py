@@ -101,6 +101,48 @@ def test_viewports_use_desktop_size_and_mobile_device_profile(tmp_path: Path) ->
         assert probe[5].startswith("+91") and len(probe[5]) == 13 and probe[5][3] in "6789"
 
 
+SATURATED_PROBE = """
+import multiprocessing, os, time
+
+def burn(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+def test_probe(step):
+    with step("quiet step"):
+        time.sleep(0.2)
+    with step("busy step"):  # twice as many CPU burners as cores, and one more
+        burners = [multiprocessing.Process(target=burn, args=(2.0,))
+                   for _ in range(2 * (os.cpu_count() or 1) + 1)]
+        for burner in burners:
+            burner.start()
+        for burner in burners:
+            burner.join()
+"""
+
+
+def test_a_step_timed_on_a_saturated_machine_says_so(tmp_path: Path) -> None:
+    """The browser runs on the gate's own machine: a step timed while the host's CPU was
+    saturated carries that into the suite result, so the verdict does not take a step-time
+    objective it missed for the shop's (before: judged as measured)."""
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "test_probe.py").write_text(SATURATED_PROBE)
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "t.toml").write_text(demo_e2e_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path / "probe"), "--env", "t", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(ROOT), "--qgate-run-dir",
+         str(tmp_path / "run"), "--qgate-suite", "e2e", "--output", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "QGATE_ROOT": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "run" / "suites" / "e2e.json").read_text())
+    assert result["metrics"]["e2e.busy_step.duration_ms"] >= 1500
+    assert "tasks waited for a CPU" in result["saturated"], result.get("saturated")
+    assert "of step 'busy step' of 'test_probe'" in result["saturated"]
+
+
 def test_clean_store_checkout_passes_and_records_step_metrics(
     tmp_path: Path, store_with: str
 ) -> None:
