@@ -225,6 +225,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.user_properties[:] = [p for p in item.user_properties if p[0] != "qgate.error"]
     if report.failed and report.when in ("setup", "call"):
         _rate_limited_is_an_error(item, call, report)
+    elif report.passed and report.when == "call" and item.stash.get(_RATE_LIMITS, []):
+        hits = item.stash[_RATE_LIMITS]
+        more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+        report.user_properties.append(("qgate.note", (
+            f"'{_journey_name(item)}' passed, but the shop's rate limiter answered during it "
+            f"({hits[0].describe(item.stash.get(_BASE_URL, ''))}{more}): the limit is close; "
+            "a busier run will stop journeys at it")))
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     if report.when == "teardown":
         _scrub_playwright_artifacts(item, report)

@@ -133,3 +133,66 @@ def test_a_login_the_adapter_reports_rate_limited_is_an_error(tmp_path: Path) ->
     first = test["message"].splitlines()[0]
     assert first.startswith("rate-limited in step 'log in' — not a product failure"), first
     assert "Too many attempts" in test["message"]
+
+
+LIMITED_ASSET = '''
+def test_probe(storefront, page, base_url):
+    """Home page loads"""
+    page.goto(base_url + "/")
+    assert page.locator("h1").inner_text() == "Fresh today"
+'''
+
+
+@pytest.mark.integration
+def test_a_journey_that_passed_beside_the_limiter_says_so(tmp_path: Path) -> None:
+    """The home page's banner answered 429 and the journey still passed: a note says the
+    limit is close (before: nothing; the next, busier run stopped at it unexplained)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from e2e_support import ROOT, demo_e2e_env
+
+    class Shop(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            limited = self.path.startswith("/banner")
+            body = b"slow down" if limited else \
+                b'<html><body><h1>Fresh today</h1><img src="/banner.png"></body></html>'
+            self.send_response(429 if limited else 200)
+            if limited:
+                self.send_header("Retry-After", "60")
+            self.send_header("Content-Type", "text/plain" if limited else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "probe").mkdir()
+        (tmp_path / "probe" / "test_probe.py").write_text(LIMITED_ASSET)
+        (tmp_path / "limited.py").write_text(SCRIPTED)
+        (tmp_path / "environments").mkdir()
+        (tmp_path / "environments" / "t.toml").write_text(
+            demo_e2e_env(adapter=f"{tmp_path / 'limited.py'}:Limited"))
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", str(tmp_path / "probe"), "--env", "t", "-q",
+             "-p", "no:cacheprovider", "--rootdir", str(ROOT), "--base-url",
+             f"http://127.0.0.1:{server.server_address[1]}", "--qgate-run-dir",
+             str(tmp_path / "run"), "--qgate-suite", "e2e", "--output", str(tmp_path / "out")],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "QGATE_ROOT": str(tmp_path)})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "run" / "suites" / "e2e.json").read_text())
+    [note] = [n for n in result["notes"] if "rate limiter" in n]
+    assert note.startswith("'Home page loads' passed, but the shop's rate limiter answered")
+    assert "rate-limited at GET /banner.png (HTTP 429, Retry-After 60)" in note
