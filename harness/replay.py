@@ -249,14 +249,18 @@ class Replay:
         """Send the step; learn what its answer carried. With `check`, an answer that failed
         where the recording passed is a `ReplayError`."""
         prepared = self.prepare(step, ids_from=ids_from)
-        response = self.client.request(prepared.method, prepared.url, headers=prepared.headers,
-                                       content=prepared.body.encode() if prepared.body else None,
-                                       follow_redirects=False)
+        response = self.request(prepared)
         if check and step.status and step.status < 400 <= response.status_code:
             raise ReplayError(f"{step.template}: the recording got {step.status}, the replay "
                               f"{response.status_code}: {response.text[:160]!r}")
         self.learn(step.template, response)
         return prepared, response
+
+    def request(self, prepared: Prepared) -> Any:
+        """Send a prepared request as this shopper (no redirect followed, nothing learnt)."""
+        return self.client.request(prepared.method, prepared.url, headers=prepared.headers,
+                                   content=prepared.body.encode() if prepared.body else None,
+                                   follow_redirects=False)
 
     def learn(self, template: str, response: Any) -> None:
         """Remember the values this answer carried that later requests send back."""

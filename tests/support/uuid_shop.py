@@ -7,6 +7,9 @@ recorder that writes what a storefront's requests looked like as a HAR (as Playw
   `uuid_only=True` (the defect) anyone holding the UUID may read and change the cart
 - `POST /graphql` `mutation PlaceOrder($cart: ID!)` → `{"data": {"placeOrder": {"order":
   {"id": n}}}}`; `GET /api/orders/{id}`: the owner only (always right)
+- `soft_404=True`: what is not the visitor's is answered 200 with the id echoed, no data
+  (`{"data": {"uuid": …, "items": []}}`, `{"id": n, "items": []}`, `{"error": "cart … not
+  found"}`): a soft 404, not a read
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 @dataclass
 class _State:
     uuid_only: bool
+    soft_404: bool = False
     sessions: dict[str, str] = field(default_factory=dict)  # sid -> email
     accounts: dict[str, str] = field(default_factory=dict)  # email -> password
     carts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -65,11 +69,15 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             if parts[:2] == ["api", "carts"] and len(parts) == 3:
                 cart = state.carts.get(parts[2])
                 if cart is None or (not state.uuid_only and cart["owner"] != who):
+                    if state.soft_404:
+                        return self._send(200, {"data": {"uuid": parts[2], "items": []}})
                     return self._send(404, {"error": "no such cart"})
                 return self._send(200, {"data": {"uuid": parts[2], "items": cart["items"]}})
             if parts[:2] == ["api", "orders"] and len(parts) == 3 and parts[2].isdigit():
                 order = state.orders.get(int(parts[2]))
                 if order is None or order["owner"] != who:
+                    if state.soft_404:
+                        return self._send(200, {"id": int(parts[2]), "items": []})
                     return self._send(404, {"error": "no such order"})
                 return self._send(200, {"id": int(parts[2]), "items": order["items"]})
             if parts == [""]:
@@ -102,6 +110,8 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 if parts[:2] == ["api", "carts"] and parts[3:] == ["items"]:
                     cart = state.carts.get(parts[2])
                     if cart is None or (not state.uuid_only and cart["owner"] != who):
+                        if state.soft_404:
+                            return self._send(200, {"error": f"cart {parts[2]} not found"})
                         return self._send(404, {"error": "no such cart"})
                     cart["items"].append({"sku": body.get("sku"), "qty": body.get("qty")})
                     return self._send(200, {"data": {"uuid": parts[2],
@@ -119,9 +129,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def uuid_shop(*, uuid_only: bool) -> Iterator[str]:
+def uuid_shop(*, uuid_only: bool, soft_404: bool = False) -> Iterator[str]:
     """Serve the shop on 127.0.0.1 (a free port); yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(uuid_only)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(uuid_only, soft_404)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
