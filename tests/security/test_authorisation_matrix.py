@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,15 @@ def run_matrix(base_url: str, run_dir: Path, production: bool = False):
     return check_authorisation_matrix(target, settings, make_clients(target, settings), run_dir)
 
 
-def test_carts_authorised_by_uuid_only_are_found_with_nothing_declared(tmp_path: Path) -> None:
+@pytest.mark.parametrize("phone", ["", "+91 98765 43210"])
+def test_carts_authorised_by_uuid_only_are_found_with_nothing_declared(tmp_path: Path,
+                                                                      phone: str) -> None:
+    """With a phone number in the sign-up (one account per number), shoppers A and B each
+    sign up with a number of their own."""
     with uuid_shop(uuid_only=True) as url:
-        outcome = run_matrix(url, recorded_run(tmp_path, url))
+        outcome = run_matrix(url, recorded_run(tmp_path, url, partial(record_checkout,
+                                                                      phone=phone)))
+    assert not outcome.diverged, outcome.diverged
     found = {(p.finding.location, p.message.split(" ", 2)[0] + " " + p.message.split(" ")[1])
              for p in outcome.problems}
     assert ("POST /api/carts/{uuid}/items", "shopper B") in found

@@ -1,7 +1,8 @@
 """A JSON + GraphQL shop of the tests' own whose carts may be authorised by UUID only, and a
 recorder that writes what a storefront's requests looked like as a HAR (as Playwright does).
 
-- `POST /api/signup` `{"email", "password"}` → a session cookie; `POST /api/login` the same
+- `POST /api/signup` `{"email", "password"}` (and an optional `"phone"`: one account per
+  number) → a session cookie; `POST /api/login` the same
 - `POST /api/carts` → `{"data": {"uuid": …}}`, the cart belongs to the session's customer
 - `POST /api/carts/{uuid}/items` `{"sku", "qty"}`, `GET /api/carts/{uuid}`: with
   `uuid_only=True` (the defect) anyone holding the UUID may read and change the cart
@@ -31,6 +32,7 @@ class _State:
     soft_404: bool = False
     sessions: dict[str, str] = field(default_factory=dict)  # sid -> email
     accounts: dict[str, str] = field(default_factory=dict)  # email -> password
+    phones: dict[str, str] = field(default_factory=dict)  # phone -> email
     carts: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -95,12 +97,19 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                     if parts[1] == "signup":
                         if email in state.accounts:
                             return self._send(409, {"error": "email taken"})
+                        phone = body.get("phone")
+                        if phone in state.phones:
+                            return self._send(409, {"error": "phone number taken"})
+                        if phone:
+                            state.phones[phone] = email
                         state.accounts[email] = password
                     elif state.accounts.get(email) != password:
                         return self._send(401, {"error": "wrong password"})
                     sid = secrets.token_hex(16)
                     state.sessions[sid] = email
-                    return self._send(200, {"customer": {"email": email}}, cookie=sid)
+                    return self._send(200, {"customer": {"email": email,
+                                                         "phone": body.get("phone")}},
+                                      cookie=sid)
                 if who is None:
                     return self._send(401, {"error": "log in first"})
                 if parts == ["api", "carts"]:
@@ -172,15 +181,18 @@ class HarRecorder:
         return {"log": {"version": "1.2", "creator": {"name": "tests"}, "entries": self.entries}}
 
 
-def record_checkout(base_url: str, email: str, password: str) -> dict[str, Any]:
-    """A shopper's journey as a storefront makes it: sign up, create a cart, add to it, read
-    it, place the order with a GraphQL mutation, read the order."""
+def record_checkout(base_url: str, email: str, password: str, phone: str = ""
+                    ) -> dict[str, Any]:
+    """A shopper's journey as a storefront makes it: sign up (with a phone number, when
+    given), create a cart, add to it, read it, place the order with a GraphQL mutation, read
+    the order."""
     import httpx
 
     recorder = HarRecorder()
     with httpx.Client(base_url=base_url, event_hooks={"response": [recorder.hook]}) as client:
         client.get("/")
-        client.post("/api/signup", json={"email": email, "password": password})
+        client.post("/api/signup", json={"email": email, "password": password,
+                                         **({"phone": phone} if phone else {})})
         cart = client.post("/api/carts", json={}).json()["data"]["uuid"]
         client.post(f"/api/carts/{cart}/items", json={"sku": "MLK-1", "qty": 2})
         client.get(f"/api/carts/{cart}")
