@@ -31,6 +31,7 @@ from harness.apigraph import (
     generic_path,
     id_kind,
     is_static,
+    json_leaves,
     link_values,
     url_origin,
 )
@@ -89,17 +90,8 @@ def body_fields(body: str, mime: str) -> Iterator[tuple[str, Any]]:
         if "form-urlencoded" in mime.lower() or ("=" in body and " " not in body):
             yield from parse_qsl(body, keep_blank_values=True)
         return
-
-    def leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                yield from leaves(v, f"{path}.{k}" if path else str(k))
-        elif isinstance(node, list):
-            for v in node:
-                yield from leaves(v, f"{path}[]")
-        else:
-            yield path, node
-    yield from leaves(data, "")
+    for path, value, _ in json_leaves(data):
+        yield path, value
 
 
 def fresh_phone(recorded: str, keep: int, rng: random.Random | None = None) -> str:
@@ -451,15 +443,10 @@ def text_after(html: str, anchor: str) -> str:
     return match.group(1) if match else ""
 
 
-def _json_values(data: Any, wanted: set[str], path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _json_values(v, wanted, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, list):
-        for v in data[:50]:
-            yield from _json_values(v, wanted, f"{path}[]")
-    elif data is not None and not isinstance(data, bool) and generic_path(path) in wanted:
-        yield generic_path(path), str(data)
+def _json_values(data: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
+    for path, value, _ in json_leaves(data):
+        if value is not None and not isinstance(value, bool) and generic_path(path) in wanted:
+            yield generic_path(path), str(value)
 
 
 def _place(corr: Correlation, value: str, url: str, body: str, mime: str,

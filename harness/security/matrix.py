@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.apigraph import ApiGraph, HiddenFields, generic_path, read_graph
+from harness.apigraph import ApiGraph, HiddenFields, generic_path, json_leaves, read_graph
 from harness.har import har_files
 from harness.replay import (
     OBJECT_KINDS,
@@ -177,7 +177,7 @@ def _follow(shopper: Replay, step: Step, graph: ApiGraph, outcome: MatrixOutcome
 
 
 def _try_read(step: Step, a: Replay, b: Replay, anon: Replay, outcome: MatrixOutcome) -> None:
-    prepared, own = a.send(step, check=False)
+    _, own = a.send(step, check=False)
     if not 200 <= own.status_code < 300:
         return  # A's own read did not answer with the object: nothing to compare
     outcome.tried.add(step.template)
@@ -338,10 +338,12 @@ class _Shown(HiddenFields):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         super().handle_starttag(tag, attrs)
-        self._skip += tag in ("script", "style")
+        if tag in ("script", "style"):
+            self._skip += 1
 
     def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("script", "style") and self._skip > 0
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
@@ -365,10 +367,11 @@ def _content(response: Any, ids: list[str]) -> set[str]:
     mime = response.headers.get("content-type", "").lower()
     if "json" in mime:
         try:
-            leaves = list(_leaves(response.json()))
+            leaves = list(json_leaves(response.json()))
         except ValueError:
             leaves = []
-        pieces |= {f"json:{path}={plain(value)}" for path, value in leaves}
+        pieces |= {f"json:{generic_path(path)}={plain(str(value))}" for path, value, _ in leaves
+                   if value is not None and not isinstance(value, bool)}
     elif "html" in mime:
         page = _Shown()
         try:
@@ -386,17 +389,6 @@ def _content(response: Any, ids: list[str]) -> set[str]:
 def _more_than_an_id(piece: str) -> bool:
     value = piece.partition("=")[2] if piece.startswith(("json:", "input:")) else piece
     return bool(re.sub(r"\W", "", value.replace(_ID, "")))
-
-
-def _leaves(data: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, list):
-        for v in data[:200]:
-            yield from _leaves(v, f"{path}[]")
-    elif data is not None and not isinstance(data, bool) and str(data) != "":
-        yield generic_path(path), str(data)
 
 
 def _evidence(own: Any, theirs: Any, control: Any, ids: list[str]) -> list[str]:
