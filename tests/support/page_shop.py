@@ -4,6 +4,7 @@ a shopper's journey through it.
 
 - `POST /signup` (form: email, password) → 303 to `/`, a session cookie
 - `POST /orders` (form: sku, qty, address) → 303 to `/orders/{uuid}`
+- every page carries a CSRF token new in every answer (as Django masks its token)
 - `GET /orders/{uuid}`: the owner's order (items, address, an invoice link); anybody else,
   or a made-up id, gets 200 with "Order {uuid} was not found" in the same layout. With
   `idor=True` (the defect) anybody holding the id sees the order.
@@ -26,7 +27,9 @@ from uuid_shop import HarRecorder
 
 _LAYOUT = """<!doctype html><html><head><title>Page Shop</title></head><body>
 <header><a href="/">Page Shop</a> <nav><a href="/offers">Offers</a>
-<a href="/help">Help with an order</a></nav><p>{who}</p></header>
+<a href="/help">Help with an order</a></nav><p>{who}</p>
+<form method=post action=/logout><input type=hidden name=csrf_token value="{token}"></form>
+</header>
 <main>{main}</main>
 <footer><p>Fresh groceries in 20 minutes. Prices include taxes.</p></footer>
 </body></html>"""
@@ -55,7 +58,7 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def _page(self, main: str) -> None:
             who = self._who()
             data = _LAYOUT.format(who=f"Signed in as {escape(who)}" if who else "Welcome",
-                                  main=main).encode()
+                                  main=main, token=secrets.token_urlsafe(16)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
