@@ -233,14 +233,15 @@ class _Seen:
     kind: str
 
 
-def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any, str]]:
-    """(json path, value, the key it sits under) for every scalar leaf of a JSON value."""
+def json_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any, str]]:
+    """(json path, value, the key it sits under) for every scalar leaf of a JSON value (the
+    first 50 elements of a list: a long list repeats its shape)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+            yield from json_leaves(v, f"{path}.{k}" if path else str(k))
     elif isinstance(value, list):
-        for i, v in enumerate(value[:50]):  # a long list repeats its shape
-            yield from _leaves(v, f"{path}[{i}]")
+        for i, v in enumerate(value[:50]):
+            yield from json_leaves(v, f"{path}[{i}]")
     else:
         yield path, value, path.rsplit(".", 1)[-1].split("[", 1)[0]
 
@@ -315,7 +316,7 @@ def _answer_values(entry: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
             data = json.loads(text)
         except ValueError:
             return
-        for path, value, key in _leaves(data):
+        for path, value, key in json_leaves(data):
             kind = _candidate(value, key)
             if kind:
                 yield generic_path(path), str(value), kind
@@ -357,7 +358,7 @@ def _request_values(url: str, request: Mapping[str, Any], seen_path: Mapping[str
         else:
             if isinstance(data, dict) and isinstance(data.get("variables"), dict):
                 data = {"variables": data["variables"]}  # GraphQL: the query text is no value
-            for path, value, _ in _leaves(data):
+            for path, value, _ in json_leaves(data):
                 if value is not None and not isinstance(value, bool):
                     yield f"body:{generic_path(path)}", str(value)
     for param in post.get("params") or []:

@@ -4,14 +4,16 @@ A journey's HAR (as the e2e suite keeps it: requests with secrets masked, answer
 and the run's request graph (`harness.apigraph`) are enough to drive the same journey again
 as a new shopper: each request is sent as recorded, except that every value the graph says
 came from an earlier answer (a cart UUID, an order id, a CSRF token) is taken from *this*
-replay's own answers, and the shopper's identity (email, masked password) is swapped for a
-fresh one. The security suite's authorisation matrix replays shopper A's journey and sends A's
-object ids with shopper B's session; `qgate load record` writes the same logic as locust code.
+replay's own answers, and the shopper's identity (email, masked password, and what a shop may
+require unique per shopper: a phone number, a user name) is swapped for a fresh one. The
+security suite's authorisation matrix replays shopper A's journey and sends A's object ids
+with shopper B's session; `qgate load record` writes the same logic as locust code.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from harness.apigraph import (
     generic_path,
     id_kind,
     is_static,
+    json_leaves,
     link_values,
     url_origin,
 )
@@ -42,6 +45,99 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _SKIPPED_HEADERS = frozenset({"cookie", "host", "content-length", "connection",
                               "accept-encoding", "authorization", "user-agent",
                               "upgrade-insecure-requests", "accept-language"})
+
+
+_PHONE_KEY = re.compile(r"(?i)phone|mobile|msisdn|^tel$|whatsapp|contact_?(no|num)")
+_NAME_KEY = re.compile(r"(?i)user_?name|^login$|^handle$|nick_?name|screen_?name")
+_PHONE = re.compile(r"\+?[\d\s().-]+")
+
+
+def unique_field(key: str, value: Any) -> str:
+    """"phone" or "name" when a body field (`key`: its name or JSON path) holds what a shop may
+    require unique per shopper (a phone number, a user name), else ""."""
+    last = ([k for k in re.split(r"[.\[\]]+", key) if k] or [""])[-1]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    text = str(value)
+    if (_PHONE_KEY.search(last) and _PHONE.fullmatch(text)
+            and 7 <= sum(c.isdigit() for c in text) <= 15):
+        return "phone"
+    if _NAME_KEY.search(last) and isinstance(value, str) and value.strip() and value != MASK \
+            and not _EMAIL.search(value):
+        return "name"
+    return ""
+
+
+def unique_fields(steps: Sequence[Step]) -> dict[str, str]:
+    """The recorded values of a journey's bodies a shop may require unique per shopper
+    (value → "phone" or "name"), in the order they were sent."""
+    found: dict[str, str] = {}
+    for step in steps:
+        for key, value in body_fields(step.body, step.mime):
+            kind = unique_field(key, value)
+            if kind:
+                found.setdefault(str(value), kind)
+    return found
+
+
+def body_fields(body: str, mime: str) -> Iterator[tuple[str, Any]]:
+    """(name or JSON path, value) of every field of a request body (JSON leaves, form pairs)."""
+    if not body:
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        if "form-urlencoded" in mime.lower() or ("=" in body and " " not in body):
+            yield from parse_qsl(body, keep_blank_values=True)
+        return
+    for path, value, _ in json_leaves(data):
+        yield path, value
+
+
+def fresh_phone(recorded: str, keep: int, rng: random.Random | None = None) -> str:
+    """A new shopper's phone number shaped like `recorded` (its format, length and country
+    code): its first `keep` digits kept, the others drawn anew, the first of them 2-9."""
+    draw = rng or random.Random()
+    out, digits = [], 0
+    for ch in recorded:
+        if ch.isdigit():
+            digits += 1
+            if digits > keep:
+                ch = draw.choice("23456789" if digits == keep + 1 else "0123456789")
+        out.append(ch)
+    return "".join(out)
+
+
+def phone_keep(recorded: str) -> int:
+    """How many leading digits of a recorded phone number `fresh_phone` keeps: with
+    `phonenumbers` (when installed) and a number written with its +country code, the fewest
+    after the country code with which every one drawn is valid, at least 6 left to draw;
+    otherwise all but the last 7."""
+    digits = sum(c.isdigit() for c in recorded)
+    fallback = digits - min(7, digits - 1)
+    try:
+        import phonenumbers
+    except ImportError:
+        return fallback
+    try:
+        number = phonenumbers.parse(recorded, None)
+    except phonenumbers.NumberParseException:
+        return fallback
+    if not phonenumbers.is_valid_number(number):
+        return fallback
+    rng = random.Random(recorded)  # the same recording writes the same file
+    for keep in range(len(str(number.country_code)), digits - 5):
+        if all(phonenumbers.is_valid_number(phonenumbers.parse(fresh_phone(recorded, keep, rng),
+                                                               None)) for _ in range(40)):
+            return keep
+    return fallback
+
+
+def fresh_name(recorded: str) -> str:
+    """A new shopper's user name: the recorded one's letters and a random suffix."""
+    import uuid
+
+    return (re.sub(r"[^A-Za-z]", "", recorded)[:12] or "shopper") + uuid.uuid4().hex[:8]
 
 
 def _replayed(name: str) -> bool:
@@ -177,6 +273,8 @@ class Replay:
     found: dict[tuple[str, str], str] = field(default_factory=dict)
     #: a recorded value → this replay's own (emails)
     swapped: dict[str, str] = field(default_factory=dict)
+    #: a recorded phone number or user name → this replay's own
+    unique: dict[str, str] = field(default_factory=dict)
     #: the latest value of each hidden field, whatever page it came from (a CSRF token)
     fields: dict[str, str] = field(default_factory=dict)
 
@@ -234,29 +332,45 @@ class Replay:
             return json.dumps(self._swap_json(data))
         if "form-urlencoded" in mime.lower() or ("=" in body and " " not in body):
             pairs = parse_qsl(body, keep_blank_values=True)
-            return urlencode([(k, self._swap(v)) for k, v in pairs])
+            return urlencode([(k, self._swap_field(k, v)) for k, v in pairs])
         return self._swap(body)
 
-    def _swap_json(self, data: Any) -> Any:
+    def _swap_json(self, data: Any, key: str = "") -> Any:
         if isinstance(data, dict):
-            return {k: self._swap_json(v) for k, v in data.items()}
+            return {k: self._swap_json(v, str(k)) for k, v in data.items()}
         if isinstance(data, list):
-            return [self._swap_json(v) for v in data]
-        return self._swap(data) if isinstance(data, str) else data
+            return [self._swap_json(v, key) for v in data]
+        return self._swap_field(key, data)
+
+    def _swap_field(self, key: str, value: Any) -> Any:
+        """A body field's value as this shopper sends it: a phone number or user name of their
+        own (one per recorded value), the identity swapped in any other string."""
+        kind = unique_field(key, value)
+        if kind and str(value) not in self.unique:
+            self.unique[str(value)] = (fresh_phone(str(value), phone_keep(str(value)))
+                                       if kind == "phone" else fresh_name(str(value)))
+        if str(value) in self.unique and not isinstance(value, bool):
+            own = self.unique[str(value)]
+            return int(own) if isinstance(value, int) else own
+        return self._swap(value) if isinstance(value, str) else value
 
     def send(self, step: Step, *, ids_from: Replay | None = None,
              check: bool = True) -> tuple[Prepared, Any]:
         """Send the step; learn what its answer carried. With `check`, an answer that failed
         where the recording passed is a `ReplayError`."""
         prepared = self.prepare(step, ids_from=ids_from)
-        response = self.client.request(prepared.method, prepared.url, headers=prepared.headers,
-                                       content=prepared.body.encode() if prepared.body else None,
-                                       follow_redirects=False)
+        response = self.request(prepared)
         if check and step.status and step.status < 400 <= response.status_code:
             raise ReplayError(f"{step.template}: the recording got {step.status}, the replay "
                               f"{response.status_code}: {response.text[:160]!r}")
         self.learn(step.template, response)
         return prepared, response
+
+    def request(self, prepared: Prepared) -> Any:
+        """Send a prepared request as this shopper (no redirect followed, nothing learnt)."""
+        return self.client.request(prepared.method, prepared.url, headers=prepared.headers,
+                                   content=prepared.body.encode() if prepared.body else None,
+                                   follow_redirects=False)
 
     def learn(self, template: str, response: Any) -> None:
         """Remember the values this answer carried that later requests send back."""
@@ -275,6 +389,8 @@ class Replay:
         """One value with the identity swapped (an email inside it, the masked password)."""
         if text == MASK:
             return self.identity.get("password", text)
+        if text in self.unique:  # a phone number or user name sent again (a log-in)
+            return self.unique[text]
 
         def fresh(m: re.Match[str]) -> str:
             recorded = m.group(0)
@@ -327,15 +443,10 @@ def text_after(html: str, anchor: str) -> str:
     return match.group(1) if match else ""
 
 
-def _json_values(data: Any, wanted: set[str], path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _json_values(v, wanted, f"{path}.{k}" if path else str(k))
-    elif isinstance(data, list):
-        for v in data[:50]:
-            yield from _json_values(v, wanted, f"{path}[]")
-    elif data is not None and not isinstance(data, bool) and generic_path(path) in wanted:
-        yield generic_path(path), str(data)
+def _json_values(data: Any, wanted: set[str]) -> Iterator[tuple[str, str]]:
+    for path, value, _ in json_leaves(data):
+        if value is not None and not isinstance(value, bool) and generic_path(path) in wanted:
+            yield generic_path(path), str(value)
 
 
 def _place(corr: Correlation, value: str, url: str, body: str, mime: str,

@@ -13,6 +13,7 @@ in `[load] locustfile`.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import keyword
 import math
@@ -28,7 +29,15 @@ from harness.apigraph import ApiGraph, Correlation, read_graph
 from harness.errors import ConfigError, HarnessError
 from harness.har import har_files
 from harness.redaction import MASK
-from harness.replay import Step, obtained_sources, read_journey
+from harness.replay import (
+    Step,
+    fresh_name,
+    fresh_phone,
+    obtained_sources,
+    phone_keep,
+    read_journey,
+    unique_fields,
+)
 
 #: the default mix: most shoppers browse, fewer search, fewer fill a cart, fewest buy
 DEFAULT_MIX: dict[str, int] = {"browse": 50, "search": 25, "cart": 15, "checkout": 10}
@@ -39,6 +48,8 @@ _STOP_WORDS = {"is", "the", "your", "a", "an", "of", "no", "to", "for", "and", "
 _GENERIC_KEYS = {"id", "uuid", "key", "token", "number", "code", "pk", "ref"}
 # recorded request headers a load test sends too (the rest describe the recording browser)
 _KEPT_HEADER = re.compile(r"(?i)^x-|^idempotency-key$|^authorization$")
+#: where a task's own phone numbers and user names are kept among its variables
+_UNIQUE = "unique"
 
 
 class RecordError(HarnessError):
@@ -182,6 +193,13 @@ def render_locustfile(graph: ApiGraph, journeys: Sequence[Journey], *, source: s
     low = round(min(max(statistics.median(gaps) if gaps else 0.5, 0.1), 5.0), 2)
     high = round(min(max(gaps[int(len(gaps) * 0.9)] if gaps else 2.0, low + 0.1), 10.0), 2)
     tasks = "\n".join(_render_task(graph, j) for j in journeys)
+    kinds = {kind for j in journeys for kind in unique_fields(j.steps).values()}
+    # the generators of `harness.replay`, as the file's own code (it imports nothing of ours)
+    helpers = "\n\n".join(inspect.getsource(f) for kind, f in
+                          (("phone", fresh_phone), ("name", fresh_name)) if kind in kinds)
+    helpers = f"\n{helpers}\n" if helpers else "\n"
+    unique_doc = "".join(f", a {what} of its own" for kind, what in
+                         (("phone", "phone number"), ("name", "user name")) if kind in kinds)
     stages = ", ".join(f"{j.name} ({j.stage}, weight {j.weight})" for j in journeys)
     return f'''"""Shopper journeys recorded by qgate from {source} (environment {environment}).
 
@@ -193,12 +211,14 @@ Review it, edit it, commit it, then name it in the environment:
 Tasks: {stages}.
 Every request is named after its template in the request graph (api-graph.json), so
 [load.slo] objectives and the graph's drift speak of the same requests. Ids and tokens are
-read from this run's own answers (never replayed); each task signs up its own shopper.
+read from this run's own answers (never replayed); each task signs up its own shopper
+(a fresh address{unique_doc}).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import uuid
 from html.parser import HTMLParser
@@ -213,7 +233,7 @@ def fresh_email() -> str:
     """A new shopper's address: nothing here reaches a real person."""
     return f"load+{{uuid.uuid4().hex[:12]}}@example.com"
 
-
+{helpers}
 class _Hidden(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -294,6 +314,13 @@ def _render_task(graph: ApiGraph, journey: Journey) -> str:
     if any(_EMAIL.search(unquote_plus(s.body + s.url)) for s in journey.steps):
         lines.append("        email = fresh_email()")
     names: dict[tuple[str, str], str] = {}
+    # what a shop may require unique per shopper (a phone number, a user name): each task's own
+    for recorded, kind in unique_fields(journey.steps).items():
+        var = _unique("phone" if kind == "phone" else "user_name", names)
+        names[(_UNIQUE, recorded)] = var
+        make = (f"fresh_phone({recorded!r}, {phone_keep(recorded)})" if kind == "phone"
+                else f"fresh_name({recorded!r})")
+        lines.append(f"        {var} = {make}")
     needed = _needed_sources(graph, journey.steps)
     for step in journey.steps:
         lines.extend(_render_step(graph, step, names, needed))
@@ -396,43 +423,46 @@ def _body_expr(step: Step, feeding: Sequence[Correlation],
         return ""
     values = {c.target_where[5:]: names[_slot(c.source, c.source_path)] for c in feeding
               if c.target_where.startswith("body:")}
+    own = {recorded: var for (where, recorded), var in names.items() if where == _UNIQUE}
     try:
         data = json.loads(step.body)
     except ValueError:
         pass
     else:
-        return "json=" + _py(data, values, "")
+        return "json=" + _py(data, values, "", own)
     if "form-urlencoded" in step.mime or "=" in step.body:
         items = []
         for k, v in parse_qsl(step.body, keep_blank_values=True):
-            items.append(f"{k!r}: {values[k] if k in values else _value(v)}")
+            items.append(f"{k!r}: {values[k] if k in values else _value(v, own)}")
         return "data={" + ", ".join(items) + "}"
     return f"data={step.body!r}"
 
 
-def _py(data: Any, values: Mapping[str, str], path: str) -> str:
-    """`data` as Python source, with correlated leaves as variables."""
+def _py(data: Any, values: Mapping[str, str], path: str, own: Mapping[str, str]) -> str:
+    """`data` as Python source, with correlated leaves and the task's own identity values as
+    variables."""
     generic = re.sub(r"\[\d+\]", "[]", path)
-    if generic in values and not isinstance(data, (dict, list)):
-        return values[generic] if not isinstance(data, int) or isinstance(data, bool) \
-            else f"int({values[generic]})"
+    var = values.get(generic) or (own.get(str(data)) if isinstance(data, (str, int)) else None)
+    if var and not isinstance(data, (dict, list)):
+        return var if not isinstance(data, int) or isinstance(data, bool) else f"int({var})"
     if isinstance(data, dict):
-        return "{" + ", ".join(f"{k!r}: {_py(v, values, f'{path}.{k}' if path else str(k))}"
+        return "{" + ", ".join(f"{k!r}: {_py(v, values, f'{path}.{k}' if path else str(k), own)}"
                                for k, v in data.items()) + "}"
     if isinstance(data, list):
-        return "[" + ", ".join(_py(v, values, f"{path}[{i}]") for i, v in enumerate(data)) + "]"
+        return "[" + ", ".join(_py(v, values, f"{path}[{i}]", own)
+                               for i, v in enumerate(data)) + "]"
     if isinstance(data, str):
-        return _value(data)
+        return _value(data, own)
     return repr(data)
 
 
-def _value(text: str) -> str:
+def _value(text: str, own: Mapping[str, str]) -> str:
     """A recorded string as Python: the shopper's identity as this task's own."""
     if text == MASK:
         return "PASSWORD"
     if _EMAIL.fullmatch(text):
         return "email"
-    return repr(text)
+    return own.get(text) or repr(text)
 
 
 def _var_name(graph: ApiGraph, key: tuple[str, str]) -> str:
@@ -462,7 +492,8 @@ def _var_name(graph: ApiGraph, key: tuple[str, str]) -> str:
             parent = segments[-1] if segments else ""
         name = f"{parent}_{last}" if parent and last.lower() in _GENERIC_KEYS else last
     name = re.sub(r"\W|^(?=\d)", "_", re.sub(r"(?<!^)(?=[A-Z])", "_", name)).lower()
-    return name + "_" if keyword.iskeyword(name) or name in ("r", "self", "email") else name
+    return name + "_" if keyword.iskeyword(name) or name in ("r", "self", "email", "random") \
+        else name
 
 
 def _unique(name: str, names: Mapping[tuple[str, str], str]) -> str:

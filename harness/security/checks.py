@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -159,49 +159,15 @@ def _check_object(target: ScanTarget, settings: SecuritySettings, clients: Clien
     if owned.signed_in and sign_up is None:
         raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
     base = target.base_url
-    problems: list[Problem] = []
     with ExitStack() as stack:
-        owner, bob, anon = (stack.enter_context(clients()) for _ in range(3))
-        values = Identity.fresh("security-a").values
-        if owned.signed_in and sign_up is not None:
-            step(owner, sign_up, base, values, f"{where}: sign-up of shopper A")
-        chain(owner, owned.create, base, values, f"{where}.create")
-        others = [("an anonymous visitor", anon)]
-        if sign_up is not None:
-            step(bob, sign_up, base, Identity.fresh("security-b").values,
-                  f"{where}: sign-up of shopper B")
-            others.insert(0, ("shopper B", bob))
-        for spec in owned.read:
-            request = prepare(spec, base, values)
-            own = send(owner, request)
-            if not 200 <= own.status_code < 300:
-                raise CheckError(f"{where}: shopper A cannot read their own {owned.name}: "
-                                 f"{request.method} {request.url} answered {own.status_code}",
-                                 hint="check its create (captures) and read requests")
-            for who, client in others:
-                seen = send(client, request)
-                if 200 <= seen.status_code < 300:
-                    problems.append(_authz(f"{who} read shopper A's {owned.name}: "
-                                           f"{request.method} {request.url} answered "
-                                           f"{seen.status_code}", request, who, owned.name))
-        changed = False
-        for spec in owned.write:
-            request = prepare(spec, base, values)
-            for who, client in others:
-                done = send(client, request)
-                if accepted(done):
-                    changed = True
-                    problems.append(_authz(f"{who} changed shopper A's {owned.name}: "
-                                           f"{request.method} {request.url} answered "
-                                           f"{done.status_code}", request, who, owned.name))
-        if owned.write and not changed:
-            request = prepare(owned.write[0], base, values)
-            own = send(owner, request)
-            if not accepted(own):  # the refusals above prove nothing if nobody may write
-                raise CheckError(f"{where}: shopper A cannot change their own {owned.name}: "
-                                 f"{request.method} {request.url} answered {own.status_code}",
-                                 hint="check its write requests")
-    return problems
+        owner, values = new_shopper(stack, clients, base, "security-a",
+                                    sign_up if owned.signed_in else None,
+                                    f"{where}: sign-up of shopper A", owned.create,
+                                    f"{where}.create")
+        others = _others(stack, clients, base, sign_up, f"{where}: sign-up of shopper B")
+        return _try_owned(owner, others, base, values, _Owned(
+            owned.name, owned.read, owned.write, "change", "changed", f"{where}: ",
+            "check its create (captures) and read requests", "check its write requests"))
 
 
 def _check_orders(target: ScanTarget, settings: SecuritySettings,
@@ -209,14 +175,12 @@ def _check_orders(target: ScanTarget, settings: SecuritySettings,
     a = settings.authorisation
     assert a.sign_up is not None
     base = target.base_url
-    problems: list[Problem] = []
     with ExitStack() as stack:
-        alice, bob, anon = (stack.enter_context(clients()) for _ in range(3))
-        ida, idb = Identity.fresh("security-a"), Identity.fresh("security-b")
-        step(alice, a.sign_up, base, ida.values, "sign-up of shopper A")
+        alice, values = new_shopper(stack, clients, base, "security-a", a.sign_up,
+                                    "sign-up of shopper A")
         response = None
         for i, spec in enumerate(a.place_order):
-            response = step(alice, spec, base, ida.values, f"place_order[{i}] for shopper A")
+            response = step(alice, spec, base, values, f"place_order[{i}] for shopper A")
         try:
             order_id = json_path(response.json() if response is not None else None, a.order_id)
         except ValueError:
@@ -224,36 +188,89 @@ def _check_orders(target: ScanTarget, settings: SecuritySettings,
         if order_id in (None, ""):
             raise CheckError(f"the last place_order response has no order id at "
                              f"'{a.order_id}' (security.authorisation.order_id)")
-        step(bob, a.sign_up, base, idb.values, "sign-up of shopper B")
-        values = {**ida.values, "order_id": str(order_id)}
-        for spec in a.read_order:
-            request = prepare(spec, base, values)
-            own = send(alice, request)
-            if not 200 <= own.status_code < 300:
-                raise CheckError(f"shopper A cannot read their own order: {request.method} "
-                                 f"{request.url} answered {own.status_code}",
-                                 hint="check security.authorisation.read_order")
-            for who, client in (("shopper B", bob), ("an anonymous visitor", anon)):
-                seen = send(client, request)
-                if 200 <= seen.status_code < 300:
-                    problems.append(_authz(f"{who} read shopper A's order: {request.method} "
-                                           f"{request.url} answered {seen.status_code}",
-                                           request, who))
-        for spec in a.cancel_order:
-            request = prepare(spec, base, values)
-            for who, client in (("shopper B", bob), ("an anonymous visitor", anon)):
-                done = send(client, request)
-                if accepted(done):
-                    problems.append(_authz(f"{who} cancelled shopper A's order: "
-                                           f"{request.method} {request.url} answered "
-                                           f"{done.status_code}", request, who))
-        if a.cancel_order and not problems:
-            request = prepare(a.cancel_order[0], base, values)
-            own = send(alice, request)
-            if not accepted(own):  # the refusals above prove nothing if nobody may cancel
-                raise CheckError(f"shopper A cannot cancel their own order: {request.method} "
-                                 f"{request.url} answered {own.status_code}",
-                                 hint="check security.authorisation.cancel_order")
+        others = _others(stack, clients, base, a.sign_up, "sign-up of shopper B")
+        return _try_owned(alice, others, base, {**values, "order_id": str(order_id)}, _Owned(
+            "order", a.read_order, a.cancel_order, "cancel", "cancelled", "",
+            "check security.authorisation.read_order",
+            "check security.authorisation.cancel_order"))
+
+
+def new_shopper(stack: ExitStack, clients: ClientFactory, base: str, label: str,
+                sign_up: RequestSpec | None = None, signing_up: str = "",
+                setup: Sequence[RequestSpec] = (), setting_up: str = "",
+                ) -> tuple[Any, dict[str, str]]:
+    """One simulated shopper: a client of their own (cookies) entered on `stack`, fresh
+    identity values (`Identity.fresh(label)`), signed up with `sign_up` when given, then
+    `setup` sent in order (`signing_up`, `setting_up`: what a failed step is called). Returns
+    the client and the values, with every capture."""
+    client = stack.enter_context(clients())
+    values = Identity.fresh(label).values
+    if sign_up is not None:
+        step(client, sign_up, base, values, signing_up)
+    chain(client, list(setup), base, values, setting_up)
+    return client, values
+
+
+def _others(stack: ExitStack, clients: ClientFactory, base: str, sign_up: RequestSpec | None,
+            signing_up: str) -> list[tuple[str, Any]]:
+    """Who tries shopper A's object: shopper B (when a sign-up is declared) and an anonymous
+    visitor."""
+    anon = stack.enter_context(clients())
+    if sign_up is None:
+        return [("an anonymous visitor", anon)]
+    bob, _ = new_shopper(stack, clients, base, "security-b", sign_up, signing_up)
+    return [("shopper B", bob), ("an anonymous visitor", anon)]
+
+
+@dataclass(frozen=True)
+class _Owned:
+    """One object of shopper A's, as the owner / shopper B / anonymous loop tries it."""
+
+    name: str
+    read: list[RequestSpec]
+    write: list[RequestSpec]
+    verb: str  # what a write does to it ("change"), and as told ("changed")
+    done: str
+    where: str  # what a failed control step is prefixed with
+    read_hint: str
+    write_hint: str
+
+
+def _try_owned(owner: Any, others: list[tuple[str, Any]], base: str, values: dict[str, str],
+               owned: _Owned) -> list[Problem]:
+    """Each read and write of A's object sent by the others: one answered 2xx, or accepted, is
+    a problem. A's own read is the reads' control; A's own first write is the writes' when
+    nothing was found (a control that fails proves the refusals nothing: CheckError)."""
+    problems: list[Problem] = []
+    for spec in owned.read:
+        request = prepare(spec, base, values)
+        own = send(owner, request)
+        if not 200 <= own.status_code < 300:
+            raise CheckError(f"{owned.where}shopper A cannot read their own {owned.name}: "
+                             f"{request.method} {request.url} answered {own.status_code}",
+                             hint=owned.read_hint)
+        for who, client in others:
+            seen = send(client, request)
+            if 200 <= seen.status_code < 300:
+                problems.append(_authz(f"{who} read shopper A's {owned.name}: "
+                                       f"{request.method} {request.url} answered "
+                                       f"{seen.status_code}", request, who, owned.name))
+    for spec in owned.write:
+        request = prepare(spec, base, values)
+        for who, client in others:
+            done = send(client, request)
+            if accepted(done):
+                problems.append(_authz(f"{who} {owned.done} shopper A's {owned.name}: "
+                                       f"{request.method} {request.url} answered "
+                                       f"{done.status_code}", request, who, owned.name))
+    # a control that fails proves the refusals nothing, but must not hide a finding
+    if owned.write and not problems:
+        request = prepare(owned.write[0], base, values)
+        own = send(owner, request)
+        if not accepted(own):
+            raise CheckError(f"{owned.where}shopper A cannot {owned.verb} their own "
+                             f"{owned.name}: {request.method} {request.url} answered "
+                             f"{own.status_code}", hint=owned.write_hint)
     return problems
 
 
@@ -305,11 +322,10 @@ def check_csrf(target: ScanTarget, settings: SecuritySettings,
     for i, form in enumerate(c.forms):
         problems += _check_form(target, settings, clients, form, i)
     for i, spec in enumerate(c.cross_site_api):
-        with clients() as client:
-            values = Identity.fresh().values
-            if settings.authorisation.sign_up is not None:
-                step(client, settings.authorisation.sign_up, target.base_url, values,
-                      "sign-up before the cross-site write")
+        with ExitStack() as stack:
+            client, values = new_shopper(stack, clients, target.base_url, "security",
+                                         settings.authorisation.sign_up,
+                                         "sign-up before the cross-site write")
             request = prepare(spec, target.base_url, values)
             foreign = send(client, request, Origin=FOREIGN_ORIGIN)
             if accepted(foreign) or foreign.status_code >= 500:
@@ -390,15 +406,13 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
     where = f"security.csrf.forms[{index}]"
     base = target.base_url
     problems = []
-    with clients() as client:
-        values = Identity.fresh().values
-        if form.signed_in:
-            if settings.authorisation.sign_up is None:
-                raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
-            step(client, settings.authorisation.sign_up, base, values, "sign-up for the form")
-
-        for i, spec in enumerate(form.before):
-            step(client, spec, base, values, f"{where}.before[{i}]")
+    sign_up = settings.authorisation.sign_up
+    if form.signed_in and sign_up is None:
+        raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+    with ExitStack() as stack:
+        client, values = new_shopper(stack, clients, base, "security",
+                                     sign_up if form.signed_in else None,
+                                     "sign-up for the form", form.before, f"{where}.before")
 
         def page() -> tuple[str, dict[str, str]]:
             """The token field's name, and the page's hidden inputs (a browser sends them)."""
@@ -724,13 +738,13 @@ def check_response_hygiene(target: ScanTarget, settings: SecuritySettings,
         return problems
     for i, mistake in enumerate(hygiene.client_errors):
         where = f"security.hygiene.client_errors[{i}] ({mistake.name})"
-        with clients() as client:
-            values = Identity.fresh("security-h").values
-            if mistake.signed_in:
-                if settings.authorisation.sign_up is None:
-                    raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
-                step(client, settings.authorisation.sign_up, base, values, f"{where} sign-up")
-            chain(client, mistake.before, base, values, f"{where}.before")
+        sign_up = settings.authorisation.sign_up
+        if mistake.signed_in and sign_up is None:
+            raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+        with ExitStack() as stack:
+            client, values = new_shopper(stack, clients, base, "security-h",
+                                         sign_up if mistake.signed_in else None,
+                                         f"{where} sign-up", mistake.before, f"{where}.before")
             request = prepare(mistake.request, base, values)
             response = send(client, request)
             if response.status_code >= 500:

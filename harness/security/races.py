@@ -16,11 +16,10 @@ from harness.security.checks import (
     NotDeclared,
     Problem,
     accepted,
-    chain,
+    new_shopper,
     problem,
-    step,
 )
-from harness.security.requests import Filled, Identity, captured, json_path, prepare, send
+from harness.security.requests import Filled, captured, json_path, prepare, send
 from harness.security.scan import ScanTarget
 from harness.security.settings import Invariant, Race, SecuritySettings
 
@@ -46,14 +45,11 @@ def _run_race(target: ScanTarget, settings: SecuritySettings, clients: ClientFac
         raise CheckError(f"{where}.parallel must be at least 2")
     base = target.base_url
     with ExitStack() as stack:
-        shoppers: list[tuple[Any, dict[str, str]]] = []
-        for n in range(race.parallel if race.shoppers == "each" else 1):
-            client = stack.enter_context(clients())
-            values = Identity.fresh(f"security-race{n}").values
-            if race.signed_in and sign_up is not None:
-                step(client, sign_up, base, values, f"{where}: sign-up of shopper {n + 1}")
-            chain(client, race.setup, base, values, f"{where}.setup")
-            shoppers.append((client, values))
+        shoppers = [new_shopper(stack, clients, base, f"security-race{n}",
+                                sign_up if race.signed_in else None,
+                                f"{where}: sign-up of shopper {n + 1}", race.setup,
+                                f"{where}.setup")
+                    for n in range(race.parallel if race.shoppers == "each" else 1)]
         senders: list[tuple[Any, dict[str, str]]] = list(shoppers)
         while len(senders) < race.parallel:  # one shopper: her cookies in a client per request
             twin = stack.enter_context(clients())

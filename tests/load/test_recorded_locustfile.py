@@ -83,3 +83,50 @@ def test_a_locustfile_recorded_from_the_journeys_places_orders(tmp_path: Path,
     assert metrics["load.orders_per_min"] > 0
     assert gated.code == 0, gated.out[-3000:]
     assert run["verdict"]["decision"] == "GO"
+
+
+SIGN_UP_SHOPPERS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import recorded
+recorded.RecordedShopper.host = sys.argv[2]
+from locust.env import Environment
+env = Environment(user_classes=[recorded.RecordedShopper])
+phones = []
+env.events.request.add_listener(lambda name, response, exception, **_: phones.append(
+    response.json()["customer"]["phone"]) if name == "POST /api/signup" and not exception
+    else None)
+for _ in range(3):
+    getattr(recorded.RecordedShopper(env), sys.argv[3])()
+print(json.dumps(phones))
+"""
+
+
+def test_each_recorded_shopper_signs_up_with_a_phone_number_of_its_own(tmp_path: Path) -> None:
+    """A shop with one account per phone number: the recorded number is replayed by nobody;
+    each virtual shopper's is its own, shaped like it (country code, prefix, format)."""
+    import subprocess
+    import sys
+
+    import phonenumbers
+
+    from harness.apigraph import record_flow
+    from harness.har import scrub_har
+    from harness.load.record import record_locustfile
+    from uuid_shop import record_checkout, uuid_shop
+
+    recorded = "+91 98765 43210"
+    har = tmp_path / "run" / "artifacts" / "e2e" / "har" / "checkout_desktop.har"
+    har.parent.mkdir(parents=True)
+    with uuid_shop(uuid_only=False) as url:
+        har.write_text(json.dumps(record_checkout(url, "e2e+rec@example.com", "pw-1", recorded)))
+        record_flow(har)
+        scrub_har(har, ["pw-1"])
+        journeys = record_locustfile(tmp_path / "run", tmp_path / "recorded.py", environment="t")
+        ran = subprocess.run([sys.executable, "-c", SIGN_UP_SHOPPERS, str(tmp_path), url,
+                              journeys[0].name], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    phones = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert len(set(phones)) == 3, (phones, ran.stderr[-2000:])
+    assert all(len(p) == len(recorded) and p.startswith("+91 9") and p != recorded and
+               phonenumbers.is_valid_number(phonenumbers.parse(p)) for p in phones), phones

@@ -176,6 +176,15 @@ def test_cart_authorised_by_uuid_only_is_caught(shop: Any) -> None:
     assert problems[2].finding.location == f"{url}/api/carts/{cart}/items"  # the captured uuid
 
 
+def test_a_write_nobody_may_send_does_not_hide_a_read_finding(shop: Any) -> None:
+    """The declared write is refused even to the owner (its refusals prove nothing), but
+    shopper B read A's cart: the read findings stand, as for orders, not an error hiding them."""
+    settings = shop_settings(CARTS.replace("/api/carts/{uuid}/items", "/api/carts/{uuid}/no"))
+    problems = run(check_authorisation, shop(cart_uuid_only=True), settings)
+    assert [p.message.split(":")[0] for p in problems] == [
+        "shopper B read shopper A's cart", "an anonymous visitor read shopper A's cart"]
+
+
 def test_a_capture_that_finds_nothing_is_a_harness_error(shop: Any) -> None:
     from harness.security.checks import CheckError
 

@@ -1,12 +1,16 @@
 """A JSON + GraphQL shop of the tests' own whose carts may be authorised by UUID only, and a
 recorder that writes what a storefront's requests looked like as a HAR (as Playwright does).
 
-- `POST /api/signup` `{"email", "password"}` → a session cookie; `POST /api/login` the same
+- `POST /api/signup` `{"email", "password"}` (and an optional `"phone"`: one account per
+  number) → a session cookie; `POST /api/login` the same
 - `POST /api/carts` → `{"data": {"uuid": …}}`, the cart belongs to the session's customer
 - `POST /api/carts/{uuid}/items` `{"sku", "qty"}`, `GET /api/carts/{uuid}`: with
   `uuid_only=True` (the defect) anyone holding the UUID may read and change the cart
 - `POST /graphql` `mutation PlaceOrder($cart: ID!)` → `{"data": {"placeOrder": {"order":
   {"id": n}}}}`; `GET /api/orders/{id}`: the owner only (always right)
+- `soft_404=True`: what is not the visitor's is answered 200 with the id echoed, no data
+  (`{"data": {"uuid": …, "items": []}}`, `{"id": n, "items": []}`, `{"error": "cart … not
+  found"}`): a soft 404, not a read
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from typing import Any
 @dataclass
 class _State:
     uuid_only: bool
+    soft_404: bool = False
     sessions: dict[str, str] = field(default_factory=dict)  # sid -> email
     accounts: dict[str, str] = field(default_factory=dict)  # email -> password
+    phones: dict[str, str] = field(default_factory=dict)  # phone -> email
     carts: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,11 +71,15 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             if parts[:2] == ["api", "carts"] and len(parts) == 3:
                 cart = state.carts.get(parts[2])
                 if cart is None or (not state.uuid_only and cart["owner"] != who):
+                    if state.soft_404:
+                        return self._send(200, {"data": {"uuid": parts[2], "items": []}})
                     return self._send(404, {"error": "no such cart"})
                 return self._send(200, {"data": {"uuid": parts[2], "items": cart["items"]}})
             if parts[:2] == ["api", "orders"] and len(parts) == 3 and parts[2].isdigit():
                 order = state.orders.get(int(parts[2]))
                 if order is None or order["owner"] != who:
+                    if state.soft_404:
+                        return self._send(200, {"id": int(parts[2]), "items": []})
                     return self._send(404, {"error": "no such order"})
                 return self._send(200, {"id": int(parts[2]), "items": order["items"]})
             if parts == [""]:
@@ -87,12 +97,19 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                     if parts[1] == "signup":
                         if email in state.accounts:
                             return self._send(409, {"error": "email taken"})
+                        phone = body.get("phone")
+                        if phone in state.phones:
+                            return self._send(409, {"error": "phone number taken"})
+                        if phone:
+                            state.phones[phone] = email
                         state.accounts[email] = password
                     elif state.accounts.get(email) != password:
                         return self._send(401, {"error": "wrong password"})
                     sid = secrets.token_hex(16)
                     state.sessions[sid] = email
-                    return self._send(200, {"customer": {"email": email}}, cookie=sid)
+                    return self._send(200, {"customer": {"email": email,
+                                                         "phone": body.get("phone")}},
+                                      cookie=sid)
                 if who is None:
                     return self._send(401, {"error": "log in first"})
                 if parts == ["api", "carts"]:
@@ -102,6 +119,8 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 if parts[:2] == ["api", "carts"] and parts[3:] == ["items"]:
                     cart = state.carts.get(parts[2])
                     if cart is None or (not state.uuid_only and cart["owner"] != who):
+                        if state.soft_404:
+                            return self._send(200, {"error": f"cart {parts[2]} not found"})
                         return self._send(404, {"error": "no such cart"})
                     cart["items"].append({"sku": body.get("sku"), "qty": body.get("qty")})
                     return self._send(200, {"data": {"uuid": parts[2],
@@ -119,9 +138,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def uuid_shop(*, uuid_only: bool) -> Iterator[str]:
+def uuid_shop(*, uuid_only: bool, soft_404: bool = False) -> Iterator[str]:
     """Serve the shop on 127.0.0.1 (a free port); yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(uuid_only)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(uuid_only, soft_404)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -162,15 +181,18 @@ class HarRecorder:
         return {"log": {"version": "1.2", "creator": {"name": "tests"}, "entries": self.entries}}
 
 
-def record_checkout(base_url: str, email: str, password: str) -> dict[str, Any]:
-    """A shopper's journey as a storefront makes it: sign up, create a cart, add to it, read
-    it, place the order with a GraphQL mutation, read the order."""
+def record_checkout(base_url: str, email: str, password: str, phone: str = ""
+                    ) -> dict[str, Any]:
+    """A shopper's journey as a storefront makes it: sign up (with a phone number, when
+    given), create a cart, add to it, read it, place the order with a GraphQL mutation, read
+    the order."""
     import httpx
 
     recorder = HarRecorder()
     with httpx.Client(base_url=base_url, event_hooks={"response": [recorder.hook]}) as client:
         client.get("/")
-        client.post("/api/signup", json={"email": email, "password": password})
+        client.post("/api/signup", json={"email": email, "password": password,
+                                         **({"phone": phone} if phone else {})})
         cart = client.post("/api/carts", json={}).json()["data"]["uuid"]
         client.post(f"/api/carts/{cart}/items", json={"sku": "MLK-1", "qty": 2})
         client.get(f"/api/carts/{cart}")
