@@ -16,9 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_support import run_qgate
 from e2e_support import BARE_SHOP, write_env
 
+from cli_support import run_qgate
 from harness.config import load_environment
 from harness.e2e.adapter import Cart, CartLine
 from harness.e2e.coverage import (
