@@ -6,10 +6,10 @@ are what the code generates, and every example in README.md and docs/ is checked
 blocks are shown, not checked; other shell fences are refused (say which one you mean).
 
 What a console example needs is in its page: a block with a title (```toml
-title="waivers.toml"```) is a file of the project, written before the console blocks after
-it on the page run; the example hosts (`EXAMPLE_URLS`) are small shops the test serves and
-the example databases (`EXAMPLE_DATABASES`) scratch PostgreSQL databases it makes (the
-shop's one with a real shop's schema and rows) and drops; both are mapped back to the
+title="waivers.toml"```) is a file of the project, written before the next console block of
+the page runs; the example hosts (`EXAMPLE_URLS`) are small shops the test serves, and the
+example databases (`EXAMPLE_DATABASES`) scratch PostgreSQL databases it makes (the shop's
+one with a real shop's schema and rows) and drops; both are mapped back to the
 example names in the output."""
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ def by_lang(*langs: str) -> list[Block]:
 
 
 def files_for(block: Block) -> dict[str, str]:
-    """The project files the page wrote before `block`: its titled blocks (the last one of
-    each name)."""
-    return {b.title: b.text for b in BLOCKS
-            if b.page == block.page and b.line < block.line and b.title}
+    """The project files the page shows just before `block`: its titled blocks since the
+    console block before it."""
+    before = [b for b in BLOCKS if b.page == block.page and b.line < block.line]
+    since = next((i + 1 for i in reversed(range(len(before)))
+                  if before[i].lang == "console"), 0)
+    return {b.title: b.text for b in before[since:] if b.title}
 
 
 def test_the_readme_is_short_and_points_to_the_docs() -> None:
