@@ -197,7 +197,10 @@ def assert_shown(expected: list[str], actual: list[str], where: str) -> None:
 def shops() -> Iterator[dict[str, str]]:
     """A healthy shop per example URL: example URL -> the shop's real URL."""
     with serve_shop(ShopApp()) as production, serve_shop(ShopApp()) as staging:
-        yield {EXAMPLE_URLS["PRODUCTION_BASE_URL"]: production.base_url,
+        # production on another host name than staging, as in real life (qgate tells them
+        # apart by host)
+        yield {EXAMPLE_URLS["PRODUCTION_BASE_URL"]: production.base_url.replace(
+                   "//127.0.0.1:", "//localhost:"),
                EXAMPLE_URLS["STAGING_BASE_URL"]: staging.base_url}
 
 
