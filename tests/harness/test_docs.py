@@ -6,11 +6,11 @@ are what the code generates, and every example in README.md and docs/ is checked
 blocks are shown, not checked; other shell fences are refused (say which one you mean).
 
 What a console example needs is in its page: a block with a title (```toml
-title="waivers.toml"```) is a file of the project, written before the next console block of
-the page runs; the example hosts (`EXAMPLE_URLS`) are small shops the test serves, and the
-example databases (`EXAMPLE_DATABASES`) scratch PostgreSQL databases it makes (the shop's
-one with a real shop's schema and rows) and drops; both are mapped back to the
-example names in the output."""
+title="waivers.toml"```) is the project's file from there on (until the page shows another
+one of that name); the example hosts (`EXAMPLE_URLS`, `EXAMPLE_HOSTS`) are small shops the
+test serves (or a closed port), and the example databases (`EXAMPLE_DATABASES`) scratch
+PostgreSQL databases it makes (the shop's one with a real shop's schema and rows) and
+drops; both are mapped back to the example names in the output."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ PAGES = sorted([PROJECT / "README.md", *DOCS.rglob("*.md")])
 #: the hosts the examples use; the test serves a shop for each and maps them back
 EXAMPLE_URLS = {"PRODUCTION_BASE_URL": "https://shop.example.com",
                 "STAGING_BASE_URL": "https://staging.example.com"}
+#: hosts the pages describe: a blue/green deploy's new colour that lost its readiness route
+#: (404), and one where nothing answers (a closed port)
+EXAMPLE_HOSTS = {"https://green.example.com": "lost /readyz",
+                 "https://down.example.com": "closed"}
 #: the databases the examples use: a scratch database each (seeded: a real shop's schema and
 #: rows, tests/support/real_schema.py; else empty); an alias reaches an example's database
 #: under another host name (the `--target is the source` example)
@@ -90,12 +94,10 @@ def by_lang(*langs: str) -> list[Block]:
 
 
 def files_for(block: Block) -> dict[str, str]:
-    """The project files the page shows just before `block`: its titled blocks since the
-    console block before it."""
-    before = [b for b in BLOCKS if b.page == block.page and b.line < block.line]
-    since = next((i + 1 for i in reversed(range(len(before)))
-                  if before[i].lang == "console"), 0)
-    return {b.title: b.text for b in before[since:] if b.title}
+    """The project files as the page left them before `block`: its titled blocks, the last
+    one of each name."""
+    return {b.title: b.text for b in BLOCKS
+            if b.page == block.page and b.line < block.line and b.title}
 
 
 def test_the_readme_is_short_and_points_to_the_docs() -> None:
@@ -196,12 +198,14 @@ def assert_shown(expected: list[str], actual: list[str], where: str) -> None:
 @pytest.fixture(scope="module")
 def shops() -> Iterator[dict[str, str]]:
     """A healthy shop per example URL: example URL -> the shop's real URL."""
-    with serve_shop(ShopApp()) as production, serve_shop(ShopApp()) as staging:
+    with serve_shop(ShopApp()) as production, serve_shop(ShopApp()) as staging, \
+            serve_shop(ShopApp(missing={"/readyz"})) as green:
         # production on another host name than staging, as in real life (qgate tells them
         # apart by host)
         yield {EXAMPLE_URLS["PRODUCTION_BASE_URL"]: production.base_url.replace(
                    "//127.0.0.1:", "//localhost:"),
-               EXAMPLE_URLS["STAGING_BASE_URL"]: staging.base_url}
+               EXAMPLE_URLS["STAGING_BASE_URL"]: staging.base_url,
+               "https://green.example.com": green.base_url}
 
 
 @pytest.fixture
@@ -228,7 +232,7 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
 
 @pytest.mark.parametrize("block", by_lang("console"), ids=lambda b: b.where)
 def test_console_examples_run(block: Block, shops: dict[str, str], databases: dict[str, str],
-                              tmp_path: Path) -> None:
+                              closed_port_url: str, tmp_path: Path) -> None:
     steps = steps_of(block)
     assert steps, f"{block.where}: a console block shows `$ command` lines and their output"
     bin_dir = tmp_path / "bin"
@@ -249,7 +253,9 @@ def test_console_examples_run(block: Block, shops: dict[str, str], databases: di
     for name, text in files_for(block).items():  # the files the page showed before it
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text)
-    examples = dict(sorted((shops | databases).items(), key=lambda kv: -len(kv[0])))
+    hosts = shops | databases | {"https://down.example.com": closed_port_url}
+    assert set(EXAMPLE_HOSTS) <= set(hosts)
+    examples = dict(sorted(hosts.items(), key=lambda kv: -len(kv[0])))
     script = ""
     for step in steps:
         command = step.command
