@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import runpy
+import shlex
 import subprocess
 import sys
 import tomllib
