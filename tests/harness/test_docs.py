@@ -10,7 +10,8 @@ title="waivers.toml"```) is the project's file from there on (until the page sho
 one of that name); the example hosts (`EXAMPLE_URLS`, `EXAMPLE_HOSTS`) are small shops the
 test serves (or a closed port), and the example databases (`EXAMPLE_DATABASES`) scratch
 PostgreSQL databases it makes (the shop's one with a real shop's schema and rows) and
-drops; both are mapped back to the example names in the output."""
+drops; `/path/to/qgate` is qgate's checkout; all are mapped back to the example names in
+the output."""
 
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ EXAMPLE_DATABASES = {"postgresql://postgres@db.example.com/shop": "seeded",
                      "postgresql://postgres@staging-db.example.com/shop": "empty"}
 DATABASE_ALIASES = {"postgresql://postgres@db.internal/shop":
                     "postgresql://postgres@db.example.com/shop"}
+#: qgate's checkout, where a page copies the demo store's files from
+EXAMPLE_PATHS = {"/path/to/qgate": str(PROJECT)}
 SHELL_FENCES = {"bash", "sh", "shell", "shell-session", "zsh", "console-session"}
 
 
@@ -253,7 +256,7 @@ def test_console_examples_run(block: Block, shops: dict[str, str], databases: di
     for name, text in files_for(block).items():  # the files the page showed before it
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text)
-    hosts = shops | databases | {"https://down.example.com": closed_port_url}
+    hosts = shops | databases | {"https://down.example.com": closed_port_url} | EXAMPLE_PATHS
     assert set(EXAMPLE_HOSTS) <= set(hosts)
     examples = dict(sorted(hosts.items(), key=lambda kv: -len(kv[0])))
     script = ""
