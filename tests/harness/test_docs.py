@@ -40,10 +40,9 @@ PAGES = sorted([PROJECT / "README.md", *DOCS.rglob("*.md")])
 #: the hosts the examples use; the test serves a shop for each and maps them back
 EXAMPLE_URLS = {"PRODUCTION_BASE_URL": "https://shop.example.com",
                 "STAGING_BASE_URL": "https://staging.example.com"}
-#: hosts the pages describe: a blue/green deploy's new colour that lost its readiness route
-#: (404), and one where nothing answers (a closed port)
-EXAMPLE_HOSTS = {"https://green.example.com": "lost /readyz",
-                 "https://down.example.com": "closed"}
+#: the other hosts the pages describe (what the test gives each)
+EXAMPLE_HOSTS = {"https://green.example.com": "a new deploy that lost its readiness route (404)",
+                 "https://down.example.com": "nothing answers (a closed port)"}
 #: the databases the examples use: a scratch database each (seeded: a real shop's schema and
 #: rows, tests/support/real_schema.py; else empty); an alias reaches an example's database
 #: under another host name (the `--target is the source` example)
@@ -216,9 +215,8 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
     """A scratch database for each example database the block names: example URL -> the
     real one (aliases reach the same database as 'localhost')."""
     block: Block = request.node.callspec.params["block"]
-    named = [url for url in EXAMPLE_DATABASES if url in block.text] + [
-        DATABASE_ALIASES[alias] for alias in DATABASE_ALIASES
-        if alias in block.text]
+    named = [url for url in EXAMPLE_DATABASES if url in block.text]
+    named += [url for alias, url in DATABASE_ALIASES.items() if alias in block.text]
     if not named:
         yield {}
         return
@@ -258,7 +256,8 @@ def test_console_examples_run(block: Block, shops: dict[str, str], databases: di
         (project / name).write_text(text)
     hosts = shops | databases | {"https://down.example.com": closed_port_url} | EXAMPLE_PATHS
     assert set(EXAMPLE_HOSTS) <= set(hosts)
-    examples = dict(sorted(hosts.items(), key=lambda kv: -len(kv[0])))
+    examples = dict(sorted(hosts.items(), key=lambda kv: -len(kv[0])))  # longest first
+    reals = dict(sorted(hosts.items(), key=lambda kv: -len(kv[1])))
     script = ""
     for step in steps:
         command = step.command
@@ -268,7 +267,7 @@ def test_console_examples_run(block: Block, shops: dict[str, str], databases: di
         proc = subprocess.run(["bash", "-c", f"{script}\n{command}"], cwd=project, env=env,
                               capture_output=True, text=True, timeout=300, check=False)
         output = proc.stdout + proc.stderr
-        for example, real in examples.items():
+        for example, real in reals.items():
             output = output.replace(real, example)
         where = f"{block.where}: $ {step.command}"
         assert proc.returncode == step.code, f"{where}: exit {proc.returncode}, the example " \
