@@ -472,18 +472,54 @@ def check_environment(env: Any, tests: Iterable[str] | None = None) -> list[Cove
     undeclared = [r for r in rows if r.status == "undeclared"
                   and (wanted is None or r.spec.test in wanted)]
     if undeclared:
-        first = undeclared[0]
-        _, declared = applicability(first.spec, settings)
-        keys = sorted({d.key for r in undeclared
-                       for d in applicability(r.spec, settings)[1]} - {declared[0].key})
-        also = f" (also undeclared: {', '.join(keys)})" if keys else ""
-        raise ConfigError(
-            env.file, declared[0].key,
-            f"not declared ({declared[0].why}); journey '{first.spec.title}' needs it{also}",
-            hint=f'declare it; "" / false / [] says the shop has no such thing and makes the '
-                 f"journeys about it not applicable (`qgate doctor --env {env.name}` shows "
-                 "the map)")
+        raise _undeclared_facts(env, settings, undeclared)
     return rows
+
+
+def _undeclared_facts(env: Any, settings: E2ESettings,
+                      undeclared: list[CoverageRow]) -> ConfigError:
+    """The facts the selected journeys need and nobody declared, as one config error: a
+    short first line (how many, how many journeys), then the facts by table, then what to do;
+    no line longer than `_WIDTH`."""
+    facts: dict[str, str] = {}
+    for row in undeclared:
+        for declared in applicability(row.spec, settings)[1]:
+            facts.setdefault(declared.key, declared.why)
+    journeys = f"{len(undeclared)} journey{'s' if len(undeclared) != 1 else ''}"
+    absent = '"" / false / [] says the shop has no such thing (its journeys become not applicable)'
+    if len(facts) == 1:
+        ((key, why),) = facts.items()
+        lines = [f"not declared; {journeys} need{'s' if len(undeclared) == 1 else ''} it",
+                 *_wrapped(f"{key}: {why}", "  "),
+                 *_wrapped(f"declare it in {env.file}; {absent}; `qgate doctor --env "
+                           f"{env.name}` shows which journeys need it")]
+        return ConfigError(env.file, key, "\n".join(lines))
+    tables: dict[str, list[str]] = {}
+    for key in sorted(facts, key=lambda k: k.rpartition(".")):
+        table, _, name = key.rpartition(".")
+        tables.setdefault(table, []).append(name)
+    label = max(len(table) for table in tables) + 5
+    lines = [f"{len(facts)} facts are not declared ({journeys} need them)"]
+    for table, names in tables.items():
+        lines += _wrapped(", ".join(names), f"  [{table}]".ljust(label), " " * label)
+    lines += _wrapped(f"declare them in {env.file}, under these tables; {absent}; "
+                      f"`qgate doctor --env {env.name}` shows what each one is and which "
+                      "journeys need it")
+    parts = [table.split(".") for table in tables]
+    common = next((n for n in range(min(map(len, parts)), 0, -1)
+                   if all(p[:n] == parts[0][:n] for p in parts)), 1)
+    return ConfigError(env.file, ".".join(parts[0][:common]), "\n".join(lines))
+
+
+_WIDTH = 100
+
+
+def _wrapped(text: str, first: str = "", rest: str | None = None) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, _WIDTH, initial_indent=first,
+                         subsequent_indent=first if rest is None else rest,
+                         break_on_hyphens=False, break_long_words=False)
 
 
 def _check_accounts(env: Any, settings: E2ESettings) -> None:

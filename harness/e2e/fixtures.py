@@ -122,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The facts the selected journeys need must be declared (one line naming the key)."""
+    """The facts the selected journeys need must be declared (a config error naming them)."""
     if not session.config.getoption("--env", default=None) or not _runs_e2e(session.config):
         return
     from harness.e2e.coverage import check_environment

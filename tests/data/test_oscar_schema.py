@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import real_schema
 from cli_support import PROJECT, run_qgate
 
-from . import real_schema
 from .conftest import NewDatabase
 from .test_real_schemas import dump_text, leaks
 

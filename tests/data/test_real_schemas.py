@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+import real_schema
 from cli_support import run_qgate
 
-from . import real_schema
 from .conftest import NewDatabase
 
 SEED = {"postgresql": real_schema.seed_postgresql, "mariadb": real_schema.seed_mariadb}

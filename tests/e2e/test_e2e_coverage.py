@@ -7,6 +7,7 @@ import ast
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from e2e_support import BARE_SHOP, write_env
 
+from cli_support import run_qgate
 from harness.config import load_environment
 from harness.e2e.adapter import Cart, CartLine
 from harness.e2e.coverage import (
@@ -122,7 +124,7 @@ def test_a_shop_without_the_extras_runs_every_other_journey(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("remove", "key"), [
-    ("[e2e.location]\npincode = \"\"\n", "e2e.location.pincode"),
+    ("[e2e.location]\npincode = \"\"\n", "e2e.location"),  # and the other pincodes
     ("currency = \"GBP\"\n", "e2e.currency"),
     ('[[e2e.coupons]]\ncode = "TENOFF"\nkind = "flat"\nvalue = 2\nmin_order = 10\n',
      "e2e.coupons"),
@@ -136,6 +138,50 @@ def test_a_fact_nobody_declared_is_a_config_error_naming_it(tmp_path: Path, remo
         check_environment(load_environment("t", tmp_path))
     assert info.value.key == key, info.value.one_line()
     assert "not declared" in info.value.one_line()
+    assert key.rpartition(".")[2] in info.value.one_line()
+
+
+def test_undeclared_facts_are_listed_by_table_under_a_short_first_line(
+        tmp_path: Path, closed_port_url: str) -> None:
+    """A fresh `qgate init` project declares none of the journeys' facts: the error says how
+    many on a short first line, then lists them by table (it was one 837-character line),
+    and `qgate doctor` lists every one of them."""
+    env = {**os.environ, "QGATE_REPORTS_DIR": str(tmp_path / "r"),
+           "STAGING_BASE_URL": closed_port_url}
+    env.pop("QGATE_ROOT", None)
+    assert run_qgate("init", cwd=tmp_path, env=env).code == 0
+    proc = run_qgate("run", "--env", "staging", cwd=tmp_path, env=env)
+    assert proc.code == 2, proc.out + proc.err
+    lines = proc.err.splitlines()
+    assert re.fullmatch(r"qgate: error: environments/staging\.toml: e2e: \d+ facts are not "
+                        r"declared \(\d+ journeys need them\)", lines[0]), lines[0]
+    assert max(len(line) for line in lines) <= 100, proc.err
+    assert "  [e2e.login]    method, sign_up" in lines
+    assert "`qgate doctor --env staging`" in " ".join(lines)
+    listed, table = [], ""
+    for line in lines[1:]:
+        if (group := re.match(r"  \[(\S+)\]\s+(.*)", line)):
+            table, names = group.groups()
+        elif line.startswith("   ") and table:  # a wrapped table line
+            names = line.strip()
+        else:
+            break
+        listed += [f"{table}.{name}" for name in names.rstrip(",").split(", ")]
+    assert len(set(listed)) == int(lines[0].split("e2e: ")[1].split()[0]), listed
+    doctor = run_qgate("doctor", "--env", "staging", cwd=tmp_path, env=env)
+    assert doctor.code == 2
+    for key in listed:
+        assert f"{key} not declared (" in doctor.out, key
+
+
+def test_one_undeclared_fact_says_what_it_is(tmp_path: Path) -> None:
+    write_env(tmp_path, BARE_SHOP.replace("fees = []\n", ""))
+    with pytest.raises(ConfigError) as info:
+        check_environment(load_environment("t", tmp_path))
+    assert info.value.key == "e2e.checkout.fees"
+    assert info.value.one_line().splitlines()[:2] == [
+        f"{tmp_path}/environments/t.toml: e2e.checkout.fees: not declared; 2 journeys need it",
+        "  e2e.checkout.fees: fee roles a one-item cart shows, or [] for none"]
 
 
 def test_only_the_selected_journeys_facts_are_required(tmp_path: Path) -> None:

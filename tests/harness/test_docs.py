@@ -3,7 +3,15 @@ are what the code generates, and every example in README.md and docs/ is checked
 ```yaml and ```json blocks parse, ```console blocks run (each `$ command` in a folder
 `qgate init` wrote, against a small shop of the test's own, its output matched line by line,
 `…` standing for what varies) — so a stale example fails CI instead of a user. ```text
-blocks are shown, not checked; other shell fences are refused (say which one you mean)."""
+blocks are shown, not checked; other shell fences are refused (say which one you mean).
+
+What a console example needs is in its page: a block with a title (```toml
+title="waivers.toml"```) is the project's file from there on (until the page shows another
+one of that name); the example hosts (`EXAMPLE_URLS`, `EXAMPLE_HOSTS`) are small shops the
+test serves (or a closed port), and the example databases (`EXAMPLE_DATABASES`) scratch
+PostgreSQL databases it makes (the shop's one with a real shop's schema and rows) and
+drops; `/path/to/qgate` is qgate's checkout; all are mapped back to the example names in
+the output."""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ import json
 import os
 import re
 import runpy
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -22,6 +31,8 @@ import pytest
 import yaml
 
 from cli_support import PROJECT
+from real_schema import seed_postgresql
+from scratch_db import scratch_databases
 from shop_app import ShopApp, serve_shop
 
 DOCS = PROJECT / "docs"
@@ -29,6 +40,18 @@ PAGES = sorted([PROJECT / "README.md", *DOCS.rglob("*.md")])
 #: the hosts the examples use; the test serves a shop for each and maps them back
 EXAMPLE_URLS = {"PRODUCTION_BASE_URL": "https://shop.example.com",
                 "STAGING_BASE_URL": "https://staging.example.com"}
+#: the other hosts the pages describe (what the test gives each)
+EXAMPLE_HOSTS = {"https://green.example.com": "a new deploy that lost its readiness route (404)",
+                 "https://down.example.com": "nothing answers (a closed port)"}
+#: the databases the examples use: a scratch database each (seeded: a real shop's schema and
+#: rows, tests/support/real_schema.py; else empty); an alias reaches an example's database
+#: under another host name (the `--target is the source` example)
+EXAMPLE_DATABASES = {"postgresql://postgres@db.example.com/shop": "seeded",
+                     "postgresql://postgres@staging-db.example.com/shop": "empty"}
+DATABASE_ALIASES = {"postgresql://postgres@db.internal/shop":
+                    "postgresql://postgres@db.example.com/shop"}
+#: qgate's checkout, where a page copies the demo store's files from
+EXAMPLE_PATHS = {"/path/to/qgate": str(PROJECT)}
 SHELL_FENCES = {"bash", "sh", "shell", "shell-session", "zsh", "console-session"}
 
 
@@ -40,6 +63,7 @@ class Block:
     line: int
     lang: str
     text: str
+    title: str = ""
 
     @property
     def where(self) -> str:
@@ -52,10 +76,12 @@ def blocks_of(page: Path) -> list[Block]:
     for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
         stripped = line.strip()
         if lang is None and stripped.startswith("```"):
-            lang, start, body, indent = stripped[3:].strip(), number, [], \
-                len(line) - len(line.lstrip())
+            info = shlex.split(stripped[3:]) or [""]
+            lang, start, body, indent = info[0], number, [], len(line) - len(line.lstrip())
+            title = next((word.removeprefix("title=") for word in info[1:]
+                          if word.startswith("title=")), "")
         elif lang is not None and stripped == "```":
-            found.append(Block(page, start, lang, "\n".join(body) + "\n"))
+            found.append(Block(page, start, lang, "\n".join(body) + "\n", title))
             lang = None
         elif lang is not None:
             body.append(line[indent:] if line[:indent].strip() == "" else line)
@@ -67,6 +93,13 @@ BLOCKS = [b for page in PAGES for b in blocks_of(page)]
 
 def by_lang(*langs: str) -> list[Block]:
     return [b for b in BLOCKS if b.lang in langs]
+
+
+def files_for(block: Block) -> dict[str, str]:
+    """The project files as the page left them before `block`: its titled blocks, the last
+    one of each name."""
+    return {b.title: b.text for b in BLOCKS
+            if b.page == block.page and b.line < block.line and b.title}
 
 
 def test_the_readme_is_short_and_points_to_the_docs() -> None:
@@ -167,13 +200,40 @@ def assert_shown(expected: list[str], actual: list[str], where: str) -> None:
 @pytest.fixture(scope="module")
 def shops() -> Iterator[dict[str, str]]:
     """A healthy shop per example URL: example URL -> the shop's real URL."""
-    with serve_shop(ShopApp()) as production, serve_shop(ShopApp()) as staging:
-        yield {EXAMPLE_URLS["PRODUCTION_BASE_URL"]: production.base_url,
-               EXAMPLE_URLS["STAGING_BASE_URL"]: staging.base_url}
+    with serve_shop(ShopApp()) as production, serve_shop(ShopApp()) as staging, \
+            serve_shop(ShopApp(missing={"/readyz"})) as green:
+        # production on another host name than staging, as in real life (qgate tells them
+        # apart by host)
+        yield {EXAMPLE_URLS["PRODUCTION_BASE_URL"]: production.base_url.replace(
+                   "//127.0.0.1:", "//localhost:"),
+               EXAMPLE_URLS["STAGING_BASE_URL"]: staging.base_url,
+               "https://green.example.com": green.base_url}
+
+
+@pytest.fixture
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A scratch database for each example database the block names: example URL -> the
+    real one (aliases reach the same database as 'localhost')."""
+    block: Block = request.node.callspec.params["block"]
+    named = [url for url in EXAMPLE_DATABASES if url in block.text]
+    named += [url for alias, url in DATABASE_ALIASES.items() if alias in block.text]
+    if not named:
+        yield {}
+        return
+    with scratch_databases(lambda: tmp_path) as new_database:
+        made = {}
+        for url in dict.fromkeys(named):
+            made[url] = new_database("postgresql")
+            if EXAMPLE_DATABASES[url] == "seeded":
+                seed_postgresql(made[url])
+        plain = {url: real.replace("+psycopg2", "") for url, real in made.items()}
+        yield plain | {alias: plain[url].replace("@127.0.0.1:", "@localhost:")
+                       for alias, url in DATABASE_ALIASES.items() if url in plain}
 
 
 @pytest.mark.parametrize("block", by_lang("console"), ids=lambda b: b.where)
-def test_console_examples_run(block: Block, shops: dict[str, str], tmp_path: Path) -> None:
+def test_console_examples_run(block: Block, shops: dict[str, str], databases: dict[str, str],
+                              closed_port_url: str, tmp_path: Path) -> None:
     steps = steps_of(block)
     assert steps, f"{block.where}: a console block shows `$ command` lines and their output"
     bin_dir = tmp_path / "bin"
@@ -191,20 +251,27 @@ def test_console_examples_run(block: Block, shops: dict[str, str], tmp_path: Pat
         init = subprocess.run(["qgate", "init"], cwd=project, env=env, capture_output=True,
                               text=True, check=False)
         assert init.returncode == 0, init.stderr
+    for name, text in files_for(block).items():  # the files the page showed before it
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    hosts = shops | databases | {"https://down.example.com": closed_port_url} | EXAMPLE_PATHS
+    assert set(EXAMPLE_HOSTS) <= set(hosts)
+    examples = dict(sorted(hosts.items(), key=lambda kv: -len(kv[0])))  # longest first
+    reals = dict(sorted(hosts.items(), key=lambda kv: -len(kv[1])))
     script = ""
     for step in steps:
         command = step.command
-        for example, real in shops.items():
+        for example, real in examples.items():
             command = command.replace(example, real)
         # each step runs after the ones before it, in the same shell (exports carry over)
         proc = subprocess.run(["bash", "-c", f"{script}\n{command}"], cwd=project, env=env,
                               capture_output=True, text=True, timeout=300, check=False)
         output = proc.stdout + proc.stderr
-        for example, real in shops.items():
+        for example, real in reals.items():
             output = output.replace(real, example)
         where = f"{block.where}: $ {step.command}"
         assert proc.returncode == step.code, f"{where}: exit {proc.returncode}, the example " \
             f"says {step.code}\n{output}"
         assert_shown(step.expected, [line.rstrip() for line in output.splitlines()], where)
-        if command.startswith("export "):
+        if command.startswith(("export ", "unset ")):
             script += command + "\n"
