@@ -1,4 +1,5 @@
-"""Run `qgate ARGS...`; print its peak RSS (VmHWM, MB) and CPU seconds on the last stderr line.
+"""Run `qgate ARGS...`; print its peak RSS (VmHWM, MB), CPU seconds (its own and its waited-for
+children's: masking workers, psql) and its largest child's peak RSS on the last stderr line.
 
 `wait4`'s ru_maxrss of a child also counts the parent's pages from before `exec`, so a big
 benchmark process would inflate it; VmHWM belongs to the exec'd process alone.
@@ -26,6 +27,10 @@ def peak_rss_mb() -> float:
 if __name__ == "__main__":
     code = main(sys.argv[1:])
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"peak_rss_mb={peak_rss_mb():.1f} cpu_s={usage.ru_utime + usage.ru_stime:.2f}",
-          file=sys.stderr)
+    # the processes it started and waited for (masking workers, psql): their CPU counts too;
+    # ru_maxrss of children is the largest one's peak (kB on Linux)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    print(f"peak_rss_mb={peak_rss_mb():.1f} cpu_s={cpu:.2f} "
+          f"child_peak_rss_mb={children.ru_maxrss / 1024:.1f}", file=sys.stderr)
     sys.exit(code)

@@ -120,7 +120,8 @@ def qgate_mask(source: str, target: str, rules: Path) -> dict[str, Any]:
     return {"rows": rows, "copy_s": float(match.group(2)),
             "rows_per_s": int(match.group(3).replace(",", "")), "process_wall_s": round(wall, 1),
             "process_cpu_s": round(cpu, 1), "rows_per_cpu_s": round(rows / cpu),
-            "peak_rss_mb": float(measured["peak_rss_mb"])}
+            "peak_rss_mb": float(measured["peak_rss_mb"]),
+            "child_peak_rss_mb": float(measured.get("child_peak_rss_mb", 0))}
 
 
 def naive_orm(source: str, target: str, rows: int) -> dict[str, Any]:
@@ -235,7 +236,8 @@ def main() -> int:
                                 "speedup": round(qgate["rows_per_s"] / naive["rows_per_s"], 1)}
             print(f"{backend}: qgate data mask {qgate['rows']:,} rows in {qgate['copy_s']} s = "
                   f"{qgate['rows_per_s']:,} rows/s ({qgate['rows_per_cpu_s']:,} per CPU second; "
-                  f"peak RSS {qgate['peak_rss_mb']} MB); naive ORM loop "
+                  f"peak RSS {qgate['peak_rss_mb']} MB, largest child "
+                  f"{qgate['child_peak_rss_mb']} MB); naive ORM loop "
                   f"{naive['rows_per_s']:,} rows/s ({naive['rows_per_cpu_s']:,} per CPU second) "
                   f"over {naive['rows']:,} rows: {results[backend]['speedup']}x")
     small = {}
