@@ -87,6 +87,8 @@ class Progress:
     names: dict[str, tuple[int, int, float, float]]
     #: locust's runner state: ready (e.g. waiting for workers), spawning, running, stopped…
     state: str = ""
+    #: answers that were not the shop's: rate limited, or a redirect elsewhere refused
+    excused: int = 0
 
     @property
     def started(self) -> bool:
@@ -103,6 +105,7 @@ class Progress:
             p95_now=float(data.get("p95_now", 0)),
             failures_per_s=float(data.get("failures_per_s", 0)),
             limited=int(data.get("limited", 0)), state=str(data.get("state", "")),
+            excused=int(data.get("excused", data.get("limited", 0))),
             names={str(k): (int(v[0]), int(v[1]), float(v[2]), float(v[3]))
                    for k, v in (data.get("names") or {}).items()})
 

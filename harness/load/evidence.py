@@ -98,12 +98,13 @@ def _limiter(names: list[str], share: float, requests: int, label: str) -> str:
 
 
 def shop_answers(entry: RequestStats, counts: Iterable[Mapping[str, Any]]) -> RequestStats:
-    """`entry` with the rate limiter's answers taken out of its response-time histogram: a
-    fast 429 is the limiter's time, not the shop's, and would make its percentiles look
-    better than they are (the plugin keeps their times in locust's buckets per name)."""
+    """`entry` with the answers that were not the shop's (a rate limiter's, a redirect to
+    elsewhere that qgate refused) taken out of its response-time histogram: a fast 429 is
+    the limiter's time, not the shop's, and would make its percentiles look better than they
+    are (the plugin keeps their times in locust's buckets per name)."""
     histogram = dict(entry.histogram)
     for mine in counts:
-        for bucket, n in (mine.get("limited_times") or {}).items():
+        for bucket, n in (mine.get("excused_times") or {}).items():
             key = float(bucket)
             left = histogram.get(key, 0) - int(n)
             if left > 0:
@@ -111,6 +112,14 @@ def shop_answers(entry: RequestStats, counts: Iterable[Mapping[str, Any]]) -> Re
             else:
                 histogram.pop(key, None)
     return entry if histogram == entry.histogram else replace(entry, histogram=histogram)
+
+
+def excused_answers(counts: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """(answers, of them failed) that were not the shop's: a rate limiter's, or a redirect
+    to another origin that qgate refused to follow (counted by the plugin per name)."""
+    items = list(counts)
+    return (sum(int(c.get("excused") or 0) for c in items),
+            sum(int(c.get("excused_failed") or 0) for c in items))
 
 
 def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
@@ -136,10 +145,10 @@ def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
     ev.metrics[f"{prefix}.duration_s"] = round(stats.duration_s, 1)
     few = (f"only {stats.requests} requests were made (at least {settings.min_samples} needed)"
            if stats.requests < settings.min_samples else "")
-    limited_failed = sum(int(c.get("limited_failed") or 0) for c in counts.values())
-    answered = stats.requests - limited  # the answers the shop itself gave
+    excused, excused_failed = excused_answers(counts.values())
+    answered = stats.requests - excused  # the answers the shop itself gave
     ev.measure(f"{prefix}.error_ratio",
-               (stats.failures - limited_failed) / answered if answered > 0 else 0.0,
+               (stats.failures - excused_failed) / answered if answered > 0 else 0.0,
                dominated or few, samples=max(answered, 0))
     ev.measure(f"{prefix}.rps", stats.requests / stats.duration_s if stats.requests else 0.0,
                dominated or few, samples=stats.requests)
@@ -159,9 +168,10 @@ def derive_evidence(prefix: str, stats: LocustStats, history: list[HistoryRow],
             why = _limiter(list(mine.get("limiter_headers", [])), name_share,
                            entry.requests, f"'{name}' answers")
             ev.notes.append(f"Not measured: {why}.")
-        shop = entry.requests - name_limited
+        name_excused, name_excused_failed = excused_answers([mine])
+        shop = entry.requests - name_excused
         ev.measure(f"{slug}.error_ratio",
-                   (entry.failures - int(mine.get("limited_failed") or 0)) / shop
+                   (entry.failures - name_excused_failed) / shop
                    if shop > 0 else 0.0, why, samples=max(shop, 0))
         ev.measure(f"{slug}.rps", entry.requests / stats.duration_s, why,
                    samples=entry.requests)
@@ -238,7 +248,7 @@ def _failures(ev: LoadEvidence, prefix: str, stats: LocustStats,
     for name, entry in sorted(stats.entries.items(), key=lambda kv: -kv[1].failures):
         mine = counts.get(name, {})
         errors = mine.get("errors") or {}
-        failed = entry.failures - int(mine.get("limited_failed") or 0)
+        failed = entry.failures - excused_answers([mine])[1]
         if failed <= 0 and not errors:
             continue
         top = sorted(errors.items(), key=lambda kv: -int(kv[1].get("count") or 0))
@@ -449,8 +459,7 @@ def unanswered_on_a_saturated_machine(ev: LoadEvidence, prefix: str, stats: Locu
     ratio, answered = ev.metrics.get(metric), ev.samples.get(metric, 0)
     if (none and ratio is not None and 0 <= settings.max_error_ratio < ratio
             and answered > none):
-        failed = stats.failures - sum(int(c.get("limited_failed") or 0)
-                                      for c in counts.values())
+        failed = stats.failures - excused_answers(counts.values())[1]
         without = (failed - none) / (answered - none)
         if without <= settings.max_error_ratio:
             ev.measure(metric, ratio, why.format(n=none, what="the error ratio",
@@ -508,8 +517,8 @@ class EarlyAbort:
                         f"{factor:g}× its objective ({slo.p95_ms:g} ms) over {count} requests")
         error_floor = max(100, 5 * settings.min_samples)
         if settings.max_error_ratio >= 0 and p.requests >= error_floor:
-            shop = p.requests - p.limited  # rate-limited answers are not the shop's errors
-            ratio = max(0, p.failures - p.limited) / shop if shop > 0 else 0.0
+            shop = p.requests - p.excused  # rate-limited, refused: not the shop's errors
+            ratio = max(0, p.failures - p.excused) / shop if shop > 0 else 0.0
             if ratio > factor * settings.max_error_ratio and p.failures >= 10:
                 self.metric = f"{self.suite}.error_ratio"
                 return (f"stopped early at {p.t:.0f} s: error ratio {ratio:.1%} is more than "

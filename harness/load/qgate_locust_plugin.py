@@ -4,11 +4,13 @@ It never changes what the locustfile does; it only
 - adds the environment's auth (basic credentials, extra headers) to every request of
   `HttpUser` and `FastHttpUser` clients, so a protected staging needs no edit to the file;
 - refuses requests to any origin other than the target (`--host`): load goes to the target
-  only (a redirect the client follows elsewhere is counted as not the target's answer);
+  only, and a redirect to another origin (a login wall, an SSO provider) is not followed: the
+  request fails with "qgate refused the redirect…" and counts as an answer from elsewhere;
 - counts answers per request name: final status, redirects (status before → after, and
   whether they ended on another origin or a login page), 401/403, rate-limited answers (429,
-  or 503 with Retry-After) with the limiter's headers and response times (so the shop's
-  percentiles can leave them out), and the failures' messages with a body excerpt; across
+  or 503 with Retry-After) with the limiter's headers, the response times of the answers
+  that were not the shop's (rate limited, refused redirects: "excused", left out of its
+  error ratios and percentiles), and the failures' messages with a body excerpt; across
   workers (locust's report_to_master / worker_report events);
 - prints one `QGATE_PROGRESS {json}` line per second from the master (or the single
   process), for the harness's live progress, early abort and request bound;
@@ -43,6 +45,24 @@ class OffTargetRequest(Exception):
     """A locustfile asked for a URL outside the target; qgate does not send it."""
 
 
+def _refused_redirect(base: type, code: int, location: str) -> Exception:
+    """The error of a redirect to another origin that qgate did not follow, as the client's
+    own error class (`base`) so that locust reports it as the request's failure."""
+    error = base(f"qgate refused the redirect ({code}) to {location}: not the target")
+    error.qgate_redirect = (code, location)  # type: ignore[attr-defined]
+    return error
+
+
+def _off_target(url: str, base_url: str = "") -> bool:
+    """Whether `url` is on another origin than the load's target (counted when it is)."""
+    target = os.environ.get("QGATE_LOAD_TARGET") or base_url
+    if not target or _origin(url) == _origin(target):
+        return False
+    COUNTS.off_target += 1
+    COUNTS.off_target_example = COUNTS.off_target_example or url
+    return True
+
+
 #: a redirect that lands on one of these paths is a login wall, not the page asked for
 #: (generic web words, not one shop's routes)
 _LOGIN_PATH = re.compile(r"(?i)/(log-?in|sign-?in|sso|auth(orize)?|session/new|oauth2?|saml|cas)"
@@ -55,19 +75,22 @@ _EXCERPT = 240      # characters of a failing answer's body kept as an excerpt
 
 def _new_name() -> dict[str, Any]:
     return {"status": {}, "redirects": {}, "off_origin": 0, "off_origin_example": "",
-            "login": 0, "login_example": "", "denied": 0, "limited": 0, "limited_failed": 0,
-            "limiter_headers": [], "limited_times": {}, "errors": {}}
+            "login": 0, "login_example": "", "denied": 0, "limited": 0, "limiter_headers": [],
+            "excused": 0, "excused_failed": 0, "excused_times": {}, "errors": {}}
 
 
 class _Counts:
     """Per request name: answers by final status, redirects (status before → after, where
     they ended), answers from another origin or a login page, answers refused by auth
-    (401/403), rate-limited answers (and the limiter's headers), the failures' messages with
-    a body excerpt; plus the requests the plugin refused to send."""
+    (401/403), rate-limited answers (and the limiter's headers), the answers that were not
+    the shop's ("excused": rate limited, or a redirect to elsewhere refused) with their
+    response times, the failures' messages with a body excerpt; plus the requests the plugin
+    refused to send."""
 
     def __init__(self) -> None:
         self.names: dict[str, dict[str, Any]] = {}
         self.limited = 0
+        self.excused = 0
         self.off_target = 0
         self.off_target_example = ""
         #: why an answer could not be described (a bug to report; the count still happened)
@@ -91,15 +114,18 @@ class _Counts:
 
     def add(self, name: str, answer: dict[str, Any], bucket: int | None = None) -> None:
         """Count one answer as `_describe` saw it; `bucket` is its response time as locust's
-        histogram rounds it (a rate-limited answer's is kept, so that the shop's percentiles
-        can leave it out)."""
+        histogram rounds it (an excused answer's is kept, so that the shop's percentiles can
+        leave it out)."""
         self.add_answer(name, answer["status"], answer["limited"])
         mine = self._name(name)
-        if answer["limited"] and answer["failed"]:
-            mine["limited_failed"] += 1
-        if answer["limited"] and bucket is not None:
-            times = mine["limited_times"]
-            times[str(bucket)] = times.get(str(bucket), 0) + 1
+        if answer["limited"] or answer["refused"]:
+            mine["excused"] += 1
+            self.excused += 1
+            if answer["failed"]:
+                mine["excused_failed"] += 1
+            if bucket is not None:
+                times = mine["excused_times"]
+                times[str(bucket)] = times.get(str(bucket), 0) + 1
         for header in answer["limiter_headers"]:
             if header not in mine["limiter_headers"]:
                 mine["limiter_headers"].append(header)
@@ -123,7 +149,8 @@ class _Counts:
 
     def data(self) -> dict[str, Any]:
         """Everything counted, as JSON-ready data."""
-        return {"names": self.names, "limited": self.limited, "off_target": self.off_target,
+        return {"names": self.names, "limited": self.limited, "excused": self.excused,
+                "off_target": self.off_target,
                 "off_target_example": self.off_target_example, "problem": self.problem,
                 # final statuses per name (the shape older readers know)
                 "status": {n: v["status"] for n, v in self.names.items()}}
@@ -131,17 +158,17 @@ class _Counts:
     def take(self) -> dict[str, Any]:
         """Hand the counts to the master and start again (a worker's report)."""
         data = self.data()
-        self.names, self.limited, self.off_target = {}, 0, 0
+        self.names, self.limited, self.excused, self.off_target = {}, 0, 0, 0
         return data
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add a worker's counts."""
         for name, theirs in (data.get("names") or {}).items():
             mine = self._name(name)
-            for key in ("status", "redirects", "limited_times"):
+            for key in ("status", "redirects", "excused_times"):
                 for k, n in theirs.get(key, {}).items():
                     mine[key][k] = mine[key].get(k, 0) + int(n)
-            for key in ("off_origin", "login", "denied", "limited", "limited_failed"):
+            for key in ("off_origin", "login", "denied", "limited", "excused", "excused_failed"):
                 mine[key] += int(theirs.get(key) or 0)
             for key in ("off_origin_example", "login_example"):
                 mine[key] = mine[key] or theirs.get(key, "")
@@ -158,6 +185,7 @@ class _Counts:
                     have["status"][code] = have["status"].get(code, 0) + int(n)
                 have["excerpt"] = have["excerpt"] or entry.get("excerpt", "")
         self.limited += int(data.get("limited") or 0)
+        self.excused += int(data.get("excused") or 0)
         self.off_target += int(data.get("off_target") or 0)
         self.off_target_example = self.off_target_example or data.get("off_target_example", "")
         self.problem = self.problem or data.get("problem", "")
@@ -200,7 +228,14 @@ def _describe(response: Any, exception: Any, target: str) -> dict[str, Any]:
                     or getattr(response, "url", "") or "")
     redirect = ""
     off_origin = login = False
-    if history and final_url:
+    refused = getattr(exception, "qgate_redirect", None)
+    if refused is not None:  # not followed: the answer came from elsewhere, not the target
+        code, final_url = refused
+        off_origin = True
+        walled = bool(_LOGIN_PATH.search(urlsplit(final_url).path + "/"))
+        redirect = f"{code} → refused, to {_site(final_url)}" + (
+            " (a login page)" if walled else "")
+    elif history and final_url:
         first = int(getattr(history[0], "status_code", 0) or 0)
         off_origin = bool(target) and _origin(final_url) != _origin(target)
         # a login page on another origin is counted once, as off-origin
@@ -217,7 +252,8 @@ def _describe(response: Any, exception: Any, target: str) -> dict[str, Any]:
         except Exception:  # an answer cut short has no body to show
             text = ""
         excerpt = " ".join(text.split())[:_EXCERPT]
-    return {"status": status, "limited": limited, "failed": exception is not None,
+    return {"status": status, "limited": limited, "refused": refused is not None,
+            "failed": exception is not None,
             "limiter_headers": limiter if (limited or status == 429) else [],
             "redirect": redirect, "off_origin": off_origin, "login": login,
             "final_url": _site(final_url) + urlsplit(final_url).path, "message": message,
@@ -241,11 +277,9 @@ def _wrap_request(session_class: Any, headers: dict[str, str],
         return
 
     def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        target = os.environ.get("QGATE_LOAD_TARGET") or self.base_url
         full = self._build_url(url)
-        if target and _origin(full) != _origin(target):
-            COUNTS.off_target += 1
-            COUNTS.off_target_example = COUNTS.off_target_example or full
+        if _off_target(full, self.base_url):
+            target = os.environ.get("QGATE_LOAD_TARGET") or self.base_url
             raise OffTargetRequest(f"qgate refused {method} {full}: not the target {target}")
         if headers:
             given = kwargs.get("headers") or {}
@@ -259,6 +293,56 @@ def _wrap_request(session_class: Any, headers: dict[str, str],
     session_class.request = request
 
 
+def _guard_requests_redirects(session_class: Any) -> None:
+    """HttpSession (requests) follows no redirect to another origin: the hop is refused
+    before it is sent. (`resolve_redirects` also runs, with `yield_requests`, when the
+    locustfile asked not to follow: then nothing is refused.)"""
+    from requests.compat import urljoin
+    from requests.exceptions import RequestException
+
+    resolve, target_of = session_class.resolve_redirects, session_class.get_redirect_target
+    if getattr(resolve, "_qgate", False):
+        return
+
+    def resolve_redirects(self: Any, resp: Any, req: Any, *args: Any,
+                          yield_requests: bool = False, **kwargs: Any) -> Any:
+        self._qgate_following = not yield_requests
+        try:
+            yield from resolve(self, resp, req, *args, yield_requests=yield_requests, **kwargs)
+        finally:
+            self._qgate_following = False
+
+    def get_redirect_target(self: Any, resp: Any) -> Any:
+        location = target_of(self, resp)
+        if location and getattr(self, "_qgate_following", False):
+            full = urljoin(resp.url, location)
+            if _off_target(full, getattr(self, "base_url", "")):
+                raise _refused_redirect(RequestException, resp.status_code, full)
+        return location
+
+    resolve_redirects._qgate = True  # type: ignore[attr-defined]
+    session_class.resolve_redirects = resolve_redirects
+    session_class.get_redirect_target = get_redirect_target
+
+
+def _guard_fast_redirects(request_class: Any) -> None:
+    """FastHttpSession (geventhttpclient) follows no redirect to another origin."""
+    from geventhttpclient.useragent import ConnectionError as FastConnectionError
+
+    original = request_class.redirect
+    if getattr(original, "_qgate", False):
+        return
+
+    def redirect(self: Any, code: int, location: str) -> None:
+        full = str(self.url_split.redirect(location))
+        if _off_target(full):
+            raise _refused_redirect(FastConnectionError, code, full)
+        original(self, code, location)
+
+    redirect._qgate = True  # type: ignore[attr-defined]
+    request_class.redirect = redirect
+
+
 def _install() -> None:
     import gevent
     from locust import events
@@ -268,12 +352,15 @@ def _install() -> None:
 
     headers, basic = _auth()
     _wrap_request(HttpSession, headers, basic)
+    _guard_requests_redirects(HttpSession)
     try:
+        from geventhttpclient.useragent import CompatRequest
         from locust.contrib.fasthttp import FastHttpSession
     except ImportError:  # geventhttpclient missing: FastHttpUser cannot run anyway
         pass
     else:
         _wrap_request(FastHttpSession, headers, basic)
+        _guard_fast_redirects(CompatRequest)
 
     @events.request.add_listener
     def _on_request(name: str, response: Any = None, exception: Any = None,
@@ -351,6 +438,7 @@ def _progress(environment: Any, elapsed: float) -> dict[str, Any]:
         if total.num_requests else 0.0,
         "p95_now": float(_current_p95(total) or 0),
         "limited": COUNTS.limited,
+        "excused": COUNTS.excused,
         # name -> [requests, failures, p95 over the run, p95 over the last ten seconds]
         "names": names,
     }

@@ -170,12 +170,15 @@ def test_a_login_wall_on_another_origin_is_not_measured(tmp_path: Path, stubs: A
     load = record["suites"]["load"]
     # counted per request name, status before → after, and where it ended
     notes = " ".join(load["notes"])
-    assert f"'catalog': 302 → 200 at {login.url} (a login page)" in notes
-    assert f"'offers': 302 → 200 at {login.url}" in notes  # FastHttpUser too
+    assert f"'catalog': 302 → refused, to {login.url} (a login page)" in notes
+    assert f"'offers': 302 → refused, to {login.url} (a login page)" in notes  # FastHttpUser
     counts = json.loads((root / "reports/latest/artifacts/load/locust/qgate_counts.json")
                         .read_text())
     assert counts["names"]["catalog"]["off_origin"] == load["metrics"]["load.catalog.requests"]
-    assert login.seen["/login"] > 0
+    # no load went to the other origin: each redirect there was refused, not followed
+    # (before: the login page took the whole load)
+    assert login.seen == {}, login.seen
+    assert "Refused" in notes and "requests to other hosts than the target" in notes
 
 
 def test_a_login_page_on_the_same_origin_is_not_the_target_either(tmp_path: Path,
@@ -218,6 +221,32 @@ def test_rate_limiting_is_per_name_and_never_a_product_error(tmp_path: Path,
     samples = record["suites"]["load"]["samples"]
     assert samples["load.catalog.p95_ms"] == \
         metrics["load.catalog.requests"] - metrics["load.catalog.limited"]
+
+
+def test_a_redirect_to_another_origin_is_refused_and_not_the_shops_error(tmp_path: Path,
+                                                                          stubs: Any) -> None:
+    """One catalogue answer in ten redirects to another origin: qgate does not follow it (no
+    load goes there), and the refused hop is neither the shop's error nor in its percentiles
+    (before: followed, and the other origin's answers were timed as the shop's)."""
+    elsewhere = stubs({"*": ok("<html>a partner's promo page</html>")})
+    shop = stubs({
+        "/catalog": lambda n, path: (302, {"Location": f"{elsewhere.url}/promo"}, "")
+        if n % 10 == 0 else (200, {}, "{}"),
+        "/checkout": ok(), "/offers": ok(),
+    })
+    root = project(tmp_path, shop.url, TABLE.format(extra=""))
+    result, record = run(root)
+    assert result.code == 0, result.out + result.err
+    assert elsewhere.seen == {}, elsewhere.seen
+    assert rows(record)["error ratio at most 1.00%"]["outcome"] == "pass"
+    load = record["suites"]["load"]
+    counts = json.loads((root / "reports/latest/artifacts/load/locust/qgate_counts.json")
+                        .read_text())
+    refused = counts["names"]["catalog"]["excused"]
+    assert refused >= 1 and counts["names"]["catalog"]["off_origin"] == refused
+    assert load["metrics"]["load.catalog.failures"] == refused
+    assert load["samples"]["load.catalog.p95_ms"] == \
+        load["metrics"]["load.catalog.requests"] - refused
 
 
 DUPLICATE = ('{"error": "IntegrityError: duplicate key value violates unique constraint '

@@ -139,8 +139,8 @@ def test_the_limiters_fast_answers_are_left_out_of_the_shops_percentiles() -> No
     times = {2.0: 18, 10.0: 74, 600.0: 4}
     stats = LocustStats({"catalog": entry("catalog", times, failures=18)})
     extras = {"limited": 18, "names": {"catalog": {
-        "status": {"200": 78, "429": 18}, "limited": 18, "limited_failed": 18,
-        "limited_times": {"2": 18}}}}
+        "status": {"200": 78, "429": 18}, "limited": 18, "excused": 18, "excused_failed": 18,
+        "excused_times": {"2": 18}}}}
     ev = derive_evidence("load", stats, [], extras, demo_settings())
     assert percentile(times, 96, 0.95) == 10  # what the p95 read before
     assert ev.metrics["load.catalog.p95_ms"] == 600
