@@ -126,6 +126,10 @@ class DatabaseAudit:
     foreign_keys: int
     unique_sets: int
     source_hashes: int = 0
+    #: whose national phone numbers were recognised (besides +CC numbers anywhere), and how
+    #: that was decided ("the rules file", "guessed from the data")
+    locales: tuple[str, ...] = ()
+    locales_from: str = ""
 
     def metrics(self) -> dict[str, float]:
         """The suite metrics of this audit."""
@@ -229,6 +233,23 @@ def _iter_table(engine: Any, table: Any, columns: Sequence[str], batch_size: int
         ordinal += len(rows)
 
 
+def guessed_locales(url: str, ignore: Sequence[str], label: str) -> tuple[str, ...]:
+    """The locales a database's sampled text speaks (international numbers, country codes),
+    `en_IN` when it says nothing; the same guess `qgate data mask --init` drafts from."""
+    from harness.data.dburl import make_engine
+    from harness.data.masking import guess_locales, reflect, sample_values
+
+    engine = make_engine(url, read_only=True, label=label)
+    try:
+        samples: list[Any] = []
+        for table in reflect(engine, ignore).sorted_tables:
+            for column in _text_columns(table):
+                samples += sample_values(engine, table, column, limit=20)
+    finally:
+        engine.dispose()
+    return tuple(guess_locales(samples)) or ("en_IN",)
+
+
 def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
                    ignore: Sequence[str] = ("qgate_*", "alembic_version"),
                    batch_size: int = 5000, progress: bool = False,
@@ -242,13 +263,19 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     from harness.data.masking import reflect
     from harness.data.progress import Progress
 
-    if rules_path:  # the rules' locales: whose national phone numbers to recognise
-        from harness.data.rules import load_rules
-
-        pii.set_locale(*load_rules(rules_path).locales)
     engine = make_engine(url, read_only=True, label=labels[0])
     connect_check(engine, labels[0])
     metadata = reflect(engine, ignore)
+    # whose national phone numbers to recognise: the rules' locales, else what the data
+    # (the source's, when given: the copy's were masked) says
+    if rules_path:
+        from harness.data.rules import load_rules
+
+        locales, locales_from = tuple(load_rules(rules_path).locales), "the rules file"
+    else:
+        locales = guessed_locales(source_url or url, ignore, labels[1 if source_url else 0])
+        locales_from = "guessed from the data"
+    pii.set_locale(*locales)
     findings: list[Finding] = []
     hasher = KeyedHasher()
     positional = HashSet64()
@@ -331,7 +358,8 @@ def audit_database(url: str, *, source_url: str = "", rules_path: str = "",
     findings.extend(_unfinished_copy(engine))
     engine.dispose()
     return DatabaseAudit(tuple(findings), tuple(t.name for t in metadata.sorted_tables), rows,
-                         values, fks, uniques, len(positional) + len(identifiers))
+                         values, fks, uniques, len(positional) + len(identifiers),
+                         locales, locales_from)
 
 
 def _unfinished_copy(engine: Any) -> list[Finding]:

@@ -227,6 +227,9 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"audited {display_url(args.db)} (read-only): {len(result.tables)} tables, "
               f"{result.rows:,} rows, {result.values:,} values{compared}; "
               f"{result.foreign_keys} foreign keys, {result.unique_sets} unique sets checked")
+        print(f"phone numbers recognised: +CC anywhere, national ones of "
+              f"{', '.join(result.locales)} ({result.locales_from}"
+              + ("; a rules file's `locale:` decides" if not args.rules else "") + ")")
         findings += result.findings
         if not result.rows:
             print("WARNING: no row was scanned: this proves nothing about the database (the "

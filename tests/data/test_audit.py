@@ -218,3 +218,24 @@ def test_a_real_number_in_the_same_har_as_a_test_shopper_is_still_found(tmp_path
     scan = scan_files([har], context="artifacts")
     assert [f.rule_id for f in scan.findings] == ["pii.artifact.mobile"]
     assert scan.findings[0].evidence.startswith("1 match(es)")
+
+
+def test_without_a_rules_file_the_audit_reads_the_datas_locale(tmp_path: Path) -> None:
+    """A US shop's copy, audited without a rules file: its national-format number in a note
+    is a finding (before: only Indian and +CC numbers were recognised, so it passed)."""
+    url = f"sqlite:///{tmp_path / 'us.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, "
+                          "country TEXT, notes TEXT)"))
+        conn.execute(text("INSERT INTO customers VALUES "
+                          "(1, '+1 415 555 2671', 'US', 'Leave at the door'),"
+                          "(2, '+1 212 555 0188', 'US', 'call (415) 555-2671 at the gate')"))
+    engine.dispose()
+    try:
+        audit = audit_database(url)
+        assert audit.locales == ("en_US",) and audit.locales_from == "guessed from the data"
+        assert ("pii.mobile", "customers.notes[id=2]") in {
+            (f.rule_id, f.location) for f in audit.findings}, audit.findings
+    finally:
+        pii.set_locale()  # the other tests expect the default
