@@ -86,9 +86,32 @@ def test_unknown_rule_ids_are_named_with_a_suggestion() -> None:
                         "*\tOUTOFSCOPE\thttp://s/static/.*\n", "r.tsv")
     assert unknown_rule_ids(rules) == [
         "line 4: 'wapiti.cross-site-scripting' is no rule id qgate knows (did you mean "
-        "'wapiti.stored-cross-site-scripting'?)",
+        "'wapiti.stored-cross-site-scripting' or 'wapiti.reflected-cross-site-scripting'?)",
         "line 5: 'qgate.cookie-flag' is no rule id qgate knows (did you mean "
         "'qgate.cookie-flags'?)"]
+
+
+@pytest.mark.parametrize("typo, expected", [
+    ("wapiti.xss", ["wapiti.stored-cross-site-scripting", "wapiti.reflected-cross-site-scripting"]),
+    ("wapiti.sqli", ["wapiti.sql-injection", "wapiti.blind-sql-injection"]),
+    ("wapiti.csrf", ["wapiti.cross-site-request-forgery"]),
+    ("wapti.open-redirect", ["wapiti.open-redirect"]),
+    ("qgate.hsts", ["qgate.transport-hsts"]),
+    ("wapiti.log4j", []),
+    ("wapiti.ss", []),
+])
+def test_a_typo_is_offered_only_close_ids(typo: str, expected: list[str]) -> None:
+    """The scanner's prefix does not make two ids close: `wapiti.xss` used to be offered
+    `wapiti.spring4shell`; nothing close, no suggestion (the id formats instead)."""
+    from harness.security.rules import WAPITI_CATEGORIES, known_qgate_rules, unknown_rule_ids
+
+    assert set(expected) <= WAPITI_CATEGORIES | known_qgate_rules()
+    [message] = unknown_rule_ids(parse_rules(f"{typo}\tFAIL\tx\n", "r.tsv"))
+    if expected:
+        assert message.endswith("(did you mean " + " or ".join(map(repr, expected)) + "?)")
+    else:
+        assert "did you mean" not in message and "wapiti.<category>" in message
+    assert "spring4shell" not in message
 
 
 def _project(root: Path, security: str) -> None:
