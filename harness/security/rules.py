@@ -158,7 +158,8 @@ def unknown_rule_ids(rules: Rules) -> list[str]:
         hint = "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
         out.append(f"line {number}: {rule!r} is no rule id qgate knows"
                    + (f" ({hint})" if hint else " (ZAP plugin ids are numbers; wapiti's are "
-                      "wapiti.<category>; qgate's are qgate.<check>; or CWE-<n>)"))
+                      "wapiti.<category>; qgate's are qgate.<check>; or CWE-<n>; the docs' "
+                      "security-evidence page lists every id under \"Rule ids\")"))
     return out
 
 

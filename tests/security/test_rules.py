@@ -114,6 +114,20 @@ def test_a_typo_is_offered_only_close_ids(typo: str, expected: list[str]) -> Non
     assert "spring4shell" not in message
 
 
+def test_the_docs_list_every_rule_id_the_error_points_to() -> None:
+    """An id nothing is close to names where the valid ids are listed; that list is these."""
+    import re
+
+    from harness.security.rules import WAPITI_CATEGORIES, known_qgate_rules, unknown_rule_ids
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "security-evidence.md").read_text()
+    section = page.split("\n## Rule ids\n", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"`((?:wapiti|qgate)\.[^`]+)`", section)) == \
+        WAPITI_CATEGORIES | known_qgate_rules()
+    [message] = unknown_rule_ids(parse_rules("wapiti.log4j\tFAIL\tx\n", "r.tsv"))
+    assert 'security-evidence page lists every id under "Rule ids"' in message
+
+
 def _project(root: Path, security: str) -> None:
     (root / "environments").mkdir()
     (root / "suites").symlink_to(PROJECT / "suites")
