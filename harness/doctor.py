@@ -151,16 +151,18 @@ def doctor() -> int:
 
     A missing tool is a set-up problem (exit 2, like a config error), not a NO-GO (1).
     """
+    from harness.terminal import print_wrapped
+
     findings = [check() for check in CHECKS] + _zap_daemons()
     width = max(len(f.name) for f in findings)
     for f in findings:
         mark = "ok  " if f.ok else ("--  " if f.optional else "MISS")
-        line = f"{mark} {f.name:<{width}}  {f.detail}"
+        text = f.detail
         if not f.ok and f.fix:
-            line += f"  → {f.fix}"
+            text += f"  → {f.fix}"
         if f.needed_by:
-            line += f"  [{f.needed_by}]"
-        print(line)
+            text += f"  [{f.needed_by}]"
+        print_wrapped(text, f"{mark} {f.name:<{width}}  ")
     missing = [f for f in findings if not f.ok and not f.optional]
     print(f"\n{len(missing)} required tool(s) missing" if missing else
           "\neverything required is installed")

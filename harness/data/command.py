@@ -121,14 +121,13 @@ def _mask(args: argparse.Namespace) -> int:
     from harness.config import project_root
     from harness.data.dburl import connect_check, display_url, make_engine, same_database
     from harness.data.masking import (
-        describe_unclassified,
         plan_masking,
         reflect,
         run_mask,
+        stop_if_unclassified,
         suggest_rules_file,
     )
     from harness.data.rules import load_rules
-    from harness.errors import ConfigError
 
     if args.init:
         path = Path(args.rules)
@@ -148,7 +147,6 @@ def _mask(args: argparse.Namespace) -> int:
     if args.check:
         if args.target and same_database(args.source, args.target):
             raise UsageError("--target is the source database", hint="copy into another one")
-        rules.key()
         source = make_engine(args.source, read_only=True, label="--source")
         connect_check(source, "--source")
         if args.target:
@@ -165,12 +163,8 @@ def _mask(args: argparse.Namespace) -> int:
                 raise UsageError("--target is the source database (the server says so)",
                                  hint="copy into another one")
         plan = plan_masking(reflect(source), rules, source)
-        if plan.unclassified:
-            print(f"{len(plan.unclassified)} column(s) not classified by {rules.file}:\n"
-                  f"{describe_unclassified(plan)}")
-            raise ConfigError(rules.file, "tables", f"{len(plan.unclassified)} column(s) not "
-                              "classified (listed above)",
-                              hint="add a rule for each; `--init` drafts a rules file")
+        stop_if_unclassified(plan, rules, sys.stdout)
+        rules.key()  # after the listing: a missing key does not hide the unclassified columns
         columns = sum(len(t.columns) for t in plan.tables)
         skipped = [t.name for t in plan.tables if t.skip]
         print(f"{rules.file}: every column is classified ({len(plan.tables)} tables, "

@@ -379,6 +379,20 @@ def describe_unclassified(plan: MaskPlan) -> str:
     return "\n".join(lines)
 
 
+def stop_if_unclassified(plan: MaskPlan, rules: MaskingRules, out: IO[str],
+                         consequence: str = "") -> None:
+    """List the columns `rules` leave unclassified on `out` and raise a one-line ConfigError;
+    nothing when every column is classified. Needs no key, so it runs before the key check."""
+    if not plan.unclassified:
+        return
+    count = len(plan.unclassified)
+    print(f"{count} column(s) not classified by {rules.file}:\n{describe_unclassified(plan)}",
+          file=out, flush=True)
+    raise ConfigError(rules.file, "tables", f"{count} column(s) not classified (listed "
+                      f"above){consequence}", hint="add a rule for each (or run `qgate data "
+                      "mask --init` to draft a rules file)")
+
+
 def suggest_rules_file(metadata: Any, engine: Any, source_label: str) -> str:
     """A rules file with a suggestion for every column of the source."""
     from harness.data import pii
@@ -580,7 +594,6 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
         print(f"WARNING: writing into {override}: --allow-production", file=out, flush=True)
     from harness.data import pii
 
-    keyring = Keyring(rules.key())
     pii.set_locale(*rules.locales)
     source = make_engine(source_url, read_only=True, label="--source")
     connect_check(source, "--source")
@@ -588,13 +601,8 @@ def run_mask(source_url: str, target_url: str, rules: MaskingRules, *, root: Pat
     if not metadata.tables:
         raise UsageError(f"--source: {display_url(source_url)} has no tables")
     plan = plan_masking(metadata, rules, source)
-    if plan.unclassified:
-        print(f"{len(plan.unclassified)} column(s) not classified by {rules.file}:\n"
-              f"{describe_unclassified(plan)}", file=out, flush=True)
-        raise ConfigError(rules.file, "tables", f"{len(plan.unclassified)} column(s) not "
-                          "classified (listed above); nothing was copied",
-                          hint="add a rule for each (or run `qgate data mask --init` to draft "
-                               "a rules file)")
+    stop_if_unclassified(plan, rules, out, "; nothing was copied")
+    keyring = Keyring(rules.key())  # after the listing: a missing key does not hide it
     target = make_engine(target_url, label="--target")
     connect_check(target, "--target")
     from harness.data.dburl import same_server_database

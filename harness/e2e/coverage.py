@@ -515,11 +515,9 @@ _WIDTH = 100
 
 
 def _wrapped(text: str, first: str = "", rest: str | None = None) -> list[str]:
-    import textwrap
+    from harness.terminal import wrap
 
-    return textwrap.wrap(text, _WIDTH, initial_indent=first,
-                         subsequent_indent=first if rest is None else rest,
-                         break_on_hyphens=False, break_long_words=False)
+    return wrap(text, first, first if rest is None else rest, _WIDTH)
 
 
 def _check_accounts(env: Any, settings: E2ESettings) -> None:
@@ -546,17 +544,20 @@ def print_coverage(env_name: str) -> int:
     """`qgate doctor --env NAME`: the coverage map; exit 2 when it cannot run as declared."""
     from harness.config import load_environment
     from harness.errors import ExitCode, HarnessError
+    from harness.terminal import print_wrapped
 
     env = load_environment(env_name)
     settings: E2ESettings = env.suite_settings("e2e")
-    print(f"\ne2e coverage for {env.name} ({env.file}), adapter {settings.adapter or '(none)'}")
+    print()
+    print_wrapped(f"e2e coverage for {env.name} ({env.file}), adapter "
+                  f"{settings.adapter or '(none)'}", rest="  ")
     try:
         adapter: type | None = load_checked_adapter(env)
     except HarnessError as exc:
-        print(f"  ERROR {exc.one_line()}")
+        print_wrapped(exc.one_line(), "  ERROR ")
         adapter = None
     for line in shop_facts(settings):
-        print(f"  {line}")
+        print_wrapped(line, "  ", "    ")
     rows = coverage(settings, adapter)
     labels = {"runs": "runs", "n/a": "n/a", "unsupported": "SKIP", "undeclared": "ERROR"}
     width = max(len(r.spec.test) for r in rows)
@@ -565,11 +566,12 @@ def print_coverage(env_name: str) -> int:
         if row.status == "runs" and row.spec.test == "test_declared_coupon_gives_its_discount":
             reason = "once per coupon: " + ", ".join(
                 c.code for c in settings.coupons or () if not c.expired)
-        print(f"  {labels[row.status]:<5} {row.spec.test:<{width}}  {reason}".rstrip())
+        print_wrapped(reason, f"  {labels[row.status]:<5} {row.spec.test:<{width}}  ")
     counts = {s: sum(1 for r in rows if r.status == s) for s in labels}
-    print(f"\n{counts['runs']} journeys run, {counts['n/a']} not applicable (declared), "
-          f"{counts['unsupported']} unsupported by the adapter (skipped: missing evidence), "
-          f"{counts['undeclared']} need undeclared facts")
+    print()
+    print_wrapped(f"{counts['runs']} journeys run, {counts['n/a']} not applicable (declared), "
+                  f"{counts['unsupported']} unsupported by the adapter (skipped: missing "
+                  f"evidence), {counts['undeclared']} need undeclared facts", rest="  ")
     bad = adapter is None or counts["undeclared"] > 0 or settings.currency is None
     return int(ExitCode.USAGE if bad else ExitCode.GO)
 

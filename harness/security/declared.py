@@ -76,9 +76,13 @@ def print_declarations(env_name: str) -> int:
     if "security" not in env.suites:
         return 0
     settings: SecuritySettings = env.suite_settings("security")
-    print(f"\nsecurity checks for {env.name} ({env.file}), engine {settings.engine}")
+    from harness.terminal import print_wrapped
+
+    print()
+    print_wrapped(f"security checks for {env.name} ({env.file}), engine {settings.engine}",
+                  rest="  ")
     rows = declaration_rows(settings)
     width = max(len(label) for label, _ in rows)
     for label, text in rows:
-        print(f"  {label:<{width}}  {text}")
+        print_wrapped(text, f"  {label:<{width}}  ")
     return 0

@@ -147,8 +147,6 @@ def known_qgate_rules() -> frozenset[str]:
 
 def unknown_rule_ids(rules: Rules) -> list[str]:
     """`line N: <id> is no rule qgate knows (did you mean …?)` for each id no engine emits."""
-    from harness.schema import suggest
-
     qgate = known_qgate_rules()
     out = []
     for rule, number in sorted(rules.lines.items(), key=lambda kv: kv[1]):
@@ -156,11 +154,49 @@ def unknown_rule_ids(rules: Rules) -> list[str]:
             continue
         if rule in WAPITI_CATEGORIES or rule in qgate:
             continue
-        hint = suggest(rule, WAPITI_CATEGORIES | qgate)
+        close = close_rule_ids(rule, WAPITI_CATEGORIES | qgate)
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
         out.append(f"line {number}: {rule!r} is no rule id qgate knows"
                    + (f" ({hint})" if hint else " (ZAP plugin ids are numbers; wapiti's are "
-                      "wapiti.<category>; qgate's are qgate.<check>; or CWE-<n>)"))
+                      "wapiti.<category>; qgate's are qgate.<check>; or CWE-<n>; the docs' "
+                      "security-evidence page lists every id under \"Rule ids\")"))
     return out
+
+
+#: common abbreviations of finding categories, expanded before matching a typo'd id
+_ABBREVIATIONS = {"xss": "cross-site-scripting", "sqli": "sql-injection",
+                  "rce": "command-execution", "lfi": "path-traversal"}
+
+
+def close_rule_ids(rule: str, known: frozenset[str], limit: int = 3) -> list[str]:
+    """The ids of `known` close to the unknown `rule`, nearest first (at most `limit`).
+
+    The part after the scanner's prefix is compared, among the ids of the same scanner (of
+    every scanner when the prefix is unknown or missing): `wapiti.xss` must not come out as
+    `wapiti.spring4shell` just because both start with `wapiti.`. Abbreviations and initials
+    count (`xss`, `csrf`), then difflib's close matches of the name."""
+    import difflib
+
+    prefix, _, name = rule.rpartition(".")
+    prefixes = {k.split(".", 1)[0] for k in known}
+    names: dict[str, list[str]] = {}
+    for k in sorted(known):
+        if prefix not in prefixes or k.startswith(prefix + "."):
+            names.setdefault(k.split(".", 1)[1], []).append(k)
+    word = _ABBREVIATIONS.get(name.lower(), name.lower())
+    flat = word.replace("-", "").replace("_", "")
+
+    def related(candidate: str) -> bool:
+        return ("".join(p[0] for p in candidate.split("-") if p) == word
+                or (len(flat) >= 4 and flat in candidate.replace("-", ""))
+                or f"-{word}-" in f"-{candidate}-")
+
+    def ratio(candidate: str) -> float:
+        return difflib.SequenceMatcher(None, word, candidate).ratio()
+
+    close = sorted((c for c in names if related(c)), key=ratio, reverse=True) or \
+        difflib.get_close_matches(word, list(names), n=limit, cutoff=0.6)
+    return [k for c in close for k in names[c]][:limit]
 
 
 def _key(rule: str) -> str:

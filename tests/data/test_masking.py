@@ -120,14 +120,20 @@ def test_same_key_same_copy_other_key_other_copy(sqlite_source: str, mask_key: s
     assert users(a) == users(b) != users(c)
 
 
-def test_unclassified_column_stops_before_copying(sqlite_source: str, mask_key: str,
-                                                  tmp_path: Path) -> None:
+def with_unclassified_column(sqlite_source: str, tmp_path: Path) -> str:
+    """A copy of the source with a column the rules do not classify (users.alt_mobile)."""
     source = copy_of(sqlite_source, tmp_path, "src.db")
     engine = create_engine(source)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE users ADD COLUMN alt_mobile VARCHAR(16)"))
         conn.execute(text("UPDATE users SET alt_mobile = '+919811122233'"))
     engine.dispose()
+    return source
+
+
+def test_unclassified_column_stops_before_copying(sqlite_source: str, mask_key: str,
+                                                  tmp_path: Path) -> None:
+    source = with_unclassified_column(sqlite_source, tmp_path)
     target = tmp_path / "never.db"
     out = io.StringIO()
     with pytest.raises(ConfigError, match="1 column.*not classified.*nothing was copied"):
@@ -303,3 +309,18 @@ def test_missing_key_is_a_config_error(sqlite_source: str, tmp_path: Path) -> No
                        env={"QGATE_MASK_KEY": ""})
     assert result.code == 2
     assert "key_env: variable QGATE_MASK_KEY is not set" in result.err
+
+
+@pytest.mark.parametrize("mode", ["--check", "--target"])
+def test_unclassified_columns_are_listed_before_the_missing_key(sqlite_source: str,
+                                                                tmp_path: Path,
+                                                                mode: str) -> None:
+    """A user without the key still learns in one run which columns the rules miss."""
+    source = with_unclassified_column(sqlite_source, tmp_path)
+    target = ["--target", f"sqlite:///{tmp_path / 't.db'}"] if mode == "--target" else [mode]
+    result = run_qgate("data", "mask", "--source", source, "--rules", str(RULES), *target,
+                       env={"QGATE_MASK_KEY": ""})
+    assert result.code == 2, result.out + result.err
+    assert "users.alt_mobile" in result.out and "suggest phone" in result.out
+    assert result.err.count("\n") == 1 and "1 column(s) not classified" in result.err
+    assert not (tmp_path / "t.db").exists()

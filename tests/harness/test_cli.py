@@ -140,6 +140,19 @@ def test_doctor_lists_tools() -> None:
     assert "everything required is installed" in result.out
 
 
+def test_doctor_wraps_at_the_terminal_width_keeping_its_columns() -> None:
+    """Free text wraps under its own column (a hanging indent), words whole; it used to run
+    past 200 columns."""
+    result = run_qgate("doctor", "--env", "demo", env={"COLUMNS": "100"})
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+    start = lines.index(next(line for line in lines if line.startswith("  race ")))
+    column = lines[start].index("checkout retried")
+    assert lines[start + 1].startswith(" " * column) and lines[start + 1][column] != " "
+    assert "stock never below zero" in " ".join(line.strip() for line in lines[start:start + 4])
+
+
 def test_a_bug_in_qgate_shows_its_traceback_and_exit_4() -> None:
     code = ("import sys, harness.cli as cli\n"
             "def broken(args):\n    return 1 / 0\n"

@@ -56,15 +56,17 @@ def test_the_docs_declarations_build_and_show_the_demos_rows() -> None:
     from harness.schema import build
     from harness.security.declared import declaration_rows
     from harness.security.settings import SecuritySettings
+    from harness.terminal import wrap
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "security-checks.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", page, re.S)
     assert len(blocks) >= 6
     for block in blocks:
         build(SecuritySettings, tomllib.loads(block)["security"], "docs", "security")
-    shown = re.search(r"```text\n(.*?)```", page, re.S)
+    shown = re.search(r"```console\n\$ qgate doctor --env demo\n…\n(.*?)```", page, re.S)
     assert shown is not None
     rows = declaration_rows(load_environment("demo").suite_settings("security"))
     width = max(len(label) for label, _ in rows)
-    printed = [f"  {label:<{width}}  {text}" for label, text in rows]
+    printed = [line for label, text in rows  # the docs' examples run with COLUMNS=100
+               for line in wrap(text, f"  {label:<{width}}  ", width=100)]
     assert shown.group(1).splitlines()[1:] == printed

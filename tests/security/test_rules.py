@@ -86,9 +86,46 @@ def test_unknown_rule_ids_are_named_with_a_suggestion() -> None:
                         "*\tOUTOFSCOPE\thttp://s/static/.*\n", "r.tsv")
     assert unknown_rule_ids(rules) == [
         "line 4: 'wapiti.cross-site-scripting' is no rule id qgate knows (did you mean "
-        "'wapiti.stored-cross-site-scripting'?)",
+        "'wapiti.stored-cross-site-scripting' or 'wapiti.reflected-cross-site-scripting'?)",
         "line 5: 'qgate.cookie-flag' is no rule id qgate knows (did you mean "
         "'qgate.cookie-flags'?)"]
+
+
+@pytest.mark.parametrize("typo, expected", [
+    ("wapiti.xss", ["wapiti.stored-cross-site-scripting", "wapiti.reflected-cross-site-scripting"]),
+    ("wapiti.sqli", ["wapiti.sql-injection", "wapiti.blind-sql-injection"]),
+    ("wapiti.csrf", ["wapiti.cross-site-request-forgery"]),
+    ("wapti.open-redirect", ["wapiti.open-redirect"]),
+    ("qgate.hsts", ["qgate.transport-hsts"]),
+    ("wapiti.log4j", []),
+    ("wapiti.ss", []),
+])
+def test_a_typo_is_offered_only_close_ids(typo: str, expected: list[str]) -> None:
+    """The scanner's prefix does not make two ids close: `wapiti.xss` used to be offered
+    `wapiti.spring4shell`; nothing close, no suggestion (the id formats instead)."""
+    from harness.security.rules import WAPITI_CATEGORIES, known_qgate_rules, unknown_rule_ids
+
+    assert set(expected) <= WAPITI_CATEGORIES | known_qgate_rules()
+    [message] = unknown_rule_ids(parse_rules(f"{typo}\tFAIL\tx\n", "r.tsv"))
+    if expected:
+        assert message.endswith("(did you mean " + " or ".join(map(repr, expected)) + "?)")
+    else:
+        assert "did you mean" not in message and "wapiti.<category>" in message
+    assert "spring4shell" not in message
+
+
+def test_the_docs_list_every_rule_id_the_error_points_to() -> None:
+    """An id nothing is close to names where the valid ids are listed; that list is these."""
+    import re
+
+    from harness.security.rules import WAPITI_CATEGORIES, known_qgate_rules, unknown_rule_ids
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "security-evidence.md").read_text()
+    section = page.split("\n## Rule ids\n", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"`((?:wapiti|qgate)\.[^`]+)`", section)) == \
+        WAPITI_CATEGORIES | known_qgate_rules()
+    [message] = unknown_rule_ids(parse_rules("wapiti.log4j\tFAIL\tx\n", "r.tsv"))
+    assert 'security-evidence page lists every id under "Rule ids"' in message
 
 
 def _project(root: Path, security: str) -> None:
