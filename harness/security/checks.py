@@ -211,6 +211,17 @@ def new_shopper(stack: ExitStack, clients: ClientFactory, base: str, label: str,
     return client, values
 
 
+def sign_up_for(settings: SecuritySettings, signed_in: bool, where: str
+                ) -> RequestSpec | None:
+    """The declared sign-up when the check at `where` needs a signed-in shopper (None when it
+    does not); NotDeclared when it does and no sign-up is declared."""
+    if not signed_in:
+        return None
+    if settings.authorisation.sign_up is None:
+        raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
+    return settings.authorisation.sign_up
+
+
 def _others(stack: ExitStack, clients: ClientFactory, base: str, sign_up: RequestSpec | None,
             signing_up: str) -> list[tuple[str, Any]]:
     """Who tries shopper A's object: shopper B (when a sign-up is declared) and an anonymous
@@ -406,12 +417,9 @@ def _check_form(target: ScanTarget, settings: SecuritySettings, clients: ClientF
     where = f"security.csrf.forms[{index}]"
     base = target.base_url
     problems = []
-    sign_up = settings.authorisation.sign_up
-    if form.signed_in and sign_up is None:
-        raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
     with ExitStack() as stack:
         client, values = new_shopper(stack, clients, base, "security",
-                                     sign_up if form.signed_in else None,
+                                     sign_up_for(settings, form.signed_in, where),
                                      "sign-up for the form", form.before, f"{where}.before")
 
         def page() -> tuple[str, dict[str, str]]:
@@ -738,12 +746,9 @@ def check_response_hygiene(target: ScanTarget, settings: SecuritySettings,
         return problems
     for i, mistake in enumerate(hygiene.client_errors):
         where = f"security.hygiene.client_errors[{i}] ({mistake.name})"
-        sign_up = settings.authorisation.sign_up
-        if mistake.signed_in and sign_up is None:
-            raise NotDeclared(f"{where}.signed_in needs security.authorisation.sign_up")
         with ExitStack() as stack:
             client, values = new_shopper(stack, clients, base, "security-h",
-                                         sign_up if mistake.signed_in else None,
+                                         sign_up_for(settings, mistake.signed_in, where),
                                          f"{where} sign-up", mistake.before, f"{where}.before")
             request = prepare(mistake.request, base, values)
             response = send(client, request)

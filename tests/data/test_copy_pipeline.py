@@ -84,19 +84,14 @@ def dying(value: Any) -> Any:
     return value
 
 
-def test_a_transform_failing_in_a_worker_is_the_copys_error() -> None:
-    pool = _MaskPool([(2, failing, None)], 2)
-    with pytest.raises(HarnessError, match="row 33: the value cannot be masked"):
-        try:
-            b"".join(pool.masked(_blocks(io.BytesIO(copy_text(200)), 10)))
-        finally:
-            pool.close(abort=True)
-    assert not any(p.is_alive() for p in pool.procs)
-
-
-def test_a_worker_that_dies_is_an_error_not_a_hang() -> None:
-    pool = _MaskPool([(2, dying, None)], 2)
-    with pytest.raises(RuntimeError, match=r"a masking worker process ended \(exit code 3\)"):
+@pytest.mark.parametrize(("transform", "error", "message"), [
+    (failing, HarnessError, "row 33: the value cannot be masked"),  # the copy's own error
+    (dying, RuntimeError, r"a masking worker process ended \(exit code 3\)"),  # not a hang
+], ids=["a transform fails", "a worker dies"])
+def test_what_goes_wrong_in_a_worker_is_the_copys_error(
+        transform: Callable[[Any], Any], error: type[Exception], message: str) -> None:
+    pool = _MaskPool([(2, transform, None)], 2)
+    with pytest.raises(error, match=message):
         try:
             b"".join(pool.masked(_blocks(io.BytesIO(copy_text(200)), 10)))
         finally:
