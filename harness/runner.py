@@ -298,6 +298,7 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
             lines: queue.Queue[str | None] = queue.Queue()
             threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
             last_said = time.monotonic()
+            folded = _Fold()
             while True:
                 try:
                     line = lines.get(timeout=1.0)
@@ -308,8 +309,13 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
                 if line:
                     clean = redact(line, secrets)
                     log.write(_ANSI.sub("", clean))
-                    if _STARTED.match(_ANSI.sub("", clean)):
+                    plain = _ANSI.sub("", clean)
+                    if _STARTED.match(plain):
                         continue  # `-v` under xdist names each test as it starts: log only
+                    if (said := folded.said(plain, log_path, run_dir)) is None:
+                        continue  # a traceback section: in the log, not on the terminal
+                    if said:
+                        print(paint(f"    {said}", "dim", colour), file=out)
                     out.write(f"    {clean}")
                     out.flush()
                     last_said = time.monotonic()
@@ -318,6 +324,9 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
                     said = heartbeat(time.time() - started, planned, bound)
                     print(paint(f"    … {suite}: {said}", "dim", colour), file=out, flush=True)
                     last_said = time.monotonic()
+            if folded.folding:  # the output ended inside a folded section
+                said = folded.said("=== end ===", log_path, run_dir)
+                print(paint(f"    {said}", "dim", colour), file=out)
             code = proc.wait()
         finally:
             stop_process_group(proc)
@@ -340,6 +349,36 @@ def run_suite(suite: str, plan: Plan, run_dir: Path, *, out: IO[str] = sys.stdou
 HEARTBEAT_S = 10.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"^\S+::\S+ ?\n?$")
+
+
+#: a pytest section header (`==== FAILURES ====`), and the qgate plugin's own (`--- qgate ---`)
+_SECTION = re.compile(r"^=+ (.+?) =+$|^-+ (qgate) -+$")
+#: the sections a run's console leaves to the log: every failure is named on its own line as
+#: it finishes, and the verdict quotes the first lines of each
+_FOLDED = ("FAILURES", "ERRORS", "warnings summary")
+
+
+class _Fold:
+    """Leaves pytest's traceback sections out of the console (they stay in pytest.log)."""
+
+    def __init__(self) -> None:
+        self.folding = False
+        self.lines = 0
+
+    def said(self, plain: str, log_path: Path, run_dir: Path) -> str | None:
+        """None: leave this line out; else what to say before it ('' for nothing)."""
+        header = _SECTION.match(plain.strip())
+        if header and (header.group(1) or header.group(2)) in _FOLDED:
+            self.folding = True
+            return None
+        if self.folding and not header:
+            self.lines += 1
+            return None
+        if self.folding:  # the next section: say what was left out, and where it is
+            self.folding = False
+            return (f"… {self.lines} lines of failure details left out here: "
+                    f"{os.path.relpath(log_path, run_dir)} in the run's folder")
+        return ""
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:

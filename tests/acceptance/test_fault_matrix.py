@@ -5,7 +5,9 @@ Each fault runs `qgate demo --fault NAME` with smoke and the suites that own the
 for pii-in-logs, a suite whose shoppers' requests reach the store's log); a failure wins over
 the suites left out, so the verdict is NO-GO. The table in docs/demo-store.md ("Fault
 matrix") is the one these runs produce: `test_readme_publishes_the_matrix` compares them,
-and writes the table it measured to reports/fault_matrix.md when they differ.
+and writes the table it measured to reports/fault_matrix.md when they differ. The `qgate
+demo` runs the docs show (blocks marked `RUN_BY_FAULT_MATRIX`) are these runs: each one's
+lines must be in the output of the run with the same options.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from cli_support import PROJECT, run_qgate
 from demostore.faults import FAULTS
+from doc_blocks import assert_shown, demo_options, demo_runs
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +69,21 @@ CASES: dict[str, Case] = {
     "pii-in-logs": Case("smoke,load,data", "data", ("PII",)),
 }
 MATRIX: dict[str, tuple[str, str]] = {}  # fault -> (verdict, blocking criterion)
+DOCUMENTED = demo_runs()  # the docs' `qgate demo` runs, by their options
+
+
+def case_args(fault: str) -> tuple[str, ...]:
+    case = CASES[fault]
+    return ("--fault", fault, "--suites", case.suites, *case.extra)
+
+
+def as_documented(args: tuple[str, ...], code: int, output: str) -> None:
+    """The docs' example of this very run (if any) shows lines of its output, its exit code."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    for where, step in DOCUMENTED.get(demo_options(args), []):
+        assert code == step.code, f"{where}: $ {step.command}: exit {code}, the docs say " \
+            f"{step.code}"
+        assert_shown(step.expected, lines, f"{where}: $ {step.command}")
 
 
 def run_demo(reports: Path, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -80,11 +98,15 @@ def test_every_fault_has_a_case() -> None:
         assert case.owner in FAULTS[name].suites, (name, FAULTS[name].caught_by)
 
 
+def test_every_demo_run_the_docs_show_is_one_of_these() -> None:
+    made = {demo_options(case_args(fault)) for fault in CASES} | {demo_options(())}
+    assert DOCUMENTED and set(DOCUMENTED) <= made, sorted(set(DOCUMENTED) - made)
+
+
 @pytest.mark.parametrize("fault", list(CASES))
 def test_fault_is_no_go_from_the_suite_that_owns_it(fault: str, reports_in_tmp: Path) -> None:
     case = CASES[fault]
-    code, run, output = run_demo(reports_in_tmp, "--fault", fault, "--suites", case.suites,
-                                 *case.extra)
+    code, run, output = run_demo(reports_in_tmp, *case_args(fault))
     blocking = [c for c in run["verdict"]["criteria"]
                 if c["outcome"] == "fail" and c["blocking"]]
     owned = [c for c in blocking if c["suite"] == case.owner
@@ -94,12 +116,14 @@ def test_fault_is_no_go_from_the_suite_that_owns_it(fault: str, reports_in_tmp: 
     if case.check:
         case.check(run)
     MATRIX[fault] = ("NO-GO", f"{owned[0]['suite']}: {owned[0]['name']}")
+    as_documented(case_args(fault), code, output)
 
 
 def test_clean_demo_is_go(reports_in_tmp: Path) -> None:
     code, run, output = run_demo(reports_in_tmp)
     assert run["verdict"]["decision"] == "GO" and code == 0, output[-6000:]
     assert set(run["suites"]) == set(run["scope"]["required"])  # every suite ran
+    as_documented((), code, output)
     MATRIX["(none)"] = ("GO", "every suite ran; no blocking criterion failed")
 
 

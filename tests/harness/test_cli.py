@@ -391,3 +391,40 @@ def test_e2e_never_runs_more_workers_than_its_pool_has_accounts(
     assert workers(2, "4") == ["-n", "2"] and workers(3, "2") == ["-n", "2"]
     assert workers(0, "4") == ["-n", "4"]  # no pool: each journey signs up its own shopper
     assert workers(8, "auto") == ["-n", str(min(8, os.cpu_count() or 1))]
+
+
+FAILING = '''
+def test_ok():
+    pass
+
+def test_broken():
+    value = {"total": 44}
+    assert value["total"] == 72, "payable 44.00 != 72.00"
+'''
+
+
+def test_a_failures_tracebacks_stay_in_the_log_not_on_the_console(tmp_path: Path) -> None:
+    """pytest's FAILURES section (1,400 lines for the demo's wrong-total fault) is left out
+    of the console, with one line saying where it is; the failure's own line and the
+    summary stay (before: every traceback scrolled past before the verdict)."""
+    from harness.runner import _Fold
+
+    (tmp_path / "test_it.py").write_text(FAILING)
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-v", "-p",
+                           "no:cacheprovider", "-o", "addopts=", "--rootdir", str(tmp_path)],
+                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    lines = proc.stdout.splitlines(keepends=True)
+    assert any("= FAILURES =" in line for line in lines), proc.stdout
+    fold, shown = _Fold(), []
+    run_dir = tmp_path / "run"
+    for line in lines:
+        said = fold.said(line, run_dir / "artifacts" / "e2e" / "pytest.log", run_dir)
+        if said is not None:
+            shown += [said] if said else []
+            shown.append(line.rstrip("\n"))
+    text = "\n".join(shown)
+    assert "test_it.py::test_broken FAILED" in text  # the failure's own line
+    assert "short test summary info" in text and "1 failed, 1 passed" in text
+    assert 'value = {"total": 44}' not in text and "FAILURES" not in text  # the traceback
+    [note] = [line for line in shown if "lines of failure details left out here" in line]
+    assert note.endswith("artifacts/e2e/pytest.log in the run's folder")

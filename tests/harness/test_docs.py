@@ -2,7 +2,9 @@
 are what the code generates, and every example in README.md and docs/ is checked — ```toml,
 ```yaml and ```json blocks parse, ```console blocks run (each `$ command` in a folder
 `qgate init` wrote, against a small shop of the test's own, its output matched line by line,
-`…` standing for what varies) — so a stale example fails CI instead of a user. ```text
+`…` standing for what varies; a whole `qgate demo` run marked `RUN_BY_FAULT_MATRIX` is
+matched by tests/acceptance against the run it makes) — so a stale example fails CI instead
+of a user. ```text
 blocks are shown, not checked; other shell fences are refused (say which one you mean).
 
 What a console example needs is in its page: a block with a title (```toml
@@ -17,26 +19,29 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import runpy
-import shlex
 import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
 from cli_support import PROJECT
+from doc_blocks import (
+    BLOCKS,
+    DOCS,
+    RUN_BY_FAULT_MATRIX,
+    Block,
+    assert_shown,
+    steps_of,
+)
 from real_schema import seed_postgresql
 from scratch_db import scratch_databases
 from shop_app import ShopApp, serve_shop
 
-DOCS = PROJECT / "docs"
-PAGES = sorted([PROJECT / "README.md", *DOCS.rglob("*.md")])
 #: the hosts the examples use; the test serves a shop for each and maps them back
 EXAMPLE_URLS = {"PRODUCTION_BASE_URL": "https://shop.example.com",
                 "STAGING_BASE_URL": "https://staging.example.com"}
@@ -53,42 +58,6 @@ DATABASE_ALIASES = {"postgresql://postgres@db.internal/shop":
 #: qgate's checkout, where a page copies the demo store's files from
 EXAMPLE_PATHS = {"/path/to/qgate": str(PROJECT)}
 SHELL_FENCES = {"bash", "sh", "shell", "shell-session", "zsh", "console-session"}
-
-
-@dataclass(frozen=True)
-class Block:
-    """One fenced code block of a page."""
-
-    page: Path
-    line: int
-    lang: str
-    text: str
-    title: str = ""
-
-    @property
-    def where(self) -> str:
-        return f"{self.page.relative_to(PROJECT)}:{self.line}"
-
-
-def blocks_of(page: Path) -> list[Block]:
-    """Every fenced block of a Markdown page (indented fences included)."""
-    found, lang, start, body = [], None, 0, []
-    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
-        stripped = line.strip()
-        if lang is None and stripped.startswith("```"):
-            info = shlex.split(stripped[3:]) or [""]
-            lang, start, body, indent = info[0], number, [], len(line) - len(line.lstrip())
-            title = next((word.removeprefix("title=") for word in info[1:]
-                          if word.startswith("title=")), "")
-        elif lang is not None and stripped == "```":
-            found.append(Block(page, start, lang, "\n".join(body) + "\n", title))
-            lang = None
-        elif lang is not None:
-            body.append(line[indent:] if line[:indent].strip() == "" else line)
-    return found
-
-
-BLOCKS = [b for page in PAGES for b in blocks_of(page)]
 
 
 def by_lang(*langs: str) -> list[Block]:
@@ -151,52 +120,6 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
 
 # --- ```console blocks run -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Step:
-    """One `$ command`, the output lines shown under it, and its exit code."""
-
-    command: str
-    expected: list[str]
-    code: int
-
-
-def steps_of(block: Block) -> list[Step]:
-    steps: list[Step] = []
-    command, expected, code = None, [], 0
-    for line in block.text.splitlines():
-        if line.startswith("$ "):
-            if command is not None:
-                steps.append(Step(command, expected, code))
-            command, expected, code = line[2:], [], 0
-        elif (match := re.fullmatch(r"\(exit (\d+)\)", line.strip())):
-            code = int(match.group(1))
-        elif command is not None:
-            expected.append(line.rstrip())
-    if command is not None:
-        steps.append(Step(command, expected, code))
-    return steps
-
-
-def pattern(line: str) -> re.Pattern[str]:
-    """An expected line: literal text, `…` for whatever varies there."""
-    return re.compile(".*".join(re.escape(part) for part in line.split("…")))
-
-
-def assert_shown(expected: list[str], actual: list[str], where: str) -> None:
-    """Every expected line appears in the output, in order (a line of `…` skips lines)."""
-    position = 0
-    for line in expected:
-        if not line.strip() or line.strip() == "…":
-            continue
-        regex = pattern(line)
-        while position < len(actual) and not regex.fullmatch(actual[position]):
-            position += 1
-        if position == len(actual):
-            pytest.fail(f"{where}: this line of the example is not in the output:\n  {line}\n"
-                        f"output:\n" + "\n".join(actual))
-        position += 1
-
-
 @pytest.fixture(scope="module")
 def shops() -> Iterator[dict[str, str]]:
     """A healthy shop per example URL: example URL -> the shop's real URL."""
@@ -231,7 +154,15 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
                        for alias, url in DATABASE_ALIASES.items() if url in plain}
 
 
-@pytest.mark.parametrize("block", by_lang("console"), ids=lambda b: b.where)
+def test_marked_blocks_are_demo_runs_the_fault_matrix_checks() -> None:
+    """A block's mark is the one the fault matrix looks for (a typo would leave it unrun)."""
+    marked = [b for b in BLOCKS if b.mark.startswith("<!-- run by")]
+    assert marked and all(b.mark == RUN_BY_FAULT_MATRIX and b.lang == "console"
+                          for b in marked), [(b.where, b.mark) for b in marked]
+
+
+@pytest.mark.parametrize("block", [b for b in by_lang("console")
+                                   if b.mark != RUN_BY_FAULT_MATRIX], ids=lambda b: b.where)
 def test_console_examples_run(block: Block, shops: dict[str, str], databases: dict[str, str],
                               closed_port_url: str, tmp_path: Path) -> None:
     steps = steps_of(block)
