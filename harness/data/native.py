@@ -194,14 +194,16 @@ def pg_copy_table(conn: Any, source: Any, source_name: str, target_name: str,
     big = rows_hint >= _PSQL_FROM_ROWS
     incoming, finish = _source_stream(source, copy_out, big)
     pool = _MaskPool(transforms, _workers() if big else 0)
+    blocks = _blocks(incoming, batch_size) if transforms else _chunks(incoming)
+    stream = _BlockReader(pool.masked(blocks) if transforms else blocks, progress)
     done = False
     try:
-        blocks = _blocks(incoming, batch_size) if transforms else _chunks(incoming)
-        stream = _BlockReader(pool.masked(blocks) if transforms else blocks, progress)
         target_cursor.copy_expert(copy_in, stream, size=1 << 20)
         done = True
     except BaseException:
         finish(abort=True)
+        if stream.failure is not None:  # the driver reports it as "error in .read() call"
+            raise stream.failure from None
         raise
     finally:
         target_cursor.close()
@@ -417,13 +419,19 @@ class _BlockReader(io.RawIOBase):
         self.progress = progress
         self.rows = 0
         self.left = memoryview(b"")
+        #: what went wrong making a block (a transform's error): the copy's error, as itself
+        self.failure: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
         while not self.left:
-            block = next(self.blocks, None)
+            try:
+                block = next(self.blocks, None)
+            except BaseException as exc:
+                self.failure = exc
+                raise
             if block is None:
                 return b""
             lines = block.count(b"\n")

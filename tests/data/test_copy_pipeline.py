@@ -105,3 +105,35 @@ def test_without_workers_the_same_process_masks() -> None:
     assert pool.procs == []
     assert b"".join(pool.masked(_blocks(io.BytesIO(text), 50))) == \
         b"".join(mask_block(b, transforms()) for b in _blocks(io.BytesIO(text), 50))
+
+
+def test_a_transform_failing_mid_copy_is_that_error_and_nothing_is_kept(
+        new_database: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through a real COPY into PostgreSQL, on the worker processes: the driver would report
+    the failure as "error in .read() call" (exit 4); the copy raises the transform's own
+    error, and the target keeps no row."""
+    from sqlalchemy import create_engine, text
+
+    from harness.data import native
+
+    monkeypatch.setattr(native, "_PSQL_FROM_ROWS", 1)  # the psql reader and the workers
+    source, target = (create_engine(new_database("postgresql")) for _ in range(2))
+    for engine in (source, target):
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (id int PRIMARY KEY, email text)"))
+    with source.begin() as conn:
+        conn.execute(text("INSERT INTO t SELECT i, 'asha' || i || '@mail.example' "
+                          "FROM generate_series(1, 200) i"))
+
+    class Quiet:
+        def advance(self, rows: int) -> None:
+            pass
+
+    with target.connect() as conn, pytest.raises(HarnessError, match="row 33"):
+        conn.begin()
+        native.pg_copy_table(conn, source, "t", "t", ["id", "email"], [(1, failing, None)],
+                             Quiet(), 10, 200)
+    with target.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    source.dispose()
+    target.dispose()
