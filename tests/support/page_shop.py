@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from shop_app import SessionHandler
 from uuid_shop import HarRecorder
 
 _LAYOUT = """<!doctype html><html><head><title>Page Shop</title></head><body>
@@ -45,15 +46,8 @@ class _State:
 
 
 def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _who(self) -> str | None:
-            cookie = self.headers.get("Cookie", "")
-            sid = next((c.split("=", 1)[1] for c in cookie.split("; ")
-                        if c.startswith("sid=")), "")
-            return state.sessions.get(sid)
+    class Handler(SessionHandler):
+        sessions = state.sessions
 
         def _page(self, main: str) -> None:
             who = self._who()

@@ -14,9 +14,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 HOME = ("<!doctype html><html lang='en'><head><title>Corner Grocer</title></head>"
         "<body><h1>Corner Grocer</h1><p>Fresh fruit, delivered.</p></body></html>")
+
+
+class SessionHandler(BaseHTTPRequestHandler):
+    """A test shop's request handler: quiet, and `_who()` is the shopper its `sid` cookie
+    signs in (a subclass sets `sessions`: sid -> email)."""
+
+    sessions: dict[str, str] = {}
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _who(self) -> str | None:
+        cookie = self.headers.get("Cookie", "")
+        sid = next((c.split("=", 1)[1] for c in cookie.split("; ")
+                    if c.startswith("sid=")), "")
+        return self.sessions.get(sid)
 
 
 @dataclass

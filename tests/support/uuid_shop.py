@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from shop_app import SessionHandler
+
 
 @dataclass
 class _State:
@@ -39,15 +41,8 @@ class _State:
 
 
 def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _who(self) -> str | None:
-            cookie = self.headers.get("Cookie", "")
-            sid = next((c.split("=", 1)[1] for c in cookie.split("; ")
-                        if c.startswith("sid=")), "")
-            return state.sessions.get(sid)
+    class Handler(SessionHandler):
+        sessions = state.sessions
 
         def _send(self, status: int, body: Any, cookie: str = "") -> None:
             data = json.dumps(body).encode()
